@@ -49,7 +49,10 @@ mod tests {
         register_build_info(&mut registry, "demo_exporter", "1.2.3");
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
-        assert!(text.contains("# TYPE demo_exporter_build_info gauge"), "{text}");
+        assert!(
+            text.contains("# TYPE demo_exporter_build_info gauge"),
+            "{text}"
+        );
         let line = text
             .lines()
             .find(|l| l.starts_with("demo_exporter_build_info{"))

@@ -13,11 +13,19 @@ use clap::{Args, ValueEnum};
 pub struct WebArgs {
     /// Addresses to listen on, as `host:port` or `:port` (all interfaces). Repeatable.
     /// Defaults to the exporter's registered port on all interfaces.
-    #[arg(long = "web.listen-address", env = "WEB_LISTEN_ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "web.listen-address",
+        env = "WEB_LISTEN_ADDRESS",
+        value_delimiter = ','
+    )]
     pub listen_address: Vec<String>,
 
     /// Path under which to expose metrics.
-    #[arg(long = "web.telemetry-path", env = "WEB_TELEMETRY_PATH", default_value = "/metrics")]
+    #[arg(
+        long = "web.telemetry-path",
+        env = "WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
     pub telemetry_path: String,
 
     /// Path to a web config file (exporter toolkit format) that enables TLS and/or basic auth.
@@ -31,7 +39,10 @@ impl WebArgs {
         if self.listen_address.is_empty() {
             return Ok(vec![SocketAddr::from(([0, 0, 0, 0], default_port))]);
         }
-        self.listen_address.iter().map(|a| parse_listen_address(a)).collect()
+        self.listen_address
+            .iter()
+            .map(|a| parse_listen_address(a))
+            .collect()
     }
 }
 
@@ -51,7 +62,9 @@ pub fn parse_listen_address(value: &str) -> anyhow::Result<SocketAddr> {
         .to_socket_addrs()
         .ok()
         .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| anyhow::anyhow!("invalid --web.listen-address {value:?}: expected host:port or :port"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("invalid --web.listen-address {value:?}: expected host:port or :port")
+        })
 }
 
 /// How log lines are written.
@@ -68,12 +81,23 @@ pub enum LogFormat {
 #[derive(Args, Clone, Debug)]
 pub struct LogArgs {
     /// Log format.
-    #[arg(long = "log-format", alias = "log.format", env = "LOG_FORMAT", value_enum, default_value_t)]
+    #[arg(
+        long = "log-format",
+        alias = "log.format",
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
     pub log_format: LogFormat,
 
     /// Log level or filter directive (`error`, `warn`, `info`, `debug`, `trace`, or
     /// `info,my_crate=debug`).
-    #[arg(long = "log-level", alias = "log.level", env = "LOG_LEVEL", default_value = "info")]
+    #[arg(
+        long = "log-level",
+        alias = "log.level",
+        env = "LOG_LEVEL",
+        default_value = "info"
+    )]
     pub log_level: String,
 }
 
@@ -83,13 +107,22 @@ mod tests {
 
     #[test]
     fn a_bare_port_listens_on_every_interface() {
-        assert_eq!(parse_listen_address(":9731").unwrap(), "0.0.0.0:9731".parse().unwrap());
+        assert_eq!(
+            parse_listen_address(":9731").unwrap(),
+            "0.0.0.0:9731".parse().unwrap()
+        );
     }
 
     #[test]
     fn ipv6_and_ipv4_addresses_parse() {
-        assert_eq!(parse_listen_address("[::1]:80").unwrap(), "[::1]:80".parse().unwrap());
-        assert_eq!(parse_listen_address("127.0.0.1:0").unwrap(), "127.0.0.1:0".parse().unwrap());
+        assert_eq!(
+            parse_listen_address("[::1]:80").unwrap(),
+            "[::1]:80".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen_address("127.0.0.1:0").unwrap(),
+            "127.0.0.1:0".parse().unwrap()
+        );
     }
 
     #[test]

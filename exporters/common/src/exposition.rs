@@ -6,7 +6,8 @@
 //! samples and exemplars left out, `info` and `stateset` as gauges.
 
 /// `Content-Type` of the OpenMetrics text format.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// `Content-Type` of the Prometheus text format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -23,7 +24,9 @@ impl Format {
     /// Picks the format for a request's `Accept` header: OpenMetrics when the client ranks it at
     /// least as high as plain text, otherwise text (also with no header at all).
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else { return Format::Text };
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
         let mut openmetrics_q = 0.0_f32;
         let mut text_q = 0.0_f32;
         for range in accept.split(',') {
@@ -83,7 +86,9 @@ pub fn to_text_004(openmetrics: &str) -> String {
                 "TYPE" => {
                     family = name;
                     let (renamed, kind) = match value {
-                        "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                        "counter" if !name.ends_with("_total") => {
+                            (format!("{name}_total"), "counter")
+                        }
                         "counter" => (name.to_string(), "counter"),
                         "info" => (format!("{name}_info"), "gauge"),
                         "stateset" => (name.to_string(), "gauge"),
@@ -115,7 +120,10 @@ pub fn to_text_004(openmetrics: &str) -> String {
         let sample = strip_exemplar(line);
         let name_end = sample.find(['{', ' ']).unwrap_or(sample.len());
         let name = &sample[..name_end];
-        if skip_suffixes.iter().any(|s| name.strip_suffix(s) == Some(family)) {
+        if skip_suffixes
+            .iter()
+            .any(|s| name.strip_suffix(s) == Some(family))
+        {
             continue;
         }
         out.push_str(sample);
@@ -141,8 +149,10 @@ fn strip_exemplar(line: &str) -> &str {
     let bytes = line.as_bytes();
     let mut in_quotes = false;
     let mut escaped = false;
-    let mut labels_done = !line.contains('{');
-    for (i, &b) in bytes.iter().enumerate() {
+    // Labels exist only when `{` directly follows the metric name.
+    let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+    let mut labels_done = bytes.get(name_end) != Some(&b'{');
+    for (i, &b) in bytes.iter().enumerate().skip(name_end) {
         if !labels_done {
             match b {
                 _ if escaped => escaped = false,
@@ -168,7 +178,10 @@ mod tests {
 
     #[test]
     fn prometheus_own_accept_header_gets_openmetrics() {
-        assert_eq!(Format::negotiate(Some(PROMETHEUS_ACCEPT)), Format::OpenMetrics);
+        assert_eq!(
+            Format::negotiate(Some(PROMETHEUS_ACCEPT)),
+            Format::OpenMetrics
+        );
     }
 
     #[test]
@@ -176,7 +189,9 @@ mod tests {
         assert_eq!(Format::negotiate(None), Format::Text);
         assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
         assert_eq!(
-            Format::negotiate(Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")),
+            Format::negotiate(Some(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+            )),
             Format::Text
         );
     }
@@ -184,10 +199,15 @@ mod tests {
     #[test]
     fn openmetrics_ranked_below_text_loses() {
         assert_eq!(
-            Format::negotiate(Some("text/plain;version=0.0.4,application/openmetrics-text;q=0.5")),
+            Format::negotiate(Some(
+                "text/plain;version=0.0.4,application/openmetrics-text;q=0.5"
+            )),
             Format::Text
         );
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text;q=0")), Format::Text);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Text
+        );
     }
 
     #[test]
@@ -199,7 +219,10 @@ mod tests {
 
     #[test]
     fn a_hash_inside_a_label_value_is_not_an_exemplar() {
-        assert_eq!(strip_exemplar("x{path=\"/a # {b}\"} 1"), "x{path=\"/a # {b}\"} 1");
+        assert_eq!(
+            strip_exemplar("x{path=\"/a # {b}\"} 1"),
+            "x{path=\"/a # {b}\"} 1"
+        );
         assert_eq!(strip_exemplar("x 1 # {a=\"b\"} 1"), "x 1");
     }
 }

@@ -58,7 +58,8 @@ impl ScrapeContext {
 }
 
 /// Produces the OpenMetrics text of one scrape, or an error message for a 500.
-pub type Collect = Arc<dyn Fn(ScrapeContext) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
+pub type Collect =
+    Arc<dyn Fn(ScrapeContext) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 /// A [`Collect`] that encodes a long-lived registry on every scrape.
 pub fn registry_collect(registry: Arc<Registry>) -> Collect {
@@ -66,7 +67,8 @@ pub fn registry_collect(registry: Arc<Registry>) -> Collect {
         let registry = registry.clone();
         Box::pin(async move {
             let mut text = String::with_capacity(4096);
-            prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|e| e.to_string())?;
+            prometheus_client::encoding::text::encode(&mut text, &registry)
+                .map_err(|e| e.to_string())?;
             Ok(text)
         })
     })
@@ -76,7 +78,10 @@ pub fn registry_collect(registry: Arc<Registry>) -> Collect {
 pub fn metrics_response(headers: &HeaderMap, openmetrics: String) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
         format.render(openmetrics),
     )
         .into_response()
@@ -102,7 +107,13 @@ pub struct Server {
 impl Server {
     /// A server for `collect`, configured by the shared `--web.*` flags.
     pub fn new(meta: Metadata, web: WebArgs, collect: Collect) -> Self {
-        Server { meta, web, collect, extra: Router::new(), ready: Arc::new(AtomicBool::new(true)) }
+        Server {
+            meta,
+            web,
+            collect,
+            extra: Router::new(),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
     }
 
     /// Adds routes (e.g. `/probe`); they sit behind the same TLS and basic auth.
@@ -120,7 +131,9 @@ impl Server {
     pub fn router(&self, web_config: &WebConfig) -> anyhow::Result<Router> {
         let path = self.web.telemetry_path.clone();
         if !path.starts_with('/') || path == "/" || path.starts_with("/-/") {
-            anyhow::bail!("--web.telemetry-path {path:?} must start with / and not be / or under /-/");
+            anyhow::bail!(
+                "--web.telemetry-path {path:?} must start with / and not be / or under /-/"
+            );
         }
         let state = AppState {
             meta: Arc::new(self.meta.clone()),
@@ -135,7 +148,13 @@ impl Server {
             .route(&path, get(metrics))
             .with_state(state)
             .merge(self.extra.clone())
-            .layer(CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd());
+            .layer(
+                CompressionLayer::new()
+                    .gzip(true)
+                    .no_br()
+                    .no_deflate()
+                    .no_zstd(),
+            );
         if let Some(auth) = web_config.auth.clone() {
             router = router.layer(middleware::from_fn_with_state(auth, require_basic_auth));
         }
@@ -162,7 +181,11 @@ impl Server {
         };
         let router = self.router(&web_config)?;
         let addresses = self.web.addresses(self.meta.default_port)?;
-        let mut running = Running { addresses: Vec::new(), handles: Vec::new(), tasks: Vec::new() };
+        let mut running = Running {
+            addresses: Vec::new(),
+            handles: Vec::new(),
+            tasks: Vec::new(),
+        };
         for addr in addresses {
             let handle = axum_server::Handle::new();
             let service = router.clone().into_make_service();
@@ -266,7 +289,11 @@ async fn metrics(
         Ok(text) => metrics_response(&headers, text),
         Err(e) => {
             tracing::error!(error = %e, "scrape failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("scrape failed: {e}\n")).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("scrape failed: {e}\n"),
+            )
+                .into_response()
         }
     }
 }
@@ -287,7 +314,13 @@ async fn landing_page(State(state): State<AppState>) -> Html<String> {
     links.push(("/-/ready".into(), "Readiness".into()));
     let items: String = links
         .iter()
-        .map(|(href, label)| format!("<li><a href=\"{}\">{}</a></li>", escape(href), escape(label)))
+        .map(|(href, label)| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                escape(href),
+                escape(label)
+            )
+        })
         .collect();
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name}</title>\
@@ -302,7 +335,10 @@ async fn landing_page(State(state): State<AppState>) -> Html<String> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn require_basic_auth(
@@ -314,17 +350,27 @@ async fn require_basic_auth(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
         .and_then(|raw| String::from_utf8(raw).ok());
-    if let Some((user, password)) = credentials.as_deref().and_then(|c| c.split_once(':')) {
-        if auth.verify(user, password).await {
-            return next.run(request).await;
-        }
+    if let Some((user, password)) = credentials.as_deref().and_then(|c| c.split_once(':'))
+        && auth.verify(user, password).await
+    {
+        return next.run(request).await;
     }
     (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"exporter\""))],
+        [(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"exporter\""),
+        )],
         "Unauthorized\n",
     )
         .into_response()

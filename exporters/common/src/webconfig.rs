@@ -28,10 +28,16 @@ use sha2::{Digest, Sha256};
 pub enum WebConfigError {
     /// The file could not be read.
     #[error("cannot read web config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The YAML does not match the format.
     #[error("invalid web config {path}: {source}")]
-    Parse { path: PathBuf, source: serde_yaml::Error },
+    Parse {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
     /// The TLS part is unusable.
     #[error("invalid tls_server_config in {path}: {reason}")]
     Tls { path: PathBuf, reason: String },
@@ -113,29 +119,40 @@ impl fmt::Debug for WebConfig {
 impl WebConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| WebConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         // An empty file is a valid config that changes nothing.
         let file: WebConfigFile = if text.trim().is_empty() {
             WebConfigFile::default()
         } else {
-            serde_yaml::from_str(&text)
-                .map_err(|source| WebConfigError::Parse { path: path.to_path_buf(), source })?
+            serde_yaml::from_str(&text).map_err(|source| WebConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?
         };
         let base = path.parent().unwrap_or(Path::new("."));
         let tls = match &file.tls_server_config {
-            Some(tls) => Some(Arc::new(tls_config(tls, base).map_err(|reason| WebConfigError::Tls {
-                path: path.to_path_buf(),
-                reason,
+            Some(tls) => Some(Arc::new(tls_config(tls, base).map_err(|reason| {
+                WebConfigError::Tls {
+                    path: path.to_path_buf(),
+                    reason,
+                }
             })?)),
             None => None,
         };
         let auth = if file.basic_auth_users.is_empty() {
             None
         } else {
-            Some(BasicAuth::new(file.basic_auth_users.clone()).map_err(|reason| {
-                WebConfigError::BasicAuth { path: path.to_path_buf(), reason }
-            })?)
+            Some(
+                BasicAuth::new(file.basic_auth_users.clone()).map_err(|reason| {
+                    WebConfigError::BasicAuth {
+                        path: path.to_path_buf(),
+                        reason,
+                    }
+                })?,
+            )
         };
         let mut headers = Vec::new();
         for (name, value) in file.http_server_config.iter().flat_map(|h| &h.headers) {
@@ -154,19 +171,34 @@ impl WebConfig {
 
 fn tls_config(cfg: &TlsServerConfig, base: &Path) -> Result<rustls::ServerConfig, String> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
     let read = |p: &Path| {
         std::fs::read(resolve(p)).map_err(|e| format!("cannot read {}: {e}", resolve(p).display()))
     };
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &read(&cfg.cert_file)?[..])
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cert_file {}: {e}", cfg.cert_file.display()))?;
+    let certs: Vec<CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut &read(&cfg.cert_file)?[..])
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("cert_file {}: {e}", cfg.cert_file.display()))?;
     if certs.is_empty() {
-        return Err(format!("cert_file {} holds no PEM certificate", cfg.cert_file.display()));
+        return Err(format!(
+            "cert_file {} holds no PEM certificate",
+            cfg.cert_file.display()
+        ));
     }
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut &read(&cfg.key_file)?[..])
         .map_err(|e| format!("key_file {}: {e}", cfg.key_file.display()))?
-        .ok_or_else(|| format!("key_file {} holds no PEM private key", cfg.key_file.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "key_file {} holds no PEM private key",
+                cfg.key_file.display()
+            )
+        })?;
 
     let version = |v: &Option<String>, default: &'static rustls::SupportedProtocolVersion| match v
         .as_deref()
@@ -174,7 +206,9 @@ fn tls_config(cfg: &TlsServerConfig, base: &Path) -> Result<rustls::ServerConfig
         None => Ok(default),
         Some("TLS12") => Ok(&rustls::version::TLS12),
         Some("TLS13") => Ok(&rustls::version::TLS13),
-        Some(other) => Err(format!("unsupported TLS version {other:?} (use TLS12 or TLS13)")),
+        Some(other) => Err(format!(
+            "unsupported TLS version {other:?} (use TLS12 or TLS13)"
+        )),
     };
     let min = version(&cfg.min_version, &rustls::version::TLS12)?;
     let max = version(&cfg.max_version, &rustls::version::TLS13)?;
@@ -204,7 +238,9 @@ fn tls_config(cfg: &TlsServerConfig, base: &Path) -> Result<rustls::ServerConfig
             let mut roots = rustls::RootCertStore::empty();
             for cert in rustls_pemfile::certs(&mut &read(ca_file)?[..]) {
                 let cert = cert.map_err(|e| format!("client_ca_file: {e}"))?;
-                roots.add(cert).map_err(|e| format!("client_ca_file: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("client_ca_file: {e}"))?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),
@@ -223,7 +259,9 @@ fn tls_config(cfg: &TlsServerConfig, base: &Path) -> Result<rustls::ServerConfig
             ));
         }
     };
-    let mut config = builder.with_single_cert(certs, key).map_err(|e| format!("certificate and key: {e}"))?;
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key: {e}"))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -242,7 +280,9 @@ pub struct BasicAuth {
 impl fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // User names only: hashes are secrets too.
-        f.debug_struct("BasicAuth").field("users", &self.users.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("BasicAuth")
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -256,7 +296,10 @@ impl BasicAuth {
                 return Err(format!("the hash of user {user:?} is not a bcrypt hash"));
             }
         }
-        Ok(BasicAuth { users: Arc::new(users), verified: Arc::default() })
+        Ok(BasicAuth {
+            users: Arc::new(users),
+            verified: Arc::default(),
+        })
     }
 
     /// Whether `user` and `password` match. Runs bcrypt on a blocking thread when needed.
@@ -278,10 +321,11 @@ impl BasicAuth {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY.to_string());
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-            .await
-            .unwrap_or(false)
-            && known;
+        let ok =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+                .await
+                .unwrap_or(false)
+                && known;
         if ok {
             let mut cache = self.verified.lock().expect("cache lock");
             if cache.len() >= VERIFIED_CACHE_LIMIT {
@@ -316,16 +360,27 @@ mod tests {
     #[test]
     fn a_plain_text_password_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "web.yml", "basic_auth_users:\n  prometheus: secret\n");
+        let p = write(
+            dir.path(),
+            "web.yml",
+            "basic_auth_users:\n  prometheus: secret\n",
+        );
         let err = WebConfig::load(&p).unwrap_err().to_string();
         assert!(err.contains("not a bcrypt hash"), "{err}");
-        assert!(!err.contains("secret"), "the error must not echo the secret: {err}");
+        assert!(
+            !err.contains("secret"),
+            "the error must not echo the secret: {err}"
+        );
     }
 
     #[test]
     fn a_missing_certificate_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "web.yml", "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n");
+        let p = write(
+            dir.path(),
+            "web.yml",
+            "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n",
+        );
         let err = WebConfig::load(&p).unwrap_err().to_string();
         assert!(err.contains("nope.crt"), "{err}");
     }
@@ -346,6 +401,9 @@ mod tests {
         assert!(auth.verify("prom", "s3cret").await, "cached check");
         assert!(!auth.verify("prom", "wrong").await);
         assert!(!auth.verify("nobody", "s3cret").await);
-        assert!(!format!("{auth:?}").contains("$2"), "Debug must not show hashes");
+        assert!(
+            !format!("{auth:?}").contains("$2"),
+            "Debug must not show hashes"
+        );
     }
 }

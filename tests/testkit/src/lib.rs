@@ -43,7 +43,11 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
         let mut url = url::Url::parse(&admin).expect("DATABASE_URL must be a postgres:// URL");
         url.set_path(&format!("/{name}"));
-        TestDb { name, url: url.to_string(), admin }
+        TestDb {
+            name,
+            url: url.to_string(),
+            admin,
+        }
     }
 
     /// A connected client (its connection task runs on the current runtime).
@@ -58,9 +62,14 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside any runtime guarantee (maybe inside one): use a thread of our own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.ok()?;
+                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
                 tokio::spawn(conn);
                 client
                     .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -91,7 +100,10 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
 }
 
 /// The path of `tool`, searched on `PATH` and in the Debian locations of PostgreSQL's binaries.
@@ -132,14 +144,18 @@ mod tests {
         drop(client);
         drop(db);
         let admin = connect(&admin_url()).await;
-        let rows = admin.query("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await.unwrap();
+        let rows = admin
+            .query("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .unwrap();
         assert!(rows.is_empty(), "database {name} should have been dropped");
     }
 
     #[test]
     fn a_missing_tool_fails_with_the_install_command() {
-        let err = std::panic::catch_unwind(|| require_bin("no-such-tool-xyz", "apt-get install -y xyz"))
-            .unwrap_err();
+        let err =
+            std::panic::catch_unwind(|| require_bin("no-such-tool-xyz", "apt-get install -y xyz"))
+                .unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("apt-get install -y xyz"), "{msg}");
     }
