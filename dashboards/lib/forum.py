@@ -1,0 +1,119 @@
+"""Dashboards 4 and 8: forum growth and activity (pg-exporter's `forum` preset, nginx events,
+the forum's own /metrics), and the deployment overview (every target)."""
+
+from .grafana import UP_DOWN, dashboard, query_variable, stat, table, timeseries
+
+S = 'job=~"$job",instance=~"$instance"'
+RI = "$__rate_interval"
+
+BUILD_INFO = ["nginx_log_exporter_build_info", "pg_exporter_build_info", "alert_relay_build_info",
+              "forum_build_info", "prometheus_build_info", "alertmanager_build_info"]
+
+
+def growth():
+    """4. Forum growth and activity."""
+    def total(name, title, desc):
+        return stat(title, (f"sum({name}{{{S}}})", title), "short", description=desc)
+
+    panels = [
+        total("forum_users", "Users", "Registered users (activated or not)."),
+        total("forum_threads", "Threads", "Threads, hidden ones included."),
+        total("forum_posts", "Posts", "Posts, deleted ones included."),
+        total("forum_users_online", "Online users", "Users seen in the last 5 minutes."),
+        total("forum_users_joined_last_24h", "New users (24h)", "Users who registered in the last 24 hours."),
+        total("forum_polls", "Polls", "Polls attached to threads."),
+        timeseries("Users, threads and posts", [
+            (f"sum(forum_users{{{S}}})", "users"),
+            (f"sum(forum_threads{{{S}}})", "threads"),
+            (f"sum(forum_posts{{{S}}})", "posts"),
+        ], "short", w=24, min0=False, description="Totals over time."),
+        timeseries("Growth per hour", [
+            (f"sum(delta(forum_users{{{S}}}[1h]))", "users"),
+            (f"sum(delta(forum_threads{{{S}}}[1h]))", "threads"),
+            (f"sum(delta(forum_posts{{{S}}}[1h]))", "posts"),
+        ], "short", min0=False, description="Change of each total over the past hour (negative when content is purged)."),
+        timeseries("New users", [
+            (f"sum(forum_users_joined_last_24h{{{S}}})", "joined in the last 24h"),
+            (f"sum(forum_users_awaiting_activation{{{S}}})", "awaiting activation"),
+        ], "short", description="Users who registered in the last 24 hours, and accounts not yet activated."),
+        timeseries("Online and active users", [
+            (f"sum(forum_users_online{{{S}}})", "online"),
+            (f"sum(forum_users_active{{{S}}})", "active accounts"),
+        ], "short", description="Users seen in the last 5 minutes, and activated accounts."),
+        timeseries("Polls and votes", [
+            (f"sum(forum_polls{{{S}}})", "polls"),
+            (f"sum(forum_poll_votes{{{S}}})", "votes"),
+        ], "short", description="Polls and the votes cast in them."),
+        timeseries("Creations per minute (from the access log)",
+                   ('sum by (event) (rate(nginx_events_total{job="nginx",event=~"thread_created|post_created|user_registered"}'
+                    f"[{RI}])) * 60", "{{event}}"),
+                   "opm", description="Threads, posts and registrations per minute as nginx saw them (POST answered 303/201)."),
+        timeseries("Forum requests by role",
+                   (f'sum by (role) (rate(forum_http_requests_total{{job=~"forum-web|forum-api"}}[{RI}]))', "{{role}}"),
+                   "reqps", description="Requests per second the forum itself served, per role (web, api)."),
+        timeseries("Background jobs",
+                   (f'sum by (kind, outcome) (rate(forum_jobs_total[{RI}])) * 60', "{{kind}} {{outcome}}"),
+                   "opm", description="Jobs the forum worker ran per minute, by kind and outcome."),
+    ]
+    variables = [
+        query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),
+        query_variable("instance", "Instance", 'label_values(forum_users{job=~"$job"}, instance)'),
+    ]
+    return dashboard("forum-growth", "Forum growth and activity",
+                     "Users, threads and posts: totals, per-hour growth, new and online users, polls.",
+                     ["forum"], 1, variables, panels, time_from="now-24h")
+
+
+def deployment():
+    """8. Deployment overview."""
+    J = 'job=~"$job"'
+    build = " or ".join(f"{m}{{{J}}}" for m in BUILD_INFO)
+    panels = [
+        stat("Targets up", (f"sum(up{{{J}}})", "up"), "short", w=6,
+             description="Targets Prometheus scraped successfully on its last attempt."),
+        stat("Targets down", (f"count(up{{{J}}} == 0) or vector(0)", "down"), "short", w=6,
+             thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}], color_mode="background",
+             description="Targets Prometheus could not scrape (alerts ForumDown, TargetDown)."),
+        stat("Alerts firing", ('count(ALERTS{alertstate="firing"}) or vector(0)', "firing"), "short", w=6,
+             thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}], color_mode="background",
+             description="Alerts firing now."),
+        stat("Relay spool depth", (f"sum(alert_relay_spool_depth{{{J}}})", "queued"), "short", w=6,
+             thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 10}, {"color": "red", "value": 100}],
+             description="Notifications waiting in alert-relay's spool."),
+        stat("Target status", (f"up{{{J}}}", "{{job}} {{instance}}"), "none", w=24, h=5, mappings=UP_DOWN,
+             color_mode="background", description="Every target's last scrape: UP or DOWN."),
+        table("Versions", (build, "table"), "none", w=24, h=7, hide=("Time", "Value", "__name__"),
+              description="Version labels of every component's _build_info."),
+        table("Firing alerts", ('ALERTS{alertstate="firing"}', "table"), "none", w=24, h=7,
+              hide=("Time", "Value", "__name__", "alertstate"), description="Alerts firing now, with their labels."),
+        timeseries("Scrape duration", (f"scrape_duration_seconds{{{J}}}", "{{job}} {{instance}}"), "s",
+                   description="How long each scrape took. pg-exporter runs its SQL during the scrape."),
+        timeseries("Samples per scrape", (f"scrape_samples_scraped{{{J}}}", "{{job}} {{instance}}"), "short",
+                   description="Series each target exposes; a jump means new label values (cardinality)."),
+        timeseries("nginx-log-exporter: lines and parse errors", [
+            (f"sum by (instance) (rate(nginx_log_lines_total{{{J}}}[{RI}]))", "{{instance}} lines"),
+            (f"sum by (instance) (rate(nginx_log_parse_errors_total{{{J}}}[{RI}]))", "{{instance}} parse errors"),
+        ], "ops", description="Access-log lines read and lines that failed to parse, per second."),
+        timeseries("nginx-log-exporter: lag", (f"sum by (instance, file) (nginx_log_lag_bytes{{{J}}})", "{{instance}} {{file}}"),
+                   "bytes", description="Bytes of access log not yet read."),
+        timeseries("pg-exporter: scrape duration", (f"pg_exporter_last_scrape_duration_seconds{{{J}}}", "{{instance}}"),
+                   "s", description="Time pg-exporter took to run its queries on the last scrape."),
+        timeseries("pg-exporter: failing collectors",
+                   (f"count by (instance) (pg_exporter_collector_success{{{J}}} == 0) or sum by (instance) (0 * pg_exporter_last_scrape_error{{{J}}})", "{{instance}}"),
+                   "short", description="Collectors whose last run failed (0 is good)."),
+        timeseries("alert-relay: notifications", [
+            (f"sum(rate(alert_relay_notifications_received_total{{{J}}}[{RI}])) * 60", "received"),
+            (f"sum(rate(alert_relay_notifications_delivered_total{{{J}}}[{RI}])) * 60", "delivered"),
+            (f"sum(rate(alert_relay_delivery_retries_total{{{J}}}[{RI}])) * 60", "retries"),
+            (f"sum(rate(alert_relay_delivery_failures_total{{{J}}}[{RI}])) * 60", "failures"),
+            (f"sum(rate(alert_relay_dead_letters_total{{{J}}}[{RI}])) * 60", "dead letters"),
+            (f"sum(rate(alert_relay_discord_rate_limited_total{{{J}}}[{RI}])) * 60", "rate limited"),
+        ], "opm", description="Notifications in and out of alert-relay, per minute."),
+        timeseries("alert-relay: delivery latency p95",
+                   (f"histogram_quantile(0.95, sum by (le) (rate(alert_relay_delivery_latency_seconds_bucket{{{J}}}[{RI}])))", "p95"),
+                   "s", description="Time from receiving a notification to Discord accepting it, 95th percentile."),
+    ]
+    variables = [query_variable("job", "Job", "label_values(up, job)")]
+    return dashboard("forum-deployment", "Deployment overview",
+                     "Every target's up, versions, scrape durations, exporter self-metrics and firing alerts.",
+                     ["deployment"], 1, variables, panels, time_from="now-3h")

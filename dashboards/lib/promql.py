@@ -1,0 +1,88 @@
+"""Rough PromQL reading for the structure test: which metric names an expression uses, and
+which metric names the project documents."""
+
+import pathlib
+import re
+
+KEYWORDS = {
+    "and", "or", "unless", "bool", "by", "without", "on", "ignoring", "group_left",
+    "group_right", "offset", "inf", "nan", "atan2",
+    # aggregation operators (may be followed by `by (...)` instead of `(`)
+    "sum", "avg", "min", "max", "count", "topk", "bottomk", "quantile", "stddev", "stdvar",
+    "count_values", "group",
+}
+
+# Series Prometheus itself creates for every target or rule, and the two self-metrics the
+# deployment overview shows; documented by Prometheus and Alertmanager, not by us.
+PROMETHEUS_OWN = {
+    "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
+    "scrape_series_added", "ALERTS", "ALERTS_FOR_STATE", "prometheus_build_info",
+    "alertmanager_build_info",
+}
+
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
+_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_IDENT = re.compile(r"(?<![\w.:])([a-zA-Z_:][\w:]*)")
+
+
+def metric_names(expr):
+    """The metric names an expression selects (identifiers that are not functions, keywords,
+    label names, durations or strings)."""
+    e = _STRING.sub('""', expr)
+    e = re.sub(r"\{[^}]*\}", "{}", e)
+    e = re.sub(r"\[[^\]]*\]", "[]", e)
+    e = _GROUPING.sub(" ", e)
+    e = re.sub(r"\boffset\s+-?[\w.]+", " ", e)
+    names = set()
+    for m in _IDENT.finditer(e):
+        name = m.group(1)
+        rest = e[m.end():].lstrip()
+        if rest.startswith("(") or name.lower() in KEYWORDS:
+            continue
+        names.add(name)
+    return names
+
+
+_BACKTICKED = re.compile(r"`([a-zA-Z_:][\w:]*\*?)(?:\{[^`]*\})?`")
+
+
+def documented_names(repo):
+    """(exact names, prefixes) documented in docs/contracts.md and the components' READMEs.
+
+    A name written `prefix_*` in a document allows every name starting with `prefix_`.
+    """
+    repo = pathlib.Path(repo)
+    exact, prefixes = set(), set()
+    sources = [repo / "docs/contracts.md"] + [repo / p for p in (
+        "exporters/nginx-log/README.md", "exporters/postgres/README.md",
+        "alert-relay/README.md", "forum/README.md")]
+    for path in sources:
+        if not path.exists():
+            continue
+        for token in _BACKTICKED.findall(path.read_text()):
+            if not re.match(r"(nginx|pg|forum|alert_relay)_", token):
+                continue
+            if token.endswith("*"):
+                prefixes.add(token[:-1])
+            else:
+                exact.add(token)
+    return exact, prefixes
+
+
+def recorded_names(rules_dir):
+    """Names of the recording rules in a folder of rule files."""
+    names = set()
+    for path in sorted(pathlib.Path(rules_dir).glob("*.yml")):
+        names.update(re.findall(r"^\s*-?\s*record:\s*([\w:]+)\s*$", path.read_text(), re.M))
+    return names
+
+
+def is_documented(name, exact, prefixes):
+    """Whether a metric name (or the _bucket/_sum/_count series of a documented histogram) is
+    documented."""
+    candidates = {name}
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name.endswith(suffix):
+            candidates.add(name[: -len(suffix)])
+    return any(c in exact or c in PROMETHEUS_OWN or any(c.startswith(p) for p in prefixes)
+               for c in candidates)
