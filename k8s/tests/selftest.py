@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Self-test of validate.py and policy.py: each known-bad change to a valid render must be
+reported by the check meant to catch it (a check that cannot fail is no check).
+
+    selftest.py --repo REPO --out WORKDIR rendered-k3s.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import policy
+import validate
+
+Objs = list[dict[str, Any]]
+
+
+def find(objs: Objs, kind: str, name: str) -> dict[str, Any]:
+    if kind == "ConfigMap":
+        return validate.generated_configmap(objs, name) or next(
+            o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+    return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def container(objs: Objs, kind: str, name: str, c: str) -> dict[str, Any]:
+    return next(x for x in policy.pod_spec(find(objs, kind, name))["containers"] if x["name"] == c)
+
+
+def unknown_field(objs: Objs) -> None:
+    find(objs, "Deployment", "forum-web")["spec"]["replicaCount"] = 3
+
+
+def wrong_type(objs: Objs) -> None:
+    container(objs, "Deployment", "forum-api", "forum")["ports"][0]["containerPort"] = "8001"
+
+
+def root_container(objs: Objs) -> None:
+    del container(objs, "Deployment", "nginx", "nginx")["securityContext"]
+
+
+def writable_root(objs: Objs) -> None:
+    container(objs, "StatefulSet", "alert-relay", "alert-relay")["securityContext"]["readOnlyRootFilesystem"] = False
+
+
+def no_limits(objs: Objs) -> None:
+    del container(objs, "Deployment", "pg-exporter", "pg-exporter")["resources"]["limits"]
+
+
+def wrong_probe(objs: Objs) -> None:
+    container(objs, "Deployment", "forum-web", "forum")["readinessProbe"]["httpGet"]["path"] = "/"
+
+
+def no_hpa(objs: Objs) -> None:
+    objs.remove(find(objs, "HorizontalPodAutoscaler", "forum-api"))
+
+
+def committed_secret(objs: Objs) -> None:
+    objs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "leak", "namespace": "forum"},
+                 "stringData": {"password": "hunter2"}})
+
+
+def undocumented_secret_key(objs: Objs) -> None:
+    env = container(objs, "Deployment", "pg-exporter", "pg-exporter")["env"]
+    env[0]["valueFrom"]["secretKeyRef"]["key"] = "passwd"
+
+
+def no_default_deny(objs: Objs) -> None:
+    objs.remove(find(objs, "NetworkPolicy", "default-deny-ingress"))
+
+
+def drifted_rule(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "prometheus-rules")
+    key = sorted(cm["data"])[0]
+    cm["data"][key] = cm["data"][key].replace("severity:", "severity :", 1)
+
+
+def broken_rule(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "prometheus-rules")
+    key = sorted(cm["data"])[0]
+    cm["data"][key] = cm["data"][key].replace("expr:", "expr: sum(", 1)
+
+
+def loopback_webhook(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "alertmanager-config")
+    cm["data"]["alertmanager.yml"] = cm["data"]["alertmanager.yml"].replace(
+        validate.CLUSTER_RELAY, validate.LOCAL_RELAY)
+
+
+def missing_configmap(objs: Objs) -> None:
+    objs.remove(find(objs, "ConfigMap", "prometheus-config"))
+
+
+def grafana_env_missing(objs: Objs) -> None:
+    env = container(objs, "Deployment", "grafana", "grafana")["env"]
+    env[:] = [e for e in env if e["name"] != "PROMETHEUS_URL"]
+
+
+# mutation -> the checks expected to report it
+CASES: list[tuple[Callable[[Objs], None], str]] = [
+    (unknown_field, "schema"), (wrong_type, "schema"), (root_container, "security"),
+    (writable_root, "security"), (no_limits, "security"), (wrong_probe, "serving"),
+    (no_hpa, "serving"), (committed_secret, "secrets"), (undocumented_secret_key, "secrets"),
+    (no_default_deny, "network"), (drifted_rule, "sources"), (broken_rule, "monitoring"),
+    (loopback_webhook, "monitoring"), (missing_configmap, "references"),
+    (grafana_env_missing, "grafana_env"),
+]
+
+
+def run_check(name: str, objs: Objs, repo: Path, out: Path) -> list[str]:
+    if name == "schema":
+        return validate.check_schemas(objs)[0]
+    if name == "secrets":
+        return policy.check_secrets(objs, validate.examples(repo))
+    if name == "sources":
+        return validate.check_sources(objs, repo)
+    if name == "monitoring":
+        return validate.check_monitoring(objs, out)
+    return getattr(policy, f"check_{name}")(objs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repo", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("rendered", type=Path)
+    args = ap.parse_args()
+    good = validate.load(args.rendered)
+    failures = 0
+    for i, (mutate, check) in enumerate(CASES):
+        out = args.out / f"{i}-{mutate.__name__}"
+        out.mkdir(parents=True, exist_ok=True)
+        if run_check(check, copy.deepcopy(good), args.repo, out / "before"):
+            print(f"selftest: {check} check fails on the valid render already", file=sys.stderr)
+            failures += 1
+            continue
+        objs = copy.deepcopy(good)
+        mutate(objs)
+        errors = run_check(check, objs, args.repo, out / "after")
+        if errors:
+            print(f"selftest: {mutate.__name__}: caught by {check}: {errors[0].splitlines()[0]}")
+        else:
+            print(f"selftest: {mutate.__name__}: NOT caught by the {check} check", file=sys.stderr)
+            failures += 1
+    print(f"selftest: {len(CASES) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

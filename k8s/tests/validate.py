@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Validates the rendered kustomize overlays offline, for scripts/checks/30-k8s.
+
+For each rendered overlay (a multi-document YAML file from `kubectl kustomize`):
+- every built-in object against the Kubernetes OpenAPI schemas, strictly (unknown fields are
+  errors), for the oldest and the newest Kubernetes version we support;
+- custom resources are written to `<out>/<overlay>/crds.json` for the TypeScript check
+  (crds.ts.mjs); CloudNativePG kinds have no schema package and are only checked by policy;
+- the policy checks of policy.py;
+- the ConfigMaps made from monitoring/ and dashboards/ hold exactly those files' bytes;
+- the Prometheus and Alertmanager configs are materialised as their pods would see them (every
+  mounted ConfigMap and Secret written under `<out>/<overlay>/root/`), with Kubernetes service
+  discovery swapped for file discovery (Debian's promtool lacks it), then checked with
+  `promtool check config`, `promtool check rules` and `amtool check-config`.
+
+Exits 1 with one line per problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+import policy
+
+# Oldest and newest Kubernetes versions the manifests must be valid for (k3s stable channel
+# at the time of writing is 1.3x; kubernetes-validate ships schemas up to 1.37).
+K8S_VERSIONS = ("1.30.0", "1.37.0")
+CRD_GROUPS = ("monitoring.coreos.com", "traefik.io", "traefik.containo.us")
+UNCHECKED_GROUPS = ("postgresql.cnpg.io",)
+
+# The one rewrite k8s/sync makes: the relay's webhook URL (loopback locally, a Service here).
+LOCAL_RELAY, CLUSTER_RELAY = "http://127.0.0.1:9733/", "http://alert-relay:9733/"
+REWRITTEN = {"alertmanager-config"}
+
+# ConfigMap -> (source glob, key), the single sources of truth (independent of k8s/sync).
+SOURCES: dict[str, tuple[str, str | None]] = {
+    "prometheus-config": ("monitoring/prometheus/prometheus-kubernetes.yml", "prometheus.yml"),
+    "prometheus-rules": ("monitoring/prometheus/rules/*.yml", None),
+    "alertmanager-config": ("monitoring/alertmanager/alertmanager.yml", "alertmanager.yml"),
+    "grafana-dashboards": ("dashboards/*.json", None),
+    "grafana-datasources": ("dashboards/provisioning/datasources/*.yml", None),
+    "grafana-dashboard-providers": ("dashboards/provisioning/dashboards/*.yml", None),
+    "nginx-config": ("monitoring/nginx/*.conf", None),
+}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with path.open() as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def check_schemas(objs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    errors, custom = [], []
+    for obj in objs:
+        group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+        if group in CRD_GROUPS or group in UNCHECKED_GROUPS:
+            custom.append(obj)
+            continue
+        for version in K8S_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                path = "/".join(str(p) for p in e.path)
+                errors.append(f"{policy.name_of(obj)} (Kubernetes {version}): {path}: {e.message}")
+                break
+            except kubernetes_validate.SchemaNotFoundError:
+                errors.append(f"{policy.name_of(obj)}: no schema for {obj['apiVersion']} in Kubernetes {version}")
+                break
+    return errors, custom
+
+
+def generated_configmap(objs: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The ConfigMap kustomize generated as `<name>-<hash>`."""
+    pattern = re.compile(rf"^{re.escape(name)}-[a-z0-9]{{10}}$")
+    found = [o for o in objs if o["kind"] == "ConfigMap" and pattern.match(o["metadata"]["name"])]
+    return found[0] if found else None
+
+
+def check_sources(objs: list[dict[str, Any]], repo: Path) -> list[str]:
+    errors = []
+    for name, (pattern, key) in SOURCES.items():
+        files = sorted(glob.glob(str(repo / pattern)))
+        if not files:
+            errors.append(f"ConfigMap {name}: its source {pattern} does not exist yet (written by the "
+                          "monitoring/dashboards work; then run k8s/sync)")
+            continue
+        cm = generated_configmap(objs, name)
+        if cm is None:
+            errors.append(f"ConfigMap {name}: not in the render (run k8s/sync)")
+            continue
+        data = cm.get("data", {})
+        want = {key or os.path.basename(f): f for f in files}
+        if set(data) != set(want) or cm.get("binaryData"):
+            errors.append(f"ConfigMap {name}: keys {sorted(data)} differ from sources {sorted(want)}")
+        for k, f in want.items():
+            source = Path(f).read_text()
+            if name in REWRITTEN:
+                if LOCAL_RELAY not in source:
+                    errors.append(f"{os.path.relpath(f, repo)}: no {LOCAL_RELAY} webhook for k8s/sync to rewrite")
+                source = source.replace(LOCAL_RELAY, CLUSTER_RELAY)
+            if k in data and data[k] != source:
+                errors.append(f"ConfigMap {name}: key {k} differs from {os.path.relpath(f, repo)}")
+    return errors
+
+
+def materialise(objs: list[dict[str, Any]], workload: str, container: str, root: Path) -> None:
+    """Writes what the container's mounts would show under `root` (ConfigMaps and Secrets;
+    Secret values are placeholders, as in the examples)."""
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    obj = next(o for o in objs if o["kind"] in ("StatefulSet", "Deployment") and o["metadata"]["name"] == workload)
+    spec = policy.pod_spec(obj)
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    c = next(c for c in spec["containers"] if c["name"] == container)
+    if spec.get("automountServiceAccountToken", True):
+        sa = root / "var/run/secrets/kubernetes.io/serviceaccount"
+        sa.mkdir(parents=True, exist_ok=True)
+        for f in ("token", "ca.crt", "namespace"):
+            (sa / f).write_text("placeholder\n")
+    for m in c.get("volumeMounts", []):
+        vol = volumes.get(m["name"], {})
+        files: dict[str, str] = {}
+        sources = vol.get("projected", {}).get("sources", []) or [vol]
+        if any("configMap" in src or "secret" in src for src in sources):
+            for src in sources:
+                if "configMap" in src:
+                    data = by_name.get(("ConfigMap", src["configMap"]["name"]), {}).get("data", {})
+                    items = src["configMap"].get("items")
+                    files.update({i["path"]: data.get(i["key"], "") for i in items} if items else data)
+                elif "secret" in src:
+                    files.update({i["path"]: "placeholder" for i in src["secret"].get("items") or []})
+        else:
+            (root / m["mountPath"].lstrip("/")).mkdir(parents=True, exist_ok=True)
+            continue
+        target = root / m["mountPath"].lstrip("/")
+        if "subPath" in m:
+            if m["subPath"] in files:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(files[m["subPath"]])
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        for k, v in files.items():
+            (target / k).write_text(v)
+
+
+FILE_KEYS = ("rule_files", "files", "templates")
+
+
+def rewrite(node: Any, root: Path, targets: Path, key: str = "") -> Any:
+    """Re-roots absolute file paths under `root` and swaps Kubernetes discovery for files."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "kubernetes_sd_configs":
+                out.setdefault("file_sd_configs", []).append({"files": [str(targets)]})
+            else:
+                out[k] = rewrite(v, root, targets, k)
+        return out
+    if isinstance(node, list):
+        return [rewrite(v, root, targets, key) for v in node]
+    if isinstance(node, str) and node.startswith("/") and (key.endswith("_file") or key in FILE_KEYS):
+        return str(root / node.lstrip("/"))
+    return node
+
+
+def run(cmd: list[str]) -> str | None:
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        return f"`{' '.join(cmd)}` failed:\n{p.stdout}{p.stderr}"
+    return None
+
+
+def config_path(objs: list[dict[str, Any]], workload: str) -> str:
+    """The --config.file a workload's first container is started with."""
+    obj = next(o for o in objs if o["kind"] == "StatefulSet" and o["metadata"]["name"] == workload)
+    args = policy.pod_spec(obj)["containers"][0].get("args", [])
+    return next(a.split("=", 1)[1] for a in args if a.startswith("--config.file="))
+
+
+def check_config(objs: list[dict[str, Any]], out: Path, workload: str, cm_name: str, key: str,
+                 ) -> tuple[list[str], Path | None, dict[str, Any], Path]:
+    """Materialises `workload`'s mounts and writes a checkable copy of its config beside the
+    original (so relative paths resolve as in the pod). Returns errors, the copy, the parsed
+    config and the pod's root."""
+    cm = generated_configmap(objs, cm_name)
+    if cm is None:
+        return [], None, {}, out
+    root = out / f"{workload}-root"
+    materialise(objs, workload, workload, root)
+    in_pod = config_path(objs, workload)
+    mounted = root / in_pod.lstrip("/")
+    if not mounted.exists() or mounted.read_text() != cm["data"][key]:
+        return [f"{workload}: {in_pod} is not {cm_name}/{key} in the pod"], None, {}, root
+    config = yaml.safe_load(cm["data"][key])
+    targets = out / "targets.json"
+    targets.write_text("[]\n")
+    checked = mounted.with_name(mounted.stem + ".checked.yml")
+    checked.write_text(yaml.safe_dump(rewrite(config, root, targets)))
+    return [], checked, config, root
+
+
+def check_monitoring(objs: list[dict[str, Any]], out: Path) -> list[str]:
+    errors, checked, config, root = check_config(objs, out, "prometheus", "prometheus-config", "prometheus.yml")
+    if checked is not None:
+        if "kubernetes_sd_configs" not in json.dumps(config):
+            errors.append("prometheus.yml for Kubernetes uses no kubernetes_sd_configs")
+        base = checked.parent
+        rules = sorted(r for pat in config.get("rule_files", [])
+                       for r in glob.glob(str(root / pat.lstrip("/")) if pat.startswith("/") else str(base / pat)))
+        if not rules:
+            errors.append(f"prometheus.yml rule_files {config.get('rule_files')} match no rule file mounted in the pod")
+        for err in (run(["promtool", "check", "config", str(checked)]),
+                    run(["promtool", "check", "rules", *rules]) if rules else None):
+            if err:
+                errors.append(err)
+    am_errors, checked, config, _ = check_config(objs, out, "alertmanager", "alertmanager-config", "alertmanager.yml")
+    errors += am_errors
+    if checked is not None:
+        services = {o["metadata"]["name"] for o in objs if o["kind"] == "Service"}
+        for receiver in config.get("receivers", []):
+            for hook in receiver.get("webhook_configs", []):
+                host = re.sub(r"^\w+://([^:/]+).*$", r"\1", hook.get("url", ""))
+                if host.split(".")[0] not in services:
+                    errors.append(f"alertmanager.yml receiver {receiver['name']}: webhook host {host} "
+                                  "is no Service of the cluster")
+        err = run(["amtool", "check-config", str(checked)])
+        if err:
+            errors.append(err)
+    return errors
+
+
+def examples(repo: Path) -> dict[str, set[str]]:
+    found = {}
+    for f in sorted((repo / "k8s/secrets").glob("*.example.yaml")):
+        for doc in load(f):
+            found[doc["metadata"]["name"]] = set(doc.get("stringData", {})) | set(doc.get("data", {}))
+    return found
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repo", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True, help="work directory")
+    ap.add_argument("rendered", nargs="+", type=Path, help="one rendered overlay per file")
+    args = ap.parse_args()
+    secret_examples = examples(args.repo)
+    failed = 0
+    for path in args.rendered:
+        overlay = path.stem
+        out = args.out / overlay
+        out.mkdir(parents=True, exist_ok=True)
+        objs = load(path)
+        errors, custom = check_schemas(objs)
+        (out / "crds.json").write_text(json.dumps([o for o in custom if o["apiVersion"].split("/")[0] in CRD_GROUPS]))
+        errors += policy.check_security(objs) + policy.check_serving(objs) + policy.check_network(objs)
+        errors += policy.check_secrets(objs, secret_examples) + policy.check_references(objs)
+        errors += policy.check_grafana_env(objs)
+        errors += check_sources(objs, args.repo)
+        errors += check_monitoring(objs, out)
+        kinds = sorted({o["kind"] for o in objs})
+        print(f"{overlay}: {len(objs)} objects ({', '.join(kinds)}); "
+              f"{len(objs) - len(custom)} schema-validated for Kubernetes {' and '.join(K8S_VERSIONS)}; "
+              f"{len(errors)} problem(s)")
+        for e in errors:
+            print(f"  {overlay}: {e}", file=sys.stderr)
+        failed += len(errors)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
