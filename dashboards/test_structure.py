@@ -18,7 +18,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from lib.promql import documented_names, is_documented, metric_names, recorded_names  # noqa: E402
+from lib.promql import (  # noqa: E402
+    documented_names, is_documented, metric_names, recorded_names, rule_expressions)
 from queries import dashboard_queries, load_dashboards  # noqa: E402
 
 DASHBOARDS = load_dashboards(HERE)
@@ -107,6 +108,16 @@ class DashboardStructure(unittest.TestCase):
                 if not is_documented(n, exact, prefixes):
                     unknown.append(f"{uid} / {title}: {n}")
         self.assertEqual(unknown, [], "metrics no exporter documents (docs/contracts.md, READMEs, recording rules)")
+
+    def test_every_metric_of_the_rules_is_documented(self):
+        rules_dir = REPO / "monitoring/prometheus/rules"
+        exact, prefixes = documented_names(REPO)
+        exact |= recorded_names(rules_dir)
+        exprs = rule_expressions(rules_dir)
+        self.assertGreaterEqual(len(exprs), 30, "rule expressions not found")
+        unknown = [f"{f}: {n} in {e}" for f, e in exprs for n in sorted(metric_names(e))
+                   if not is_documented(n, exact, prefixes)]
+        self.assertEqual(unknown, [], "metrics no exporter documents, used by rules")
 
     def test_metric_name_extraction(self):
         self.assertEqual(

@@ -86,3 +86,26 @@ def is_documented(name, exact, prefixes):
             candidates.add(name[: -len(suffix)])
     return any(c in exact or c in PROMETHEUS_OWN or any(c.startswith(p) for p in prefixes)
                for c in candidates)
+
+
+def rule_expressions(rules_dir):
+    """(file name, expr) for every rule of a folder of rule files: `expr: ...` on one line or
+    as a `|` block (the two forms our rule files use)."""
+    out = []
+    for path in sorted(pathlib.Path(rules_dir).glob("*.yml")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            m = re.match(r"^(\s*)expr:\s*(.*)$", line)
+            if not m:
+                continue
+            indent, rest = len(m.group(1)), m.group(2).strip()
+            if rest not in ("|", ">", "|-", ">-"):
+                out.append((path.name, rest.strip("'\"")))
+                continue
+            block = []
+            for follow in lines[i + 1:]:
+                if follow.strip() and len(follow) - len(follow.lstrip()) <= indent:
+                    break
+                block.append(follow.strip())
+            out.append((path.name, " ".join(b for b in block if b)))
+    return out
