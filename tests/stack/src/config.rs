@@ -1,0 +1,253 @@
+//! The stack's copies of the repository's configuration files, with its own ports and paths.
+//!
+//! The repository's `monitoring/` files are the single source of truth: the stack reads them,
+//! swaps the default loopback ports for the ones it chose, makes relative paths absolute and,
+//! for tests, shortens intervals. Nothing else in them changes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_yaml::Value;
+
+/// The loopback ports of one stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// nginx in front of the forum.
+    pub nginx: u16,
+    /// `forum --role web`.
+    pub forum_web: u16,
+    /// `forum --role api`.
+    pub forum_api: u16,
+    /// nginx-log-exporter.
+    pub nginx_exporter: u16,
+    /// pg-exporter.
+    pub pg_exporter: u16,
+    /// alert-relay.
+    pub relay: u16,
+    /// Prometheus.
+    pub prometheus: u16,
+    /// Alertmanager.
+    pub alertmanager: u16,
+    /// The stack's own PostgreSQL, when it runs one.
+    pub postgres: u16,
+}
+
+impl Ports {
+    /// The ports registered in the README (`docs/contracts.md`).
+    pub const DEFAULT: Ports = Ports {
+        nginx: 8080,
+        forum_web: 8000,
+        forum_api: 8001,
+        nginx_exporter: 9731,
+        pg_exporter: 9732,
+        relay: 9733,
+        prometheus: 9090,
+        alertmanager: 9093,
+        postgres: 5439,
+    };
+
+    /// Free ports on 127.0.0.1, all different.
+    pub fn random() -> Ports {
+        let mut taken = std::collections::HashSet::new();
+        let mut next = || loop {
+            let p = testkit::free_port();
+            if taken.insert(p) {
+                return p;
+            }
+        };
+        Ports {
+            nginx: next(),
+            forum_web: next(),
+            forum_api: next(),
+            nginx_exporter: next(),
+            pg_exporter: next(),
+            relay: next(),
+            prometheus: next(),
+            alertmanager: next(),
+            postgres: next(),
+        }
+    }
+
+    /// `(default, chosen)` for every service a config file may name.
+    fn replacements(&self) -> [(u16, u16); 8] {
+        let d = Ports::DEFAULT;
+        [
+            (d.nginx, self.nginx),
+            (d.forum_web, self.forum_web),
+            (d.forum_api, self.forum_api),
+            (d.nginx_exporter, self.nginx_exporter),
+            (d.pg_exporter, self.pg_exporter),
+            (d.relay, self.relay),
+            (d.prometheus, self.prometheus),
+            (d.alertmanager, self.alertmanager),
+        ]
+    }
+
+    /// `text` with every `127.0.0.1:<default port>` turned into the chosen port. Two passes
+    /// through a placeholder, so a chosen port equal to another default is not replaced twice.
+    pub fn rewrite(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (default, _) in self.replacements() {
+            out = out.replace(
+                &format!("127.0.0.1:{default}"),
+                &format!("127.0.0.1:@@{default}@@"),
+            );
+        }
+        for (default, chosen) in self.replacements() {
+            out = out.replace(
+                &format!("127.0.0.1:@@{default}@@"),
+                &format!("127.0.0.1:{chosen}"),
+            );
+        }
+        out
+    }
+}
+
+/// How fast the stack's Prometheus and Alertmanager work.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Scrape and rule evaluation interval, e.g. `"1s"` for tests, `"5s"` for the demo.
+    pub interval: &'static str,
+    /// Alertmanager `group_wait` and `group_interval` on every route (None: as in the file).
+    pub alert_grouping: Option<(&'static str, &'static str)>,
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+}
+
+/// Prometheus' config for the stack: the repository's `monitoring/prometheus/prometheus.yml`
+/// with the stack's ports, absolute rule paths and the stack's intervals.
+pub fn prometheus(repo: &Path, ports: &Ports, timing: Timing) -> anyhow::Result<String> {
+    let dir = repo.join("monitoring/prometheus");
+    let mut doc: Value = serde_yaml::from_str(&ports.rewrite(&read(&dir.join("prometheus.yml"))?))?;
+    let global = &mut doc["global"];
+    global["scrape_interval"] = timing.interval.into();
+    global["evaluation_interval"] = timing.interval.into();
+    global["scrape_timeout"] = timing.interval.into();
+    if let Some(files) = doc.get_mut("rule_files").and_then(Value::as_sequence_mut) {
+        for f in files.iter_mut() {
+            if let Some(rel) = f.as_str().filter(|p| !p.starts_with('/')) {
+                *f = dir.join(rel).display().to_string().into();
+            }
+        }
+    }
+    Ok(serde_yaml::to_string(&doc)?)
+}
+
+/// Alertmanager's config for the stack: the repository's file with the stack's ports, the
+/// relay token file at `token_file`, and (for tests) short grouping intervals.
+pub fn alertmanager(
+    repo: &Path,
+    ports: &Ports,
+    token_file: &Path,
+    timing: Timing,
+) -> anyhow::Result<String> {
+    let path = repo.join("monitoring/alertmanager/alertmanager.yml");
+    let mut doc: Value = serde_yaml::from_str(&ports.rewrite(&read(&path)?))?;
+    walk(&mut doc, &mut |key, value| {
+        if key == "credentials_file" {
+            *value = token_file.display().to_string().into();
+        }
+        if let Some((wait, interval)) = timing.alert_grouping {
+            match key {
+                "group_wait" => *value = wait.into(),
+                "group_interval" => *value = interval.into(),
+                _ => {}
+            }
+        }
+    });
+    Ok(serde_yaml::to_string(&doc)?)
+}
+
+/// Calls `f(key, value)` on every mapping entry of `v`, depth first.
+fn walk(v: &mut Value, f: &mut dyn FnMut(&str, &mut Value)) {
+    match v {
+        Value::Mapping(map) => {
+            for (k, child) in map.iter_mut() {
+                if let Some(k) = k.as_str() {
+                    f(k, child);
+                }
+                walk(child, f);
+            }
+        }
+        Value::Sequence(seq) => seq.iter_mut().for_each(|c| walk(c, f)),
+        _ => {}
+    }
+}
+
+/// The repository root (this crate lives in `tests/stack`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_rewritten_once_even_when_a_chosen_port_is_another_default() {
+        let mut ports = Ports::DEFAULT;
+        ports.forum_web = 8001;
+        ports.forum_api = 8000;
+        assert_eq!(
+            ports.rewrite("127.0.0.1:8000 127.0.0.1:8001 10.0.0.1:8000"),
+            "127.0.0.1:8001 127.0.0.1:8000 10.0.0.1:8000"
+        );
+    }
+
+    #[test]
+    fn the_repository_prometheus_config_gets_the_stack_ports_and_absolute_rules() {
+        let ports = Ports::random();
+        let text = prometheus(
+            &repo_root(),
+            &ports,
+            Timing {
+                interval: "1s",
+                alert_grouping: None,
+            },
+        )
+        .unwrap();
+        assert!(
+            text.contains(&format!("127.0.0.1:{}", ports.nginx_exporter)),
+            "{text}"
+        );
+        assert!(!text.contains("127.0.0.1:9731"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{}/monitoring/prometheus/rules/",
+                repo_root().display()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("evaluation_interval: 1s"), "{text}");
+    }
+
+    #[test]
+    fn the_repository_alertmanager_config_points_at_the_stack_relay() {
+        let ports = Ports::random();
+        let token = Path::new("/tmp/x/relay-token");
+        let text = alertmanager(
+            &repo_root(),
+            &ports,
+            token,
+            Timing {
+                interval: "1s",
+                alert_grouping: Some(("1s", "5s")),
+            },
+        )
+        .unwrap();
+        assert!(
+            text.contains(&format!("http://127.0.0.1:{}/alertmanager", ports.relay)),
+            "{text}"
+        );
+        assert!(
+            text.contains("credentials_file: /tmp/x/relay-token"),
+            "{text}"
+        );
+        assert!(!text.contains("group_wait: 30s"), "{text}");
+    }
+}

@@ -1,0 +1,150 @@
+//! `stack demo`: the whole suite on loopback for a person to look at (what `scripts/demo`
+//! runs); `stack demo --down` stops one left running.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use stack::config::{Ports, Timing, repo_root};
+use stack::stack::{Discord, Stack, StackConfig};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Runs the forum observability suite on loopback")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Start everything, drive traffic, show alerts; Ctrl-C stops it all.
+    Demo {
+        /// Where data, configs and logs live.
+        #[arg(long, env = "DEMO_DIR", default_value = ".demo")]
+        dir: PathBuf,
+        /// Where the workspace's binaries are.
+        #[arg(long, env = "DEMO_BIN_DIR", default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Stop a demo running in the background instead.
+        #[arg(long)]
+        down: bool,
+        /// Do not generate traffic.
+        #[arg(long)]
+        no_traffic: bool,
+        /// Discord webhook for the alerts (otherwise the relay prints them).
+        #[arg(long, env = "DISCORD_WEBHOOK_URL", hide_env_values = true)]
+        discord_webhook_url: Option<String>,
+        /// Discord API base.
+        #[arg(
+            long,
+            env = "DISCORD_API_URL",
+            default_value = "https://discord.com/api/v10"
+        )]
+        discord_api_url: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let Cmd::Demo {
+        dir,
+        bin_dir,
+        down,
+        no_traffic,
+        discord_webhook_url,
+        discord_api_url,
+    } = Cli::parse().command;
+    let pidfile = dir.join("stack.pids");
+    if down {
+        let stopped = stack::supervisor::stop_pidfile(&pidfile)?;
+        println!("stopped {stopped} process group(s)");
+        return Ok(());
+    }
+    if stack::supervisor::stop_pidfile(&pidfile)? > 0 {
+        println!("stopped the processes of an earlier demo");
+    }
+    // A fresh start: the directory holds nothing worth keeping between demos.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let config = StackConfig {
+        repo: repo_root(),
+        dir: dir.clone(),
+        bin_dir: bin_dir
+            .canonicalize()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", bin_dir.display()))?,
+        ports: Ports::DEFAULT,
+        timing: Timing {
+            interval: "5s",
+            alert_grouping: Some(("5s", "30s")),
+        },
+        seed: (200, 1_000, 10_000),
+        discord: discord_webhook_url.map(|webhook_url| Discord {
+            api_url: discord_api_url,
+            webhook_url,
+        }),
+        admin_password: format!("demo-{:08x}", rand::random::<u32>()),
+    };
+    let started = std::time::Instant::now();
+    let stack = Stack::start(config, &|step| println!("==> {step}")).await?;
+    println!(
+        "\nThe stack is up ({:.1} s). Open:",
+        started.elapsed().as_secs_f64()
+    );
+    for (name, url) in stack.urls() {
+        println!("  {name:<24} {url}");
+    }
+    println!(
+        "  {:<24} admin / {}",
+        "forum admin login", stack.config.admin_password
+    );
+    println!("Logs: {}/logs. Ctrl-C stops everything.\n", dir.display());
+
+    let traffic = (!no_traffic).then(|| {
+        tokio::spawn(stack::traffic::run(
+            stack.forum_url(),
+            stack.config.admin_password.clone(),
+            None,
+        ))
+    });
+    let relay_log = stack.sup.log_path("alert-relay");
+    let follow = tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Ok(text) = std::fs::read_to_string(&relay_log) else {
+                continue;
+            };
+            for line in text[seen.min(text.len())..].lines() {
+                if line.contains("delivered")
+                    || line.contains("discord message")
+                    || line.contains("dead-letter")
+                {
+                    println!("[alert] {line}");
+                }
+            }
+            seen = text.len();
+        }
+    });
+    wait_for_stop_signal().await;
+    println!("\nstopping...");
+    follow.abort();
+    if let Some(t) = traffic {
+        t.abort();
+    }
+    stack.stop();
+    println!("stopped; data is in {}", dir.display());
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}
