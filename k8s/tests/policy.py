@@ -295,3 +295,60 @@ def strings(node: Any) -> Iterator[str]:
             yield from strings(v)
     elif isinstance(node, str):
         yield node
+
+
+# Prometheus job names of docs/contracts.md; prometheus-kubernetes.yml takes the job from the
+# pod annotation prometheus.io/job.
+CONTRACT_JOBS = {"nginx", "postgres", "forum-web", "forum-api", "alert-relay", "prometheus", "alertmanager"}
+
+
+def check_scrape(objs: list[Obj]) -> list[str]:
+    """Every contract job is scraped from some pod; every scrape annotation (or, with the
+    prometheus-operator, every PodMonitor) names a contract job and a port the pods declare."""
+    if any(o["kind"] == "PodMonitor" for o in objs):
+        return check_podmonitors(objs)
+    errors, seen = [], set()
+    for obj in objs:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        template = obj["spec"]["template"] if obj["kind"] != "CronJob" else {}
+        ann = template.get("metadata", {}).get("annotations", {})
+        if ann.get("prometheus.io/scrape") != "true":
+            continue
+        job, port = ann.get("prometheus.io/job"), ann.get("prometheus.io/port")
+        if job not in CONTRACT_JOBS:
+            errors.append(f"{name_of(obj)}: prometheus.io/job {job!r} is not a job of docs/contracts.md")
+        ports = {str(p["containerPort"]) for c in spec["containers"] for p in c.get("ports", [])}
+        if port not in ports:
+            errors.append(f"{name_of(obj)}: prometheus.io/port {port!r} is not a container port {sorted(ports)}")
+        seen.add(job)
+    for job in sorted(CONTRACT_JOBS - seen):
+        errors.append(f"no pod is scraped as job {job}")
+    return errors
+
+
+def check_podmonitors(objs: list[Obj]) -> list[str]:
+    errors, seen = [], set()
+    operator_prometheus = any(o["kind"] == "Prometheus" for o in objs)
+    workloads = [o for o in objs if pod_spec(o) is not None and o["kind"] != "CronJob"]
+    for mon in (o for o in objs if o["kind"] == "PodMonitor"):
+        for ep in mon["spec"]["podMetricsEndpoints"]:
+            jobs = [r.get("replacement") for r in ep.get("relabelings", []) if r.get("targetLabel") == "job"]
+            job = jobs[-1] if jobs else None
+            if job not in CONTRACT_JOBS:
+                errors.append(f"{name_of(mon)}: job {job!r} is not a job of docs/contracts.md")
+            seen.add(job)
+            matched = [w for w in workloads if selects(mon["spec"]["selector"], pod_labels(w))]
+            if not matched:
+                # The operator's own Prometheus pods (port "web") are not in the render.
+                if not (operator_prometheus and job == "prometheus" and ep.get("port") == "web"):
+                    errors.append(f"{name_of(mon)}: selects no pod of the render")
+                continue
+            for w in matched:
+                names = {p.get("name") for c in pod_spec(w)["containers"] for p in c.get("ports", [])}
+                if ep.get("port") not in names:
+                    errors.append(f"{name_of(mon)}: {name_of(w)} has no port named {ep.get('port')!r}")
+    for job in sorted(CONTRACT_JOBS - seen):
+        errors.append(f"no PodMonitor scrapes job {job}")
+    return errors

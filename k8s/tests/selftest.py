@@ -2,7 +2,7 @@
 """Self-test of validate.py and policy.py: each known-bad change to a valid render must be
 reported by the check meant to catch it (a check that cannot fail is no check).
 
-    selftest.py --repo REPO --out WORKDIR rendered-k3s.yaml
+    selftest.py --repo REPO --out WORKDIR rendered-k3s.yaml [--operator rendered-operator.yaml]
 """
 
 from __future__ import annotations
@@ -90,6 +90,16 @@ def loopback_webhook(objs: Objs) -> None:
         validate.CLUSTER_RELAY, validate.LOCAL_RELAY)
 
 
+def loopback_upstream(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "nginx-config")
+    cm["data"]["nginx.conf"] = cm["data"]["nginx.conf"].replace("server forum-web:8000;", "server 127.0.0.1:8000;")
+
+
+def unmounted_log(objs: Objs) -> None:
+    c = container(objs, "Deployment", "nginx", "nginx-log-exporter")
+    c["args"] = [a.replace("forum-access.log", "access.log") for a in c["args"]]
+
+
 def missing_configmap(objs: Objs) -> None:
     objs.remove(find(objs, "ConfigMap", "prometheus-config"))
 
@@ -99,14 +109,39 @@ def grafana_env_missing(objs: Objs) -> None:
     env[:] = [e for e in env if e["name"] != "PROMETHEUS_URL"]
 
 
+def wrong_scrape_port(objs: Objs) -> None:
+    find(objs, "Deployment", "nginx")["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "8080x"
+
+
 # mutation -> the checks expected to report it
 CASES: list[tuple[Callable[[Objs], None], str]] = [
     (unknown_field, "schema"), (wrong_type, "schema"), (root_container, "security"),
     (writable_root, "security"), (no_limits, "security"), (wrong_probe, "serving"),
     (no_hpa, "serving"), (committed_secret, "secrets"), (undocumented_secret_key, "secrets"),
     (no_default_deny, "network"), (drifted_rule, "sources"), (broken_rule, "monitoring"),
-    (loopback_webhook, "monitoring"), (missing_configmap, "references"),
-    (grafana_env_missing, "grafana_env"),
+    (loopback_webhook, "monitoring"), (loopback_upstream, "sources"), (missing_configmap, "references"),
+    (grafana_env_missing, "grafana_env"), (unmounted_log, "nginx"), (wrong_scrape_port, "scrape"),
+]
+
+
+def drifted_prometheusrule(objs: Objs) -> None:
+    rule = next(o for o in objs if o["kind"] == "PrometheusRule")
+    rule["spec"]["groups"][0]["rules"][0]["expr"] = "vector(1)"
+
+
+def wrong_podmonitor_job(objs: Objs) -> None:
+    mon = find(objs, "PodMonitor", "pg-exporter")
+    mon["spec"]["podMetricsEndpoints"][0]["relabelings"][0]["replacement"] = "pg-exporter"
+
+
+def wrong_podmonitor_port(objs: Objs) -> None:
+    find(objs, "PodMonitor", "nginx")["spec"]["podMetricsEndpoints"][0]["port"] = "http-metrics"
+
+
+# The same, for the prometheus-operator overlay.
+OPERATOR_CASES: list[tuple[Callable[[Objs], None], str]] = [
+    (drifted_prometheusrule, "monitoring"), (wrong_podmonitor_job, "scrape"),
+    (wrong_podmonitor_port, "scrape"),
 ]
 
 
@@ -117,8 +152,10 @@ def run_check(name: str, objs: Objs, repo: Path, out: Path) -> list[str]:
         return policy.check_secrets(objs, validate.examples(repo))
     if name == "sources":
         return validate.check_sources(objs, repo)
+    if name == "nginx":
+        return validate.check_nginx(objs)
     if name == "monitoring":
-        return validate.check_monitoring(objs, out)
+        return validate.check_monitoring(objs, out, repo)
     return getattr(policy, f"check_{name}")(objs)
 
 
@@ -127,10 +164,14 @@ def main() -> int:
     ap.add_argument("--repo", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("rendered", type=Path)
+    ap.add_argument("--operator", type=Path, help="the rendered prometheus-operator overlay")
     args = ap.parse_args()
-    good = validate.load(args.rendered)
-    failures = 0
-    for i, (mutate, check) in enumerate(CASES):
+    runs = [(validate.load(args.rendered), CASES)]
+    if args.operator:
+        runs.append((validate.load(args.operator), OPERATOR_CASES))
+    failures = total = 0
+    for i, (good, mutate, check) in enumerate((g, m, c) for g, cases in runs for m, c in cases):
+        total += 1
         out = args.out / f"{i}-{mutate.__name__}"
         out.mkdir(parents=True, exist_ok=True)
         if run_check(check, copy.deepcopy(good), args.repo, out / "before"):
@@ -145,7 +186,7 @@ def main() -> int:
         else:
             print(f"selftest: {mutate.__name__}: NOT caught by the {check} check", file=sys.stderr)
             failures += 1
-    print(f"selftest: {len(CASES) - failures} passed, {failures} failed")
+    print(f"selftest: {total - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
