@@ -1,2 +1,25 @@
-//! Placeholder until the issue that builds this crate lands.
-fn main() {}
+//! `pg-exporter`: see the crate documentation and README.md.
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = pg_exporter::cli::Args::parse();
+    if let Err(e) = exporter_common::logging::init(&args.log) {
+        eprintln!("pg-exporter: {e:#}");
+        return std::process::ExitCode::from(2);
+    }
+    let result = async {
+        let (_exporter, server) = pg_exporter::startup::build(&args)?;
+        server.run(exporter_common::shutdown_signal()).await
+    }
+    .await;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("pg-exporter: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The collectors: each runs its SQL on the scrape's session and returns metric families.
+//!
+//! [`Source`] lists them; the scrape ([`crate::target`]) runs them one after the other under
+//! the scrape deadline and records each one's success and duration.
+
+mod database;
+mod forum;
+mod server;
+mod tables;
+
+use std::sync::Arc;
+
+use crate::queries::CustomQuery;
+use crate::session::{Row, Session};
+use crate::snapshot::{Family, Kind};
+
+pub use forum::Preset;
+pub use tables::TableOrder;
+
+/// What the built-in collectors need to know.
+#[derive(Clone, Debug)]
+pub struct CollectorOptions {
+    /// How many tables get per-table metrics (0 turns them off).
+    pub tables_limit: u32,
+    /// Which tables are the top N.
+    pub tables_order: TableOrder,
+    /// Whether `pg_settings_*` is collected.
+    pub settings: bool,
+}
+
+/// One unit of collection, reported as `pg_exporter_collector_success{collector}`.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// `pg_static`.
+    Static,
+    /// `pg_postmaster_start_time_seconds`.
+    Postmaster,
+    /// `pg_stat_database_*` and `pg_stat_database_conflicts_*`.
+    StatDatabase,
+    /// `pg_stat_activity_count`, `pg_stat_activity_max_tx_duration`.
+    StatActivity,
+    /// `pg_locks_count`.
+    Locks,
+    /// `pg_database_size_bytes`.
+    DatabaseSize,
+    /// `pg_stat_bgwriter_*_total`.
+    Bgwriter,
+    /// `pg_settings_*`.
+    Settings,
+    /// `pg_replication_lag_seconds`, `pg_replication_is_replica`.
+    Replication,
+    /// `pg_stat_replication_*`.
+    StatReplication,
+    /// `pg_stat_user_tables_*` and `pg_statio_user_tables_*` for the top N tables.
+    UserTables,
+    /// The `forum_*` gauges of a preset.
+    Forum(Preset),
+    /// A query from the custom queries file.
+    Custom(Arc<CustomQuery>),
+}
+
+impl Source {
+    /// Every source the options ask for, in collection order.
+    pub fn plan(
+        options: &CollectorOptions,
+        preset: Preset,
+        custom: &[Arc<CustomQuery>],
+    ) -> Vec<Source> {
+        let mut plan = vec![
+            Source::Static,
+            Source::Postmaster,
+            Source::StatDatabase,
+            Source::StatActivity,
+            Source::Locks,
+            Source::DatabaseSize,
+            Source::Bgwriter,
+        ];
+        if options.settings {
+            plan.push(Source::Settings);
+        }
+        plan.push(Source::Replication);
+        plan.push(Source::StatReplication);
+        if options.tables_limit > 0 {
+            plan.push(Source::UserTables);
+        }
+        if preset != Preset::None {
+            plan.push(Source::Forum(preset));
+        }
+        plan.extend(custom.iter().cloned().map(Source::Custom));
+        plan
+    }
+
+    /// The `collector` label value.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Static => "static".into(),
+            Source::Postmaster => "postmaster".into(),
+            Source::StatDatabase => "stat_database".into(),
+            Source::StatActivity => "stat_activity".into(),
+            Source::Locks => "locks".into(),
+            Source::DatabaseSize => "database_size".into(),
+            Source::Bgwriter => "stat_bgwriter".into(),
+            Source::Settings => "settings".into(),
+            Source::Replication => "replication".into(),
+            Source::StatReplication => "stat_replication".into(),
+            Source::UserTables => "user_tables".into(),
+            Source::Forum(p) => p.name().into(),
+            Source::Custom(q) => format!("query:{}", q.name),
+        }
+    }
+
+    /// Runs the collector's SQL and builds its families.
+    pub async fn collect(
+        &self,
+        session: &mut Session,
+        options: &CollectorOptions,
+    ) -> Result<Vec<Family>, String> {
+        match self {
+            Source::Static => Ok(server::static_info(session)),
+            Source::Postmaster => server::postmaster(session).await,
+            Source::StatDatabase => database::stat_database(session).await,
+            Source::StatActivity => database::stat_activity(session).await,
+            Source::Locks => database::locks(session).await,
+            Source::DatabaseSize => database::size(session).await,
+            Source::Bgwriter => server::bgwriter(session).await,
+            Source::Settings => server::settings(session).await,
+            Source::Replication => server::replication(session).await,
+            Source::StatReplication => server::stat_replication(session).await,
+            Source::UserTables => tables::user_tables(session, options).await,
+            Source::Forum(preset) => forum::collect(session, *preset).await,
+            Source::Custom(q) => q.run(session).await,
+        }
+    }
+}
+
+/// A column of a query turned into a metric family.
+pub(crate) struct Column {
+    /// The result column.
+    pub column: &'static str,
+    /// The metric name.
+    pub metric: &'static str,
+    /// The metric type.
+    pub kind: Kind,
+    /// HELP text.
+    pub help: &'static str,
+}
+
+/// Shorthand for a [`Column`].
+pub(crate) const fn col(
+    column: &'static str,
+    metric: &'static str,
+    kind: Kind,
+    help: &'static str,
+) -> Column {
+    Column {
+        column,
+        metric,
+        kind,
+        help,
+    }
+}
+
+/// One family per column, one sample per row, labelled by the `labels` columns (NULL labels
+/// become empty strings; NULL values are left out, as no number would be true).
+pub(crate) fn families_from_rows(rows: &[Row], labels: &[&str], columns: &[Column]) -> Vec<Family> {
+    columns
+        .iter()
+        .map(|c| {
+            let mut family = Family::new(c.metric, c.help, c.kind, labels);
+            for row in rows {
+                if let Some(v) = row.num(c.column) {
+                    let values = labels
+                        .iter()
+                        .map(|l| row.text(l).unwrap_or("").to_string())
+                        .collect();
+                    family.push(values, v);
+                }
+            }
+            family
+        })
+        .collect()
+}

@@ -1,0 +1,183 @@
+//! One connection to one server, with the server's version and the statement timeout in force.
+//!
+//! Queries use the simple query protocol: one round trip each, every value as text, which
+//! suits an exporter that only turns values into floats.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
+
+use crate::dsn::Dsn;
+
+/// A live connection.
+pub struct Session {
+    client: Client,
+    cancel: CancelToken,
+    /// `server_version_num`, e.g. 150004.
+    pub version_num: i32,
+    /// `version()`, e.g. `PostgreSQL 15.4 (Debian ...) on x86_64...`.
+    pub version: String,
+    /// `server_version`, e.g. `15.4 (Debian 15.4-1)`.
+    pub server_version: String,
+    statement_timeout: Duration,
+}
+
+/// A result row, read by column name.
+pub struct Row(SimpleQueryRow);
+
+impl Row {
+    /// The text of column `name`, `None` when SQL NULL or absent.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.try_get(name).ok().flatten()
+    }
+
+    /// Column `name` as a number: integers, floats, numerics, `t`/`f`; `None` for NULL.
+    pub fn num(&self, name: &str) -> Option<f64> {
+        self.text(name).and_then(parse_number)
+    }
+
+    /// The column names, in order.
+    pub fn columns(&self) -> Vec<&str> {
+        self.0.columns().iter().map(|c| c.name()).collect()
+    }
+}
+
+/// Parses PostgreSQL's text form of a number or a boolean.
+pub fn parse_number(text: &str) -> Option<f64> {
+    match text {
+        "t" | "true" | "on" => Some(1.0),
+        "f" | "false" | "off" => Some(0.0),
+        _ => text.trim().parse::<f64>().ok(),
+    }
+}
+
+impl Session {
+    /// Connects, reads the version and sets the session's statement timeout. Gives up at
+    /// `deadline`. Errors are scrubbed of the password.
+    pub async fn connect(
+        dsn: &Dsn,
+        deadline: Instant,
+        statement_timeout: Duration,
+    ) -> Result<Session, String> {
+        let mut config = dsn.config().clone();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let connect_timeout = config
+            .get_connect_timeout()
+            .copied()
+            .map_or(remaining, |t| t.min(remaining));
+        config.connect_timeout(connect_timeout.max(Duration::from_millis(1)));
+        let connecting = config.connect(NoTls);
+        let (client, connection) = match tokio::time::timeout_at(deadline, connecting).await {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => {
+                return Err(dsn.scrub(&format!(
+                    "cannot connect to {}: {}",
+                    dsn.display(),
+                    error_text(&e)
+                )));
+            }
+            Err(_) => return Err(format!("cannot connect to {}: timed out", dsn.display())),
+        };
+        let label = dsn.display().to_string();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(server = %label, error = %e, "connection closed");
+            }
+        });
+        let cancel = client.cancel_token();
+        let mut session = Session {
+            client,
+            cancel,
+            version_num: 0,
+            version: String::new(),
+            server_version: String::new(),
+            statement_timeout: Duration::ZERO,
+        };
+        let setup = async {
+            session.set_statement_timeout(statement_timeout).await?;
+            let rows = session
+                .query("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS short, version() AS long")
+                .await?;
+            let row = rows.first().ok_or("no version row")?;
+            session.version_num = row.num("num").unwrap_or(0.0) as i32;
+            session.server_version = row.text("short").unwrap_or("").to_string();
+            session.version = row.text("long").unwrap_or("").to_string();
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout_at(deadline, setup).await {
+            Ok(Ok(())) => Ok(session),
+            Ok(Err(e)) => Err(dsn.scrub(&e)),
+            Err(_) => Err("connected but the first queries timed out".into()),
+        }
+    }
+
+    /// Whether the connection is gone (the server closed it or it failed).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Sets `statement_timeout` for the next queries (a no-op when it is already in force).
+    pub async fn set_statement_timeout(&mut self, timeout: Duration) -> Result<(), String> {
+        if timeout == self.statement_timeout {
+            return Ok(());
+        }
+        let ms = timeout.as_millis().max(1);
+        self.client
+            .batch_execute(&format!("SET statement_timeout = {ms}"))
+            .await
+            .map_err(|e| error_text(&e))?;
+        self.statement_timeout = timeout;
+        Ok(())
+    }
+
+    /// Runs `sql` and returns its rows. Errors carry the server's message.
+    pub async fn query(&self, sql: &str) -> Result<Vec<Row>, String> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .await
+            .map_err(|e| error_text(&e))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(Row(row)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Asks the server to cancel whatever this connection runs (used when a scrape's deadline
+    /// passes mid-query). Runs in the background, bounded by a short timeout.
+    pub fn cancel_running_query(&self) {
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), cancel.cancel_query(NoTls)).await;
+        });
+    }
+}
+
+/// The most useful text of a driver error: the server's message when there is one.
+pub fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+impl Session {
+    /// Forgets which statement timeout is in force (after an interrupted `SET`), so the next
+    /// [`Session::set_statement_timeout`] sends it again.
+    pub fn forget_statement_timeout(&mut self) {
+        self.statement_timeout = Duration::ZERO;
+    }
+}
