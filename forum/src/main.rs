@@ -1,2 +1,6 @@
-//! Placeholder until the issue that builds this crate lands.
-fn main() {}
+//! The `forum` binary: see `forum --help` and the crate's README.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    forum::cli::run().await
+}

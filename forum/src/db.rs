@@ -1,0 +1,43 @@
+//! The PostgreSQL pool and the embedded migrations (`forum migrate`).
+
+use anyhow::Context as _;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// A pool of at most `size` connections to `url`.
+pub fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
+    let pg: tokio_postgres::Config = url
+        .parse()
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let mut pg = pg;
+    pg.connect_timeout(std::time::Duration::from_secs(5));
+    pg.application_name("forum");
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .context("cannot build the connection pool")
+}
+
+/// Applies the migrations that are not applied yet; returns how many ran.
+pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
+    let mut client = pool.get().await.context("cannot connect to PostgreSQL")?;
+    let report = embedded::migrations::runner()
+        .run_async(&mut **client)
+        .await
+        .context("migrations failed")?;
+    Ok(report.applied_migrations().len())
+}

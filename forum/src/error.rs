@@ -1,0 +1,110 @@
+//! One error type for every handler: a friendly HTML page for the web role, JSON for the API
+//! ([`ApiError`]), the cause of a 5xx logged and never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+/// What can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such page or object.
+    #[error("not found")]
+    NotFound,
+    /// Login required (web: redirect to the login page).
+    #[error("you need to log in")]
+    LoginRequired,
+    /// Wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Logged in but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// CSRF token missing or wrong, or a cross-origin API call.
+    #[error("the form expired or came from another site; reload the page and try again")]
+    Csrf,
+    /// Invalid input (422).
+    #[error("{0}")]
+    Invalid(String),
+    /// Too many attempts (429).
+    #[error("too many attempts; try again later")]
+    RateLimited,
+    /// A database error (500, logged).
+    #[error("database error: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// No database connection (503, logged).
+    #[error("database pool error: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// Anything else (500, logged).
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A handler result.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::LoginRequired | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the user: the cause of a 5xx is logged, never shown.
+    pub fn public_message(&self) -> String {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                return "the forum is busy; try again in a moment".into();
+            }
+            return "something went wrong on our side; it has been logged".into();
+        }
+        self.to_string()
+    }
+
+    /// Shorthand for [`AppError::Invalid`].
+    pub fn invalid(msg: impl Into<String>) -> AppError {
+        AppError::Invalid(msg.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, AppError::LoginRequired) {
+            return Redirect::to("/login").into_response();
+        }
+        let status = self.status();
+        let message = self.public_message();
+        let page = crate::web::templates::ErrorPage::render_page(status, &message);
+        (status, Html(page)).into_response()
+    }
+}
+
+/// An [`AppError`] rendered as JSON `{"error": "..."}` (the API's errors).
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+/// An API handler result.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let message = self.0.public_message();
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}

@@ -1,0 +1,255 @@
+//! The category tree: unlimited depth, loaded whole (it is small) and walked in memory.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// One category row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Category {
+    /// Its id.
+    pub id: i64,
+    /// Its parent, or None at the top.
+    pub parent_id: Option<i64>,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Order among siblings.
+    pub position: i32,
+    /// Question category: best answers are on.
+    pub is_question: bool,
+    /// Threads directly in it.
+    pub thread_count: i32,
+    /// Posts directly in it.
+    pub post_count: i32,
+    /// Newest post in it.
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+/// A category with its depth and the counts of its whole subtree.
+#[derive(Clone, Debug, Serialize)]
+pub struct TreeEntry {
+    /// The category.
+    #[serde(flatten)]
+    pub category: Category,
+    /// 0 at the top.
+    pub depth: usize,
+    /// Threads in it and all its subcategories.
+    pub total_threads: i64,
+    /// Posts in it and all its subcategories.
+    pub total_posts: i64,
+    /// Newest activity in the subtree.
+    pub total_last_activity_at: Option<DateTime<Utc>>,
+}
+
+impl TreeEntry {
+    /// Whether `parent` is this category's parent.
+    pub fn is_child_of(&self, parent: &TreeEntry) -> bool {
+        self.category.parent_id == Some(parent.category.id)
+    }
+    /// Left padding for indenting the tree in HTML.
+    pub fn indent(&self) -> usize {
+        self.depth * 24
+    }
+}
+
+/// Every category, in tree order.
+#[derive(Clone, Debug)]
+pub struct CategoryTree {
+    all: Vec<Category>,
+}
+
+impl CategoryTree {
+    /// Loads the whole tree.
+    pub async fn load(client: &impl GenericClient) -> Result<CategoryTree, AppError> {
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, parent_id, name, description, position, is_question, thread_count,
+                        post_count, last_activity_at
+                 FROM categories ORDER BY position, id",
+            )
+            .await?;
+        let all = client
+            .query(&stmt, &[])
+            .await?
+            .iter()
+            .map(|r| Category {
+                id: r.get(0),
+                parent_id: r.get(1),
+                name: r.get(2),
+                description: r.get(3),
+                position: r.get(4),
+                is_question: r.get(5),
+                thread_count: r.get(6),
+                post_count: r.get(7),
+                last_activity_at: r.get(8),
+            })
+            .collect();
+        Ok(CategoryTree { all })
+    }
+
+    /// The category `id`.
+    pub fn get(&self, id: i64) -> Option<&Category> {
+        self.all.iter().find(|c| c.id == id)
+    }
+
+    /// `id` and every category below it.
+    pub fn subtree_ids(&self, id: i64) -> Vec<i64> {
+        let mut out = vec![id];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i];
+            out.extend(
+                self.all
+                    .iter()
+                    .filter(|c| c.parent_id == Some(parent))
+                    .map(|c| c.id),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// The categories above `id`, from the top down (breadcrumbs).
+    pub fn ancestors(&self, id: i64) -> Vec<Category> {
+        let mut out = Vec::new();
+        let mut cur = self.get(id).and_then(|c| c.parent_id);
+        while let Some(pid) = cur {
+            // A cycle cannot exist (moves are checked), but never loop forever on bad data.
+            if out.len() > self.all.len() {
+                break;
+            }
+            match self.get(pid) {
+                Some(c) => {
+                    out.push(c.clone());
+                    cur = c.parent_id;
+                }
+                None => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    fn entry(&self, c: &Category, depth: usize) -> TreeEntry {
+        let ids = self.subtree_ids(c.id);
+        let members = self.all.iter().filter(|x| ids.contains(&x.id));
+        let (mut threads, mut posts, mut last) = (0i64, 0i64, None);
+        for m in members {
+            threads += i64::from(m.thread_count);
+            posts += i64::from(m.post_count);
+            last = last.max(m.last_activity_at);
+        }
+        TreeEntry {
+            category: c.clone(),
+            depth,
+            total_threads: threads,
+            total_posts: posts,
+            total_last_activity_at: last,
+        }
+    }
+
+    /// The whole tree in display order (depth first), with subtree counts.
+    pub fn flatten(&self) -> Vec<TreeEntry> {
+        let mut out = Vec::with_capacity(self.all.len());
+        self.walk(None, 0, &mut out);
+        out
+    }
+
+    fn walk(&self, parent: Option<i64>, depth: usize, out: &mut Vec<TreeEntry>) {
+        for c in self.all.iter().filter(|c| c.parent_id == parent) {
+            out.push(self.entry(c, depth));
+            self.walk(Some(c.id), depth + 1, out);
+        }
+    }
+
+    /// The direct children of `id` with subtree counts.
+    pub fn children(&self, id: i64) -> Vec<TreeEntry> {
+        self.all
+            .iter()
+            .filter(|c| c.parent_id == Some(id))
+            .map(|c| self.entry(c, 0))
+            .collect()
+    }
+
+    /// Whether `id` is `ancestor` or below it.
+    pub fn is_within(&self, id: i64, ancestor: i64) -> bool {
+        self.subtree_ids(ancestor).contains(&id)
+    }
+}
+
+/// Creates a category; returns its id.
+pub async fn create(
+    client: &impl GenericClient,
+    parent_id: Option<i64>,
+    name: &str,
+    description: &str,
+    is_question: bool,
+) -> Result<i64, AppError> {
+    if let Some(pid) = parent_id
+        && client
+            .query_opt("SELECT 1 FROM categories WHERE id = $1", &[&pid])
+            .await?
+            .is_none()
+    {
+        return Err(AppError::invalid("the parent category does not exist"));
+    }
+    let row = client
+        .query_one(
+            "INSERT INTO categories (parent_id, name, description, is_question, position)
+             VALUES ($1, $2, $3, $4, (SELECT coalesce(max(position), 0) + 1 FROM categories))
+             RETURNING id",
+            &[&parent_id, &name, &description, &is_question],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat(id: i64, parent_id: Option<i64>, threads: i32) -> Category {
+        Category {
+            id,
+            parent_id,
+            name: format!("c{id}"),
+            description: String::new(),
+            position: id as i32,
+            is_question: false,
+            thread_count: threads,
+            post_count: threads * 2,
+            last_activity_at: None,
+        }
+    }
+
+    #[test]
+    fn a_subtree_includes_grandchildren_and_counts_them() {
+        let tree = CategoryTree {
+            all: vec![
+                cat(1, None, 1),
+                cat(2, Some(1), 2),
+                cat(3, Some(2), 4),
+                cat(4, None, 8),
+            ],
+        };
+        assert_eq!(tree.subtree_ids(1), vec![1, 2, 3]);
+        let flat = tree.flatten();
+        assert_eq!(
+            flat.iter()
+                .map(|e| (e.category.id, e.depth))
+                .collect::<Vec<_>>(),
+            vec![(1, 0), (2, 1), (3, 2), (4, 0)]
+        );
+        assert_eq!(flat[0].total_threads, 7);
+        assert_eq!(
+            tree.ancestors(3).iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert!(tree.is_within(3, 1));
+        assert!(!tree.is_within(4, 1));
+    }
+}

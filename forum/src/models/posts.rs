@@ -1,0 +1,342 @@
+//! Posts: reply, edit (history kept), soft delete, like / unlike, best answer.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use tokio_postgres::Row;
+
+use crate::auth::User;
+use crate::error::AppError;
+
+/// A post as pages and the API show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Post {
+    /// Its id.
+    pub id: i64,
+    /// Its thread.
+    pub thread_id: i64,
+    /// The author (None once deleted).
+    pub user_id: Option<i64>,
+    /// The author's name.
+    pub username: Option<String>,
+    /// The Markdown source.
+    pub body: String,
+    /// The sanitised HTML.
+    pub body_html: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// Last edit.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Soft-deleted.
+    pub is_deleted: bool,
+    /// Likes.
+    pub like_count: i32,
+    /// Whether the viewer likes it.
+    pub liked: bool,
+}
+
+const POST_COLUMNS: &str =
+    "p.id, p.thread_id, p.user_id, u.username, p.body, p.body_html, p.created_at,
+    p.edited_at, p.is_deleted, p.like_count";
+
+impl Post {
+    fn from_row(r: &Row) -> Post {
+        Post {
+            id: r.get(0),
+            thread_id: r.get(1),
+            user_id: r.get(2),
+            username: r.get(3),
+            body: r.get(4),
+            body_html: r.get(5),
+            created_at: r.get(6),
+            edited_at: r.get(7),
+            is_deleted: r.get(8),
+            like_count: r.get(9),
+            liked: r.try_get(10).unwrap_or(false),
+        }
+    }
+
+    /// Whether `user` may edit or delete it: its author (not banned) or a moderator.
+    pub fn editable_by(&self, user: Option<&User>) -> bool {
+        user.is_some_and(|u| !u.is_banned() && (u.is_moderator() || Some(u.id) == self.user_id))
+    }
+}
+
+/// Inserts a post and updates the counters of its thread, category and author.
+pub async fn insert(
+    tx: &impl GenericClient,
+    thread_id: i64,
+    user_id: i64,
+    body: &str,
+) -> Result<i64, AppError> {
+    let html = crate::markdown::render(body);
+    let row = tx
+        .query_one(
+            "INSERT INTO posts (thread_id, user_id, body, body_html) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&thread_id, &user_id, &body, &html],
+        )
+        .await?;
+    let id: i64 = row.get(0);
+    tx.execute(
+        "WITH t AS (
+            UPDATE threads SET post_count = post_count + 1, last_activity_at = now(), last_poster_id = $2
+            WHERE id = $1 RETURNING category_id)
+         UPDATE categories SET post_count = post_count + 1, last_activity_at = now()
+         WHERE id = (SELECT category_id FROM t)",
+        &[&thread_id, &user_id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE users SET post_count = post_count + 1 WHERE id = $1",
+        &[&user_id],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO thread_watchers (thread_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&thread_id, &user_id],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Replies to `thread_id` as `user`: refused on closed threads (except for moderators).
+pub async fn reply(
+    tx: &impl GenericClient,
+    thread_id: i64,
+    user: &User,
+    body: &str,
+) -> Result<i64, AppError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT is_closed, is_hidden FROM threads WHERE id = $1",
+            &[&thread_id],
+        )
+        .await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let (closed, hidden): (bool, bool) = (row.get(0), row.get(1));
+    if hidden && !user.is_moderator() {
+        return Err(AppError::NotFound);
+    }
+    if closed && !user.is_moderator() {
+        return Err(AppError::Forbidden("this thread is closed".into()));
+    }
+    let id = insert(tx, thread_id, user.id, body).await?;
+    crate::worker::enqueue(
+        tx,
+        "notify_watchers",
+        serde_json::json!({ "thread_id": thread_id, "post_id": id }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A page of posts of a thread (1-based), with the viewer's likes.
+pub async fn page(
+    client: &impl GenericClient,
+    thread_id: i64,
+    page: i64,
+    per_page: i64,
+    viewer_id: i64,
+) -> Result<Vec<Post>, AppError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {POST_COLUMNS},
+                    EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $4)
+             FROM posts p LEFT JOIN users u ON u.id = p.user_id
+             WHERE p.thread_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3"
+        ))
+        .await?;
+    let offset = (page.max(1) - 1).saturating_mul(per_page);
+    Ok(client
+        .query(&stmt, &[&thread_id, &per_page, &offset, &viewer_id])
+        .await?
+        .iter()
+        .map(Post::from_row)
+        .collect())
+}
+
+/// The post `id`.
+pub async fn get(client: &impl GenericClient, id: i64) -> Result<Post, AppError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {POST_COLUMNS} FROM posts p LEFT JOIN users u ON u.id = p.user_id WHERE p.id = $1"
+        ))
+        .await?;
+    client
+        .query_opt(&stmt, &[&id])
+        .await?
+        .as_ref()
+        .map(Post::from_row)
+        .ok_or(AppError::NotFound)
+}
+
+/// Posts written by `user_id`, newest first.
+pub async fn by_user(
+    client: &impl GenericClient,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<Post>, AppError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {POST_COLUMNS} FROM posts p LEFT JOIN users u ON u.id = p.user_id
+             JOIN threads t ON t.id = p.thread_id
+             WHERE p.user_id = $1 AND NOT p.is_deleted AND NOT t.is_hidden ORDER BY p.id DESC LIMIT $2"
+        ))
+        .await?;
+    Ok(client
+        .query(&stmt, &[&user_id, &limit])
+        .await?
+        .iter()
+        .map(Post::from_row)
+        .collect())
+}
+
+/// Edits post `id` as `user`, keeping the old text in `post_edits`.
+pub async fn edit(
+    tx: &impl GenericClient,
+    id: i64,
+    user: &User,
+    body: &str,
+) -> Result<Post, AppError> {
+    let post = get(tx, id).await?;
+    if !post.editable_by(Some(user)) {
+        return Err(AppError::Forbidden("you cannot edit this post".into()));
+    }
+    tx.execute(
+        "INSERT INTO post_edits (post_id, user_id, old_body) VALUES ($1, $2, $3)",
+        &[&id, &user.id, &post.body],
+    )
+    .await?;
+    let html = crate::markdown::render(body);
+    tx.execute(
+        "UPDATE posts SET body = $2, body_html = $3, edited_at = now() WHERE id = $1",
+        &[&id, &body, &html],
+    )
+    .await?;
+    Ok(post)
+}
+
+/// One earlier version of a post.
+#[derive(Clone, Debug, Serialize)]
+pub struct Edit {
+    /// Who edited.
+    pub username: Option<String>,
+    /// The text before the edit.
+    pub old_body: String,
+    /// When.
+    pub edited_at: DateTime<Utc>,
+}
+
+/// The edit history of post `id`, newest first.
+pub async fn history(client: &impl GenericClient, id: i64) -> Result<Vec<Edit>, AppError> {
+    let rows = client
+        .query(
+            "SELECT u.username, e.old_body, e.edited_at FROM post_edits e LEFT JOIN users u ON u.id = e.user_id
+             WHERE e.post_id = $1 ORDER BY e.id DESC",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Edit {
+            username: r.get(0),
+            old_body: r.get(1),
+            edited_at: r.get(2),
+        })
+        .collect())
+}
+
+/// Soft-deletes (or restores) post `id` as `user`.
+pub async fn set_deleted(
+    tx: &impl GenericClient,
+    id: i64,
+    user: &User,
+    deleted: bool,
+) -> Result<Post, AppError> {
+    let post = get(tx, id).await?;
+    if !post.editable_by(Some(user)) || (!deleted && !user.is_moderator()) {
+        return Err(AppError::Forbidden("you cannot delete this post".into()));
+    }
+    tx.execute(
+        "UPDATE posts SET is_deleted = $2 WHERE id = $1",
+        &[&id, &deleted],
+    )
+    .await?;
+    Ok(post)
+}
+
+/// Likes or unlikes post `id`; returns the new like count. Authors cannot like their own posts.
+pub async fn set_like(
+    tx: &impl GenericClient,
+    id: i64,
+    user: &User,
+    like: bool,
+) -> Result<i32, AppError> {
+    let post = get(tx, id).await?;
+    if post.user_id == Some(user.id) {
+        return Err(AppError::Forbidden("you cannot like your own post".into()));
+    }
+    let changed = if like {
+        tx.execute(
+            "INSERT INTO post_likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&id, &user.id],
+        )
+        .await?
+    } else {
+        tx.execute(
+            "DELETE FROM post_likes WHERE post_id = $1 AND user_id = $2",
+            &[&id, &user.id],
+        )
+        .await?
+    };
+    let delta: i32 = if like {
+        changed as i32
+    } else {
+        -(changed as i32)
+    };
+    let row = tx
+        .query_one(
+            "UPDATE posts SET like_count = like_count + $2 WHERE id = $1 RETURNING like_count",
+            &[&id, &delta],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Marks post `id` as the best answer of its thread: question categories only, by the thread's
+/// author or a moderator, and never the first post.
+pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
+    let post = get(tx, id).await?;
+    let row = tx
+        .query_one(
+            "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)
+             FROM threads t JOIN categories c ON c.id = t.category_id WHERE t.id = $1",
+            &[&post.thread_id],
+        )
+        .await?;
+    let (author, question, first): (Option<i64>, bool, Option<i64>) =
+        (row.get(0), row.get(1), row.get(2));
+    if !question {
+        return Err(AppError::invalid(
+            "best answers are only for question categories",
+        ));
+    }
+    if !(user.is_moderator() || author == Some(user.id)) || user.is_banned() {
+        return Err(AppError::Forbidden(
+            "only the thread's author or a moderator can choose the best answer".into(),
+        ));
+    }
+    if first == Some(id) || post.is_deleted {
+        return Err(AppError::invalid(
+            "the first post or a deleted post cannot be the best answer",
+        ));
+    }
+    tx.execute(
+        "UPDATE threads SET best_answer_post_id = $2 WHERE id = $1",
+        &[&post.thread_id, &id],
+    )
+    .await?;
+    Ok(post.thread_id)
+}

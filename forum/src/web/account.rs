@@ -1,0 +1,221 @@
+//! Register, log in, log out, change password (pages).
+
+use axum::extract::{Form, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::auth::{self, SESSION_COOKIE, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::models::users::{self, NewUser};
+use crate::state::AppState;
+use crate::web::templates::{self as t, Ctx};
+
+/// The register and login forms.
+#[derive(Deserialize)]
+pub struct AccountForm {
+    /// CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// Username.
+    #[serde(default)]
+    pub username: String,
+    /// E-mail (register only).
+    #[serde(default)]
+    pub email: String,
+    /// Password.
+    #[serde(default)]
+    pub password: String,
+}
+
+fn auth_page(
+    viewer: &Viewer,
+    mode: &'static str,
+    status: StatusCode,
+    error: Option<String>,
+    form: Option<&AccountForm>,
+) -> Response {
+    let title = if mode == "login" {
+        "Log in"
+    } else {
+        "Register"
+    };
+    let page = t::AuthPage {
+        ctx: Ctx::new(viewer, title),
+        mode,
+        error,
+        username: form.map(|f| f.username.clone()).unwrap_or_default(),
+        email: form.map(|f| f.email.clone()).unwrap_or_default(),
+    };
+    t::page_with(status, &page)
+}
+
+/// `GET /register`.
+pub async fn register_form(viewer: Viewer) -> Response {
+    auth_page(&viewer, "register", StatusCode::OK, None, None)
+}
+
+/// `GET /login`.
+pub async fn login_form(viewer: Viewer) -> Response {
+    auth_page(&viewer, "login", StatusCode::OK, None, None)
+}
+
+fn session_response(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
+    let max_age = state.config.session_ttl.as_secs() as i64;
+    let cookie = auth::set_cookie(
+        SESSION_COOKIE,
+        token,
+        "/",
+        Some(max_age),
+        auth::secure(state, headers),
+    );
+    ([(SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+/// `POST /register`: 303 to `/` logged in, or the form with a 422.
+pub async fn register(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+) -> AppResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let result = async {
+        let new = NewUser::parse(&form.username, &form.email, &form.password)?;
+        let client = state.pool.get().await?;
+        users::create(&client, &new, "member").await
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            let token = auth::create_session(&state, id, "user").await?;
+            Ok(session_response(&state, &headers, &token, "/"))
+        }
+        Err(AppError::Invalid(msg)) => Ok(auth_page(
+            &viewer,
+            "register",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(msg),
+            Some(&form),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /login`: 303 to `/`, 401 with the form on a wrong password, 429 when rate limited.
+pub async fn login(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+) -> AppResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    match auth::login(&state, &viewer.ip, &form.username, &form.password).await {
+        Ok(creds) => {
+            let token = auth::create_session(&state, creds.id, "user").await?;
+            Ok(session_response(&state, &headers, &token, "/"))
+        }
+        Err(AppError::Unauthorized(msg)) => Ok(auth_page(
+            &viewer,
+            "login",
+            StatusCode::UNAUTHORIZED,
+            Some(msg),
+            Some(&form),
+        )),
+        Err(AppError::RateLimited) => Ok(auth_page(
+            &viewer,
+            "login",
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(AppError::RateLimited.to_string()),
+            Some(&form),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /logout`: ends the session, 303 to `/`.
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<crate::web::forms::CsrfForm>,
+) -> AppResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    if let Some(hash) = &viewer.session {
+        auth::delete_session(&state, hash).await?;
+    }
+    let cookie = auth::set_cookie(
+        SESSION_COOKIE,
+        "",
+        "/",
+        None,
+        auth::secure(&state, &headers),
+    );
+    Ok(([(SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+/// `GET /account/password`.
+pub async fn password_form(viewer: Viewer) -> AppResult<Response> {
+    viewer.require_user()?;
+    Ok(t::page(&t::PasswordPage {
+        ctx: Ctx::new(&viewer, "Change password"),
+        message: None,
+    }))
+}
+
+/// The change-password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    /// CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// Current password.
+    #[serde(default)]
+    pub current: String,
+    /// New password.
+    #[serde(default)]
+    pub new: String,
+}
+
+/// `POST /account/password`: checks the current password, stores the new hash, and ends the
+/// user's other sessions.
+pub async fn password_change(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    viewer.check_csrf(&form.csrf)?;
+    let user = viewer.require_user()?;
+    let new = users::parse_password(&form.new)?;
+    let creds = match auth::login(&state, &viewer.ip, &user.username, &form.current).await {
+        Ok(c) => c,
+        Err(AppError::Unauthorized(_)) => {
+            let page = t::PasswordPage {
+                ctx: Ctx::new(&viewer, "Change password"),
+                message: Some("the current password is wrong".into()),
+            };
+            return Ok(t::page_with(StatusCode::UNAUTHORIZED, &page));
+        }
+        Err(e) => return Err(e),
+    };
+    let hash = auth::hash_password_async(new).await?;
+    let client = state.pool.get().await?;
+    client
+        .execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&creds.id, &hash],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+            &[&creds.id, &viewer.session],
+        )
+        .await?;
+    let page = t::PasswordPage {
+        ctx: Ctx::new(&viewer, "Change password"),
+        message: Some("Your password was changed.".into()),
+    };
+    Ok(t::page(&page))
+}

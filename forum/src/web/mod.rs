@@ -1,0 +1,104 @@
+//! The server-rendered pages of the web role.
+
+pub mod account;
+pub mod forms;
+pub mod pages;
+pub mod templates;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// `/healthz`, `/readyz` and `/metrics` (every role).
+pub fn health_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics_get))
+}
+
+/// The pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/c/{id}/", get(pages::category_show))
+        .route(
+            "/c/{id}/new",
+            get(forms::thread_new_form).post(forms::thread_create),
+        )
+        .route("/t/{id}/", get(pages::thread_show))
+        .route("/t/{id}/reply", post(forms::post_create))
+        .route("/t/{id}/vote", post(forms::poll_vote))
+        .route("/t/{id}/moderate", post(forms::thread_moderate))
+        .route("/p/{id}/", get(pages::post_show))
+        .route(
+            "/p/{id}/edit",
+            get(forms::post_edit_form).post(forms::post_update),
+        )
+        .route("/p/{id}/history", get(pages::post_history))
+        .route("/p/{id}/delete", post(forms::post_delete))
+        .route("/p/{id}/like", post(forms::post_like))
+        .route("/p/{id}/best", post(forms::post_best))
+        .route("/u/{id}/", get(pages::user_show))
+        .route("/search", get(pages::search))
+        .route(
+            "/register",
+            get(account::register_form).post(account::register),
+        )
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route(
+            "/account/password",
+            get(account::password_form).post(account::password_change),
+        )
+        .route("/static/{file}", get(static_file))
+}
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let ok = match state.pool.get().await {
+        Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+        Err(_) => false,
+    };
+    if ok {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    }
+}
+
+/// Unknown paths.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// `/static/{file}`: the embedded assets (nginx serves the copies `forum static` writes).
+async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
+    let (body, mime) = crate::assets::get(&file).ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Parses a path id; anything but a positive integer is a 404.
+pub fn parse_id(s: &str) -> Result<i64, AppError> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(AppError::NotFound)
+}

@@ -1,0 +1,274 @@
+//! The read-only pages: index, category, thread, post, profile, history, search.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::models::{self, CategoryTree, Cursor, posts, threads};
+use crate::state::AppState;
+use crate::web::parse_id;
+use crate::web::templates::{self as t, Ctx};
+
+/// `?after=` of the lists.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Keyset cursor.
+    pub after: Option<String>,
+}
+
+/// `GET /`: newest threads of every category.
+pub async fn index(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
+    let client = state.pool.get().await?;
+    let tree = CategoryTree::load(&client).await?;
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let (threads, next) = threads::list(
+        &client,
+        None,
+        cursor,
+        state.config.threads_per_page,
+        moderator,
+    )
+    .await?;
+    Ok(t::page(&t::IndexPage {
+        ctx: Ctx::new(&viewer, "Newest threads"),
+        threads,
+        next,
+        tree: tree.flatten(),
+    }))
+}
+
+/// `GET /c/{id}/`: threads of a category and its subcategories.
+pub async fn category_show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
+    let client = state.pool.get().await?;
+    let tree = CategoryTree::load(&client).await?;
+    let category = tree.get(id).cloned().ok_or(AppError::NotFound)?;
+    let ids = tree.subtree_ids(id);
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let (threads, next) = threads::list(
+        &client,
+        Some(&ids),
+        cursor,
+        state.config.threads_per_page,
+        moderator,
+    )
+    .await?;
+    let pinned = if cursor.is_none() {
+        threads::pinned(&client, &ids).await?
+    } else {
+        Vec::new()
+    };
+    let page = t::CategoryPage {
+        ctx: Ctx::new(&viewer, category.name.clone()),
+        ancestors: tree.ancestors(id),
+        children: tree.children(id),
+        category,
+        pinned,
+        threads,
+        next,
+    };
+    Ok(t::page(&page))
+}
+
+/// `?page=` of a thread.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// 1-based page number.
+    pub page: Option<String>,
+}
+
+/// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts.
+pub async fn thread_show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let page: i64 = match q.page.as_deref() {
+        None | Some("") => 1,
+        Some(p) => p
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| AppError::invalid("invalid page"))?,
+    };
+    let client = state.pool.get().await?;
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let thread = threads::get(&client, id, moderator)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tree = CategoryTree::load(&client).await?;
+    let category = tree
+        .get(thread.category_id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let per_page = state.config.posts_per_page;
+    let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
+    let first_post_id: i64 = client
+        .query_one(
+            &client
+                .prepare_cached("SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1")
+                .await?,
+            &[&id],
+        )
+        .await?
+        .get(0);
+    let best = match thread.best_answer_post_id {
+        Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
+        None => None,
+    };
+    let poll = models::polls::for_thread(&client, id, viewer.user_id()).await?;
+    let pages = ((i64::from(thread.post_count) + per_page - 1) / per_page).max(1);
+    let page = t::ThreadPage {
+        ctx: Ctx::new(&viewer, thread.title.clone()),
+        ancestors: tree.ancestors(category.id),
+        category,
+        thread,
+        poll,
+        best,
+        posts,
+        first_post_id,
+        page,
+        pages,
+        tree: if moderator {
+            tree.flatten()
+        } else {
+            Vec::new()
+        },
+    };
+    Ok(t::page(&page))
+}
+
+/// `GET /p/{id}/`: redirects to the post in its thread.
+pub async fn post_show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let post = posts::get(&client, id).await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM posts WHERE thread_id = $1 AND id < $2",
+            &[&post.thread_id, &id],
+        )
+        .await?;
+    let page = row.get::<_, i64>(0) / state.config.posts_per_page + 1;
+    Ok(Redirect::to(&format!("/t/{}/?page={page}#post-{id}", post.thread_id)).into_response())
+}
+
+/// `GET /p/{id}/history`: the edit history of a post.
+pub async fn post_history(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let post = posts::get(&client, id).await?;
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    if threads::get(&client, post.thread_id, moderator)
+        .await?
+        .is_none()
+        || (post.is_deleted && !moderator)
+    {
+        return Err(AppError::NotFound);
+    }
+    let edits = posts::history(&client, id).await?;
+    Ok(t::page(&t::HistoryPage {
+        ctx: Ctx::new(&viewer, "Edit history"),
+        post,
+        edits,
+    }))
+}
+
+/// `GET /u/{id}/`: a profile with the user's threads and posts.
+pub async fn user_show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let profile = models::users::profile(&client, id).await?;
+    let threads = threads::by_user(&client, id, 20).await?;
+    let posts = posts::by_user(&client, id, 20).await?;
+    Ok(t::page(&t::ProfilePage {
+        ctx: Ctx::new(&viewer, profile.username.clone()),
+        profile,
+        threads,
+        posts,
+    }))
+}
+
+/// `?q=` of the search.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    /// Words to look for.
+    pub q: Option<String>,
+}
+
+/// Full-text search over thread titles and posts (PostgreSQL `websearch_to_tsquery`).
+pub async fn search_hits(
+    client: &impl deadpool_postgres::GenericClient,
+    q: &str,
+) -> AppResult<Vec<t::SearchHit>> {
+    if q.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = client
+        .prepare_cached(
+            "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q)
+             (SELECT t.id, t.title, p.id, left(p.body, 240)
+              FROM posts p JOIN threads t ON t.id = p.thread_id, q
+              WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden
+              ORDER BY p.id DESC LIMIT 50)
+             UNION
+             (SELECT t.id, t.title, p.id, left(p.body, 240)
+              FROM threads t JOIN LATERAL (SELECT id, body FROM posts WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
+              WHERE t.search @@ q.q AND NOT t.is_hidden
+              ORDER BY t.id DESC LIMIT 50)
+             LIMIT 50",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&q]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| t::SearchHit {
+            thread_id: r.get(0),
+            title: r.get(1),
+            post_id: r.get(2),
+            excerpt: r.get(3),
+        })
+        .collect())
+}
+
+/// `GET /search?q=`.
+pub async fn search(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<SearchQuery>,
+) -> AppResult<Response> {
+    let q: String = q.q.unwrap_or_default().chars().take(200).collect();
+    let client = state.pool.get().await?;
+    let hits = search_hits(&client, &q).await?;
+    Ok(t::page(&t::SearchPage {
+        ctx: Ctx::new(&viewer, "Search"),
+        q,
+        hits,
+    }))
+}

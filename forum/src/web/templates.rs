@@ -1,0 +1,277 @@
+//! The compile-time (askama) templates of the pages; every value is HTML-escaped unless the
+//! template marks it `|safe` (only post bodies, sanitised by [`crate::markdown`]).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::auth::{User, Viewer};
+use crate::models::polls::Poll;
+use crate::models::posts::{Edit, Post};
+use crate::models::users::Profile;
+use crate::models::{Category, ThreadSummary, TreeEntry};
+
+/// What the layout needs on every page.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// The logged-in user.
+    pub user: Option<User>,
+    /// The CSRF token every form carries.
+    pub csrf: String,
+    /// The page title.
+    pub title: String,
+}
+
+impl Ctx {
+    /// The layout context of `viewer` for a page titled `title`.
+    pub fn new(viewer: &Viewer, title: impl Into<String>) -> Ctx {
+        Ctx {
+            user: viewer.user.clone(),
+            csrf: viewer.csrf.clone(),
+            title: title.into(),
+        }
+    }
+    /// Whether the viewer moderates.
+    pub fn is_moderator(&self) -> bool {
+        self.user.as_ref().is_some_and(User::is_moderator)
+    }
+    /// The viewer's id or 0.
+    pub fn user_id(&self) -> i64 {
+        self.user.as_ref().map_or(0, |u| u.id)
+    }
+}
+
+/// Renders a template into a 200 page (a 500 if rendering fails).
+pub fn page(t: &impl Template) -> Response {
+    page_with(StatusCode::OK, t)
+}
+
+/// Renders a template with `status`.
+pub fn page_with(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: &'a str,
+    /// What happened.
+    pub message: &'a str,
+}
+
+impl ErrorPage<'_> {
+    /// The HTML of an error page.
+    pub fn render_page(status: StatusCode, message: &str) -> String {
+        let t = ErrorPage {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error"),
+            message,
+        };
+        t.render().unwrap_or_else(|_| "error".into())
+    }
+}
+
+/// `/`.
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// Newest threads.
+    pub threads: Vec<ThreadSummary>,
+    /// Cursor of the next page.
+    pub next: Option<String>,
+    /// All categories.
+    pub tree: Vec<TreeEntry>,
+}
+
+/// `/c/{id}/`.
+#[derive(Template)]
+#[template(path = "category.html")]
+pub struct CategoryPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The category.
+    pub category: Category,
+    /// Breadcrumbs.
+    pub ancestors: Vec<Category>,
+    /// Direct subcategories.
+    pub children: Vec<TreeEntry>,
+    /// Pinned threads (first page only).
+    pub pinned: Vec<ThreadSummary>,
+    /// Threads of this page.
+    pub threads: Vec<ThreadSummary>,
+    /// Cursor of the next page.
+    pub next: Option<String>,
+}
+
+/// `/c/{id}/new`.
+#[derive(Template)]
+#[template(path = "thread_new.html")]
+pub struct NewThreadPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The category.
+    pub category: Category,
+    /// An error to show.
+    pub error: Option<String>,
+    /// Title typed so far.
+    pub title: String,
+    /// Body typed so far.
+    pub body: String,
+}
+
+/// `/t/{id}/`.
+#[derive(Template)]
+#[template(path = "thread.html")]
+pub struct ThreadPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The thread.
+    pub thread: ThreadSummary,
+    /// Its category.
+    pub category: Category,
+    /// Breadcrumbs.
+    pub ancestors: Vec<Category>,
+    /// Its poll.
+    pub poll: Option<Poll>,
+    /// The best answer, shown under the first post.
+    pub best: Option<Post>,
+    /// Posts of this page.
+    pub posts: Vec<Post>,
+    /// Id of the first post.
+    pub first_post_id: i64,
+    /// Page number.
+    pub page: i64,
+    /// Pages.
+    pub pages: i64,
+    /// Categories (for the move form).
+    pub tree: Vec<TreeEntry>,
+}
+
+impl ThreadPage {
+    /// Whether the viewer may mark `post` as the best answer.
+    pub fn can_mark_best(&self, post: &Post) -> bool {
+        self.category.is_question
+            && post.id != self.first_post_id
+            && !post.is_deleted
+            && self.thread.best_answer_post_id != Some(post.id)
+            && self
+                .ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| u.is_moderator() || Some(u.id) == self.thread.user_id)
+    }
+    /// Whether `post` is the thread's best answer.
+    pub fn is_best(&self, post: &Post) -> bool {
+        self.thread.best_answer_post_id == Some(post.id)
+    }
+    /// Whether the viewer may edit or delete `post`.
+    pub fn can_edit(&self, post: &Post) -> bool {
+        post.editable_by(self.ctx.user.as_ref())
+    }
+    /// Whether the viewer may like `post`.
+    pub fn can_like(&self, post: &Post) -> bool {
+        self.ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| post.user_id != Some(u.id))
+    }
+}
+
+/// `/p/{id}/edit`.
+#[derive(Template)]
+#[template(path = "post_edit.html")]
+pub struct EditPostPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The post.
+    pub post: Post,
+}
+
+/// `/p/{id}/history`.
+#[derive(Template)]
+#[template(path = "post_history.html")]
+pub struct HistoryPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The post.
+    pub post: Post,
+    /// Earlier versions.
+    pub edits: Vec<Edit>,
+}
+
+/// `/login` and `/register`.
+#[derive(Template)]
+#[template(path = "auth.html")]
+pub struct AuthPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// `login` or `register`.
+    pub mode: &'static str,
+    /// An error to show.
+    pub error: Option<String>,
+    /// Username typed so far.
+    pub username: String,
+    /// E-mail typed so far.
+    pub email: String,
+}
+
+/// `/u/{id}/`.
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The user.
+    pub profile: Profile,
+    /// Their threads.
+    pub threads: Vec<ThreadSummary>,
+    /// Their posts.
+    pub posts: Vec<Post>,
+}
+
+/// `/account/password`.
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// Error or success message.
+    pub message: Option<String>,
+}
+
+/// One search hit.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SearchHit {
+    /// Thread id.
+    pub thread_id: i64,
+    /// Thread title.
+    pub title: String,
+    /// Post id.
+    pub post_id: i64,
+    /// Highlighted excerpt (HTML-escaped text).
+    pub excerpt: String,
+}
+
+/// `/search`.
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    /// Layout.
+    pub ctx: Ctx,
+    /// The query.
+    pub q: String,
+    /// Hits.
+    pub hits: Vec<SearchHit>,
+}

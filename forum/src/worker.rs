@@ -1,0 +1,239 @@
+//! The background worker (`forum worker`): a job queue in the `jobs` table.
+//!
+//! A worker claims one due job with `SELECT ... FOR UPDATE SKIP LOCKED` and runs it inside the
+//! same transaction, holding the row lock: a job never runs twice at once, its effects commit
+//! together with its `done` mark, and if the worker dies the transaction aborts, the lock goes
+//! with the connection and another worker picks the job up. A failing job is rolled back to a
+//! savepoint, and retried later with exponential backoff until `max_attempts`.
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::metrics::{JobLabels, Metrics};
+
+/// The kinds of job the worker knows.
+pub const KINDS: [&str; 4] = [
+    "recount",
+    "delete_user_content",
+    "prune_sessions",
+    "notify_watchers",
+];
+
+/// Queues a job of `kind` to run now.
+pub async fn enqueue(
+    client: &impl GenericClient,
+    kind: &str,
+    payload: Value,
+) -> Result<i64, AppError> {
+    let row = client
+        .query_one(
+            "INSERT INTO jobs (kind, payload) VALUES ($1, $2) RETURNING id",
+            &[&kind, &payload],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// What one [`run_once`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// No job was due.
+    Idle,
+    /// The job succeeded.
+    Done(i64),
+    /// The job failed and will run again.
+    Retry(i64),
+    /// The job failed for the last time.
+    Failed(i64),
+}
+
+/// The delay before attempt `attempts + 1`: 2^attempts seconds, at most an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 12) as u32).min(3600))
+}
+
+/// Claims and runs one due job.
+pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, AppError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(
+            "SELECT id, kind, payload, attempts, max_attempts FROM jobs
+             WHERE status = 'queued' AND run_at <= now()
+             ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            &[],
+        )
+        .await?
+    else {
+        return Ok(Ran::Idle);
+    };
+    let (id, kind, payload, attempts, max): (i64, String, Value, i32, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    tx.batch_execute("SAVEPOINT job").await?;
+    let result = run_job(&tx, &kind, &payload).await;
+    let label = KINDS
+        .iter()
+        .copied()
+        .find(|k| *k == kind)
+        .unwrap_or("unknown");
+    let ran = match result {
+        Ok(()) => {
+            tx.execute("UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = now() WHERE id = $1", &[&id])
+                .await?;
+            tracing::info!(job = id, kind = %kind, "job done");
+            Ran::Done(id)
+        }
+        Err(e) => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
+            let last = attempts + 1 >= max;
+            let delay = backoff(attempts).as_secs_f64();
+            let message: String = e.to_string().chars().take(1000).collect();
+            tx.execute(
+                "UPDATE jobs SET attempts = attempts + 1, last_error = $2,
+                        status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
+                        run_at = now() + make_interval(secs => $4),
+                        finished_at = CASE WHEN $3 THEN now() END
+                 WHERE id = $1",
+                &[&id, &message, &last, &delay],
+            )
+            .await?;
+            tracing::warn!(job = id, kind = %kind, error = %message, last, "job failed");
+            if last {
+                Ran::Failed(id)
+            } else {
+                Ran::Retry(id)
+            }
+        }
+    };
+    tx.commit().await?;
+    if let Some(m) = metrics {
+        let outcome = match ran {
+            Ran::Done(_) => "done",
+            Ran::Retry(_) => "retry",
+            _ => "failed",
+        };
+        m.jobs
+            .get_or_create(&JobLabels {
+                kind: label,
+                outcome,
+            })
+            .inc();
+    }
+    Ok(ran)
+}
+
+fn id_field(payload: &Value, name: &str) -> Result<i64, AppError> {
+    payload
+        .get(name)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| AppError::invalid(format!("payload needs `{name}`")))
+}
+
+async fn run_job(tx: &impl GenericClient, kind: &str, payload: &Value) -> Result<(), AppError> {
+    match kind {
+        "recount" => recount(tx).await,
+        "prune_sessions" => {
+            tx.execute("DELETE FROM sessions WHERE expires_at < now()", &[])
+                .await?;
+            tx.execute(
+                "DELETE FROM login_failures WHERE at < now() - interval '1 day'",
+                &[],
+            )
+            .await?;
+            tx.execute("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - interval '7 days'", &[]).await?;
+            Ok(())
+        }
+        "delete_user_content" => {
+            let user = id_field(payload, "user_id")?;
+            tx.execute(
+                "UPDATE posts SET is_deleted = true WHERE user_id = $1",
+                &[&user],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE threads SET is_hidden = true WHERE user_id = $1",
+                &[&user],
+            )
+            .await?;
+            tx.execute("DELETE FROM post_likes WHERE user_id = $1", &[&user])
+                .await?;
+            tx.execute("DELETE FROM poll_votes WHERE user_id = $1", &[&user])
+                .await?;
+            recount(tx).await
+        }
+        "notify_watchers" => {
+            let thread = id_field(payload, "thread_id")?;
+            let post = id_field(payload, "post_id")?;
+            tx.execute(
+                "INSERT INTO outbox (user_id, kind, payload)
+                 SELECT w.user_id, 'new_post', jsonb_build_object('thread_id', $1::bigint, 'post_id', $2::bigint, 'title', t.title)
+                 FROM thread_watchers w JOIN threads t ON t.id = w.thread_id
+                 WHERE w.thread_id = $1 AND w.user_id IS DISTINCT FROM (SELECT user_id FROM posts WHERE id = $2)",
+                &[&thread, &post],
+            )
+            .await?;
+            Ok(())
+        }
+        other => Err(AppError::invalid(format!("unknown job kind {other:?}"))),
+    }
+}
+
+/// Recomputes every counter from the rows (threads, categories, users, likes).
+pub async fn recount(tx: &impl GenericClient) -> Result<(), AppError> {
+    tx.batch_execute(
+        "UPDATE threads t SET post_count = s.n, last_activity_at = coalesce(s.last, t.created_at)
+         FROM (SELECT t2.id, count(p.id) AS n, max(p.created_at) AS last
+               FROM threads t2 LEFT JOIN posts p ON p.thread_id = t2.id GROUP BY t2.id) s
+         WHERE s.id = t.id AND (t.post_count <> s.n OR t.last_activity_at IS DISTINCT FROM coalesce(s.last, t.created_at));
+         UPDATE categories c SET thread_count = coalesce(s.threads, 0), post_count = coalesce(s.posts, 0), last_activity_at = s.last
+         FROM categories c2 LEFT JOIN (SELECT category_id, count(*) AS threads, sum(post_count) AS posts, max(last_activity_at) AS last
+                    FROM threads WHERE NOT is_hidden GROUP BY category_id) s ON s.category_id = c2.id
+         WHERE c.id = c2.id;
+         UPDATE users u SET thread_count = coalesce((SELECT count(*) FROM threads WHERE user_id = u.id AND NOT is_hidden), 0),
+                            post_count = coalesce((SELECT count(*) FROM posts WHERE user_id = u.id AND NOT is_deleted), 0);
+         UPDATE posts p SET like_count = s.n FROM (SELECT post_id, count(*) AS n FROM post_likes GROUP BY post_id) s
+         WHERE s.post_id = p.id AND p.like_count <> s.n;",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs jobs until `shutdown` resolves, sleeping `idle` when none is due.
+pub async fn run(
+    pool: Pool,
+    metrics: std::sync::Arc<Metrics>,
+    idle: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let wait = match run_once(&pool, Some(&metrics)).await {
+            Ok(Ran::Idle) => idle,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::error!(error = %e, "worker cannot reach the job queue");
+                idle.max(Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::info!("worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped_at_an_hour() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(50), Duration::from_secs(3600));
+    }
+}
