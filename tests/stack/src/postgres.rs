@@ -113,6 +113,11 @@ impl Cluster {
 
     /// A URL for database `db` as the superuser.
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+        self.url_as("postgres", db)
+    }
+
+    /// A URL for database `db` as `role` (local connections are trusted).
+    pub fn url_as(&self, role: &str, db: &str) -> String {
+        format!("postgres://{role}@127.0.0.1:{}/{db}", self.port)
     }
 }

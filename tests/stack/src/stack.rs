@@ -88,12 +88,18 @@ impl Stack {
         progress("PostgreSQL: initdb and start");
         let postgres = Cluster::init(&dir, ports.postgres, &sup)?;
         postgres.start(&mut sup).await?;
+        // Least privilege, as in production: the forum owns its database, the exporter only
+        // monitors (pg_monitor) and reads the forum's tables.
         let admin = testkit::connect(&postgres.url("postgres")).await;
         admin
-            .batch_execute("CREATE DATABASE forum")
+            .batch_execute(
+                "CREATE ROLE forum LOGIN; CREATE DATABASE forum OWNER forum; \
+                 CREATE ROLE pg_exporter LOGIN; GRANT pg_monitor TO pg_exporter;",
+            )
             .await
-            .context("create database forum")?;
-        let db_url = postgres.url("forum");
+            .context("create the forum's roles and database")?;
+        let db_url = postgres.url_as("forum", "forum");
+        let exporter_url = postgres.url_as("pg_exporter", "forum");
 
         progress("forum: migrate, seed, static assets, admin user");
         let forum_cmd = |args: &[&str]| {
@@ -104,6 +110,14 @@ impl Stack {
             c
         };
         sup.run("forum-migrate", forum_cmd(&["migrate"]))?;
+        let forum_admin = testkit::connect(&postgres.url("forum")).await;
+        forum_admin
+            .batch_execute(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pg_exporter; \
+                 ALTER DEFAULT PRIVILEGES FOR ROLE forum IN SCHEMA public GRANT SELECT ON TABLES TO pg_exporter;",
+            )
+            .await
+            .context("grant pg_exporter read access")?;
         let (users, threads, posts) = config.seed;
         sup.run(
             "forum-seed",
@@ -191,7 +205,7 @@ impl Stack {
             ]);
         sup.spawn("nginx-log-exporter", c)?;
         let mut c = Command::new(&pg_exporter);
-        c.env("DATA_SOURCE_NAME", &db_url).args([
+        c.env("DATA_SOURCE_NAME", &exporter_url).args([
             "--preset",
             "forum",
             "--web.listen-address",

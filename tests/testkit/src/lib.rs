@@ -4,9 +4,12 @@
 //!   on the server of `DATABASE_URL` or the local one at 127.0.0.1:5432;
 //! - [`free_port`]: a loopback port nobody listens on;
 //! - [`require_bin`]: the path of a tool a test needs, or a failure that says how to install it.
-//!   Tests never skip silently because a component is missing.
+//!   Tests never skip silently because a component is missing;
+//! - [`discord`]: the strict local Discord API, the project's one test double.
 
 #![forbid(unsafe_code)]
+
+pub mod discord;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
