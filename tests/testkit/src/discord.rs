@@ -140,7 +140,7 @@ fn error(status: StatusCode, code: u32, message: &str, errors: Value) -> Respons
 
 /// Counts the request against the webhook's bucket; returns the 429 (with headers) when the
 /// bucket is empty, and the rate-limit headers to add otherwise.
-fn take_bucket(inner: &mut Inner, now: Instant) -> Result<HeaderMap, Response> {
+fn take_bucket(inner: &mut Inner, now: Instant) -> Result<HeaderMap, Box<Response>> {
     let (start, used) = match inner.window {
         Some((start, used)) if now.duration_since(start) < BUCKET_WINDOW => (start, used),
         _ => (now, 0),
@@ -181,7 +181,9 @@ fn take_bucket(inner: &mut Inner, now: Instant) -> Result<HeaderMap, Response> {
             format!("{}", reset_after.ceil() as u64),
         );
         let body = json!({ "message": "You are being rate limited.", "retry_after": reset_after, "global": false });
-        return Err((StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response());
+        return Err(Box::new(
+            (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response(),
+        ));
     }
     inner.window = Some((start, used + 1));
     set(
@@ -259,7 +261,7 @@ fn answer(
     }
     let headers = match take_bucket(inner, now) {
         Ok(h) => h,
-        Err(limited) => return limited,
+        Err(limited) => return *limited,
     };
     let Some(body) = body else {
         return error(
@@ -301,7 +303,7 @@ async fn edit(
         );
     }
     if let Err(limited) = take_bucket(&mut inner, now) {
-        return limited;
+        return *limited;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return error(
@@ -401,7 +403,7 @@ fn validate_parts(body: &Value, require_content: bool) -> Result<(), Value> {
             }
         }
         if let Some(color) = e.get("color")
-            && !color.as_u64().is_some_and(|c| c <= 0xFF_FFFF)
+            && color.as_u64().is_none_or(|c| c > 0xFF_FFFF)
         {
             fail(
                 format!("embeds.{i}.color"),
