@@ -1,0 +1,86 @@
+//! Duplicate suppression: a notification whose key (group key, status, fingerprints) was
+//! accepted within the window is acknowledged and not delivered again. Covers Alertmanager's
+//! retries and the second Alertmanager of an HA pair. Bounded: at most `capacity` keys.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+type Keys = (HashMap<String, Instant>, VecDeque<(Instant, String)>);
+
+/// The set of recently accepted keys.
+#[derive(Debug)]
+pub struct Dedup {
+    window: Duration,
+    capacity: usize,
+    inner: Mutex<Keys>,
+}
+
+impl Dedup {
+    /// Keys are remembered for `window` (zero disables), at most `capacity` of them.
+    pub fn new(window: Duration, capacity: usize) -> Dedup {
+        Dedup {
+            window,
+            capacity,
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    /// Claims `key`: true if it is new (the caller delivers it), false for a duplicate.
+    pub fn claim(&self, key: &str) -> bool {
+        if self.window.is_zero() {
+            return true;
+        }
+        let now = Instant::now();
+        let mut guard = self.inner.lock().expect("dedup lock");
+        let (map, order) = &mut *guard;
+        while let Some((t, _)) = order.front() {
+            if now.duration_since(*t) < self.window && order.len() < self.capacity {
+                break;
+            }
+            let (t, k) = order.pop_front().expect("front exists");
+            if map.get(&k) == Some(&t) {
+                map.remove(&k);
+            }
+        }
+        if map.contains_key(key) {
+            return false;
+        }
+        map.insert(key.to_string(), now);
+        order.push_back((now, key.to_string()));
+        true
+    }
+
+    /// Forgets `key` (its notification could not be stored, so a retry must get through).
+    pub fn release(&self, key: &str) {
+        self.inner.lock().expect("dedup lock").0.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_claimed_once_within_the_window() {
+        let d = Dedup::new(Duration::from_secs(60), 100);
+        assert!(d.claim("a"));
+        assert!(!d.claim("a"));
+        assert!(d.claim("b"));
+        d.release("a");
+        assert!(d.claim("a"));
+    }
+
+    #[test]
+    fn keys_expire_and_capacity_is_bounded() {
+        let d = Dedup::new(Duration::from_millis(20), 100);
+        assert!(d.claim("a"));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(d.claim("a"));
+        let small = Dedup::new(Duration::from_secs(60), 2);
+        for k in ["x", "y", "z"] {
+            assert!(small.claim(k));
+        }
+        assert!(small.inner.lock().unwrap().0.len() <= 2);
+    }
+}

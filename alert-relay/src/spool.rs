@@ -1,0 +1,424 @@
+//! The spool: every accepted message on disk, fsync'd, before the sender gets its 2xx.
+//!
+//! One append-only journal (`journal.log`, a JSON record per line) written by one thread:
+//! `put` records carry the messages of one notification (a single line, so a crash keeps all or
+//! none of them), `done` records mark a message delivered or dead-lettered. Concurrent puts
+//! share one `fdatasync` (group commit). A torn last line (a crash mid-write) is dropped on
+//! open: it was never acknowledged. The journal is compacted (rewritten with the pending
+//! messages only: temp file, fsync, rename, fsync of the directory) on open and when it grows.
+//! The pending size is bounded: past `max_bytes` a put fails with [`SpoolError::Full`].
+//! An exclusive `flock` on `lock` keeps a second process off the same directory.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::deadletter::{DeadLetter, DeadLetters};
+use crate::discord::WebhookMessage;
+
+/// A message waiting for delivery to one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its position in the spool (delivery order within a target).
+    pub seq: u64,
+    /// The target's name.
+    pub target: String,
+    /// When the relay accepted it (Unix milliseconds), for the latency histogram.
+    pub accepted_ms: i64,
+    /// The notification's dedup key.
+    #[serde(default)]
+    pub dedup_key: String,
+    /// The message itself.
+    pub message: WebhookMessage,
+}
+
+/// A message to spool (the spool numbers it).
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The target's name.
+    pub target: String,
+    /// The dedup key of its notification.
+    pub dedup_key: String,
+    /// The message.
+    pub message: WebhookMessage,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+enum Record {
+    Put { entries: Vec<Entry> },
+    Done { seq: u64 },
+}
+
+/// Why the spool refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// Past `--storage.max-bytes`: the sender must retry later.
+    #[error(
+        "spool full: {pending} bytes pending, limit {limit} (deliveries are failing or too slow)"
+    )]
+    Full {
+        /// Bytes pending.
+        pending: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A disk error.
+    #[error("spool I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The writer thread is gone (shutting down).
+    #[error("spool closed")]
+    Closed,
+}
+
+enum Cmd {
+    Put(
+        Vec<NewEntry>,
+        oneshot::Sender<Result<Vec<Entry>, SpoolError>>,
+    ),
+    Done(u64, oneshot::Sender<Result<(), SpoolError>>),
+    DeadLetter(Box<DeadLetter>, oneshot::Sender<Result<(), SpoolError>>),
+}
+
+/// The handle the web handlers and delivery workers share.
+#[derive(Clone)]
+pub struct Spool {
+    tx: mpsc::Sender<Cmd>,
+    depth: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool")
+            .field("depth", &self.depth())
+            .finish()
+    }
+}
+
+/// The journal, its pending messages and the lock on its directory, before the writer starts.
+pub struct Journal {
+    dir: PathBuf,
+    file: File,
+    size: u64,
+    pending: BTreeMap<u64, (String, usize)>,
+    pending_bytes: u64,
+    next_seq: u64,
+    max_bytes: u64,
+    dead: DeadLetters,
+    _lock: Flock<File>,
+}
+
+fn line_of(record: &Record) -> String {
+    let mut line = serde_json::to_string(record).expect("records serialise");
+    line.push('\n');
+    line
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Journal {
+    /// Opens (creating) the spool in `dir`, takes its lock, replays and compacts the journal.
+    pub fn open(dir: &Path, max_bytes: u64) -> anyhow::Result<Journal> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create storage path {}: {e}", dir.display()))?;
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))?;
+        let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
+            anyhow::anyhow!(
+                "storage path {} is in use by another alert-relay ({e})",
+                dir.display()
+            )
+        })?;
+        let path = dir.join("journal.log");
+        let mut pending: BTreeMap<u64, (String, usize)> = BTreeMap::new();
+        let mut next_seq = 1;
+        if path.exists() {
+            let reader = BufReader::new(File::open(&path)?);
+            for (n, line) in reader.split(b'\n').enumerate() {
+                let line = line?;
+                match serde_json::from_slice::<Record>(&line) {
+                    Ok(Record::Put { entries }) => {
+                        for e in entries {
+                            next_seq = next_seq.max(e.seq + 1);
+                            let text = line_of(&Record::Put {
+                                entries: vec![e.clone()],
+                            });
+                            let len = text.len();
+                            pending.insert(e.seq, (text, len));
+                        }
+                    }
+                    Ok(Record::Done { seq }) => {
+                        pending.remove(&seq);
+                    }
+                    // A torn write at the end (never acknowledged) or a damaged line: skip it,
+                    // keep everything else.
+                    Err(e) => {
+                        tracing::warn!(line = n + 1, error = %e, "skipping an unreadable journal line")
+                    }
+                }
+            }
+        }
+        let dead = DeadLetters::open(dir)?;
+        next_seq = next_seq.max(dead.max_seq() + 1);
+        let pending_bytes = pending.values().map(|(_, l)| *l as u64).sum();
+        let file = File::create(dir.join("journal.tmp"))?;
+        let mut journal = Journal {
+            dir: dir.to_path_buf(),
+            file,
+            size: 0,
+            pending,
+            pending_bytes,
+            next_seq,
+            max_bytes,
+            dead,
+            _lock: lock,
+        };
+        journal.compact()?;
+        Ok(journal)
+    }
+
+    /// The messages waiting for delivery, in order.
+    pub fn pending(&self) -> Vec<Entry> {
+        self.pending
+            .values()
+            .filter_map(|(line, _)| match serde_json::from_str::<Record>(line) {
+                Ok(Record::Put { mut entries }) => entries.pop(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The dead letters.
+    pub fn dead_letters(&mut self) -> &mut DeadLetters {
+        &mut self.dead
+    }
+
+    fn compact(&mut self) -> std::io::Result<()> {
+        let tmp = self.dir.join("journal.tmp");
+        let mut out = std::io::BufWriter::new(File::create(&tmp)?);
+        for (line, _) in self.pending.values() {
+            out.write_all(line.as_bytes())?;
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, self.dir.join("journal.log"))?;
+        sync_dir(&self.dir)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("journal.log"))?;
+        self.size = self.pending_bytes;
+        Ok(())
+    }
+
+    /// Appends entries as a new put (used by `dead-letters replay`, offline). Durable on return.
+    pub fn put_now(&mut self, entries: Vec<NewEntry>) -> Result<Vec<Entry>, SpoolError> {
+        let mut batch = vec![(entries, None)];
+        let out = self.write_puts(&mut batch);
+        self.file.sync_data()?;
+        out.into_iter().next().unwrap_or(Err(SpoolError::Closed))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn write_puts(
+        &mut self,
+        puts: &mut [(Vec<NewEntry>, Option<()>)],
+    ) -> Vec<Result<Vec<Entry>, SpoolError>> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut results = Vec::new();
+        let mut buf = String::new();
+        for (news, _) in puts.iter_mut() {
+            let entries: Vec<Entry> = std::mem::take(news)
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| Entry {
+                    seq: self.next_seq + i as u64,
+                    target: n.target,
+                    accepted_ms: now,
+                    dedup_key: n.dedup_key,
+                    message: n.message,
+                })
+                .collect();
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|e| {
+                    line_of(&Record::Put {
+                        entries: vec![e.clone()],
+                    })
+                })
+                .collect();
+            let bytes: u64 = lines.iter().map(|l| l.len() as u64).sum();
+            if self.pending_bytes + bytes > self.max_bytes {
+                results.push(Err(SpoolError::Full {
+                    pending: self.pending_bytes,
+                    limit: self.max_bytes,
+                }));
+                continue;
+            }
+            self.next_seq += entries.len() as u64;
+            buf.push_str(&line_of(&Record::Put {
+                entries: entries.clone(),
+            }));
+            for (e, l) in entries.iter().zip(lines) {
+                let len = l.len();
+                self.pending.insert(e.seq, (l, len));
+            }
+            self.pending_bytes += bytes;
+            results.push(Ok(entries));
+        }
+        if let Err(e) = self.file.write_all(buf.as_bytes()) {
+            return results
+                .into_iter()
+                .map(|_| Err(SpoolError::Io(std::io::Error::new(e.kind(), e.to_string()))))
+                .collect();
+        }
+        self.size += buf.len() as u64;
+        results
+    }
+
+    fn mark_done(&mut self, seq: u64) -> std::io::Result<()> {
+        if let Some((_, len)) = self.pending.remove(&seq) {
+            self.pending_bytes -= len as u64;
+        }
+        let line = line_of(&Record::Done { seq });
+        self.file.write_all(line.as_bytes())?;
+        self.size += line.len() as u64;
+        Ok(())
+    }
+
+    /// Starts the writer thread; returns the handle and the pending messages to deliver.
+    pub fn start(self) -> (Spool, Vec<Entry>) {
+        let pending = self.pending();
+        let depth = Arc::new(AtomicU64::new(pending.len() as u64));
+        let (tx, rx) = mpsc::channel(4096);
+        let d = depth.clone();
+        std::thread::Builder::new()
+            .name("spool-writer".into())
+            .spawn(move || writer(self, rx, d))
+            .expect("spawn the spool writer");
+        (Spool { tx, depth }, pending)
+    }
+}
+
+type Reply = (
+    oneshot::Sender<Result<(), SpoolError>>,
+    Result<(), SpoolError>,
+);
+
+fn writer(mut j: Journal, mut rx: mpsc::Receiver<Cmd>, depth: Arc<AtomicU64>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut cmds = vec![first];
+        while cmds.len() < 1024 {
+            match rx.try_recv() {
+                Ok(c) => cmds.push(c),
+                Err(_) => break,
+            }
+        }
+        let mut puts = Vec::new();
+        let mut put_replies = Vec::new();
+        let mut other_replies: Vec<Reply> = Vec::new();
+        for cmd in cmds {
+            match cmd {
+                Cmd::Put(entries, reply) => {
+                    puts.push((entries, None));
+                    put_replies.push(reply);
+                }
+                Cmd::Done(seq, reply) => {
+                    let r = j.mark_done(seq).map_err(SpoolError::from);
+                    other_replies.push((reply, r));
+                }
+                Cmd::DeadLetter(dl, reply) => {
+                    let seq = dl.entry.seq;
+                    let r = j
+                        .dead
+                        .append(&dl)
+                        .map_err(SpoolError::from)
+                        .and_then(|_| j.mark_done(seq).map_err(SpoolError::from));
+                    other_replies.push((reply, r));
+                }
+            }
+        }
+        let mut put_results = j.write_puts(&mut puts);
+        if let Err(e) = j.file.sync_data() {
+            tracing::error!(error = %e, "spool fsync failed");
+            put_results = put_results
+                .into_iter()
+                .map(|_| Err(SpoolError::Io(std::io::Error::other(e.to_string()))))
+                .collect();
+            other_replies = other_replies
+                .into_iter()
+                .map(|(r, _)| (r, Err(SpoolError::Io(std::io::Error::other(e.to_string())))))
+                .collect();
+        }
+        depth.store(j.pending.len() as u64, Ordering::Relaxed);
+        for (reply, result) in put_replies.into_iter().zip(put_results) {
+            let _ = reply.send(result);
+        }
+        for (reply, result) in other_replies {
+            let _ = reply.send(result);
+        }
+        if j.size > 8 << 20
+            && j.size > 4 * j.pending_bytes
+            && let Err(e) = j.compact()
+        {
+            tracing::error!(error = %e, "spool compaction failed; the journal keeps growing");
+        }
+    }
+}
+
+impl Spool {
+    /// Stores `entries` durably (one fsync, shared with concurrent calls) and numbers them.
+    pub async fn put(&self, entries: Vec<NewEntry>) -> Result<Vec<Entry>, SpoolError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Put(entries, tx))
+            .await
+            .map_err(|_| SpoolError::Closed)?;
+        rx.await.map_err(|_| SpoolError::Closed)?
+    }
+
+    /// Marks `seq` delivered, durably.
+    pub async fn done(&self, seq: u64) -> Result<(), SpoolError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Done(seq, tx))
+            .await
+            .map_err(|_| SpoolError::Closed)?;
+        rx.await.map_err(|_| SpoolError::Closed)?
+    }
+
+    /// Moves an entry to the dead letters, durably.
+    pub async fn dead_letter(&self, dl: DeadLetter) -> Result<(), SpoolError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::DeadLetter(Box::new(dl), tx))
+            .await
+            .map_err(|_| SpoolError::Closed)?;
+        rx.await.map_err(|_| SpoolError::Closed)?
+    }
+
+    /// Whether the writer thread still runs.
+    pub fn is_open(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Messages waiting for delivery.
+    pub fn depth(&self) -> u64 {
+        self.depth.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+#[path = "spool_tests.rs"]
+mod tests;
