@@ -1,0 +1,134 @@
+//! A primary and its streaming replica of our own: replication metrics for real, a wrong
+//! password, one connection only, and a server that goes away and comes back.
+
+use std::time::{Duration, Instant};
+
+use crate::cluster::Cluster;
+use crate::exposition::{label_values, must};
+
+#[tokio::test]
+async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_own() {
+    let mut primary = Cluster::primary().await;
+    let replica = primary.replica().await;
+    let admin = testkit::connect(&primary.url("postgres")).await;
+    // Wait for the WAL sender to stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let streaming: i64 = admin
+            .query_one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND replay_lsn IS NOT NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if streaming == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica never streamed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin
+        .batch_execute("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)")
+        .await
+        .unwrap();
+
+    let (base, running) = crate::serve(&primary.url("postgres"), &["--preset", "none"]).await;
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+
+    // The primary: a WAL sender for the replica.
+    let text = get(format!("{base}/metrics")).await;
+    assert_eq!(must(&text, "pg_up", &[]), 1.0);
+    assert_eq!(must(&text, "pg_replication_is_replica", &[]), 0.0);
+    let app: String = admin
+        .query_one("SELECT application_name FROM pg_stat_replication", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let labels = [
+        ("application_name", app.as_str()),
+        ("client_addr", "127.0.0.1"),
+        ("state", "streaming"),
+    ];
+    assert!(must(&text, "pg_stat_replication_pg_wal_lsn_diff", &labels) >= 0.0);
+    let lsn: f64 = admin
+        .query_one("SELECT (pg_current_wal_lsn() - '0/0')::float8", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let exported = must(
+        &text,
+        "pg_stat_replication_pg_current_wal_lsn_bytes",
+        &labels,
+    );
+    assert!(exported > 0.0 && exported <= lsn, "{exported} vs {lsn}");
+
+    // The replica, through /probe (user and password come from the main DSN).
+    let text = get(format!(
+        "{base}/probe?target=127.0.0.1:{}/postgres",
+        replica.port
+    ))
+    .await;
+    assert_eq!(must(&text, "pg_up", &[]), 1.0);
+    assert_eq!(must(&text, "pg_replication_is_replica", &[]), 1.0);
+    assert!(must(&text, "pg_replication_lag_seconds", &[]) >= 0.0);
+    assert!(label_values(&text, "pg_stat_replication_pg_wal_lsn_diff", "state").is_empty());
+
+    // A wrong password: refused fast, pg_up 0, and the password nowhere.
+    let wrong = format!(
+        "postgresql://postgres:Wrong-Pw-9@127.0.0.1:{}/postgres",
+        primary.port
+    );
+    let start = Instant::now();
+    let text = get(format!("{base}/probe?target={}", percent(&wrong))).await;
+    println!("wrong password answered in {:?}", start.elapsed());
+    assert_eq!(must(&text, "pg_up", &[]), 0.0);
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(!text.contains("Wrong-Pw-9"));
+
+    // Concurrent scrapes share one connection.
+    let scrapes: Vec<_> = (0..5).map(|_| get(format!("{base}/metrics"))).collect();
+    for text in futures::future::join_all(scrapes).await {
+        assert_eq!(must(&text, "pg_up", &[]), 1.0);
+    }
+    let connections: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg-exporter' AND client_port IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        connections, 1,
+        "one connection to the primary, whatever the number of scrapes"
+    );
+    drop(admin);
+
+    // The primary goes away: pg_up 0 at once. It comes back: the exporter reconnects itself.
+    primary.stop();
+    let start = Instant::now();
+    let text = get(format!("{base}/metrics")).await;
+    println!("database down answered in {:?}", start.elapsed());
+    assert_eq!(must(&text, "pg_up", &[]), 0.0);
+    assert!(start.elapsed() < Duration::from_secs(1));
+    primary.start().await;
+    let text = get(format!("{base}/metrics")).await;
+    assert_eq!(
+        must(&text, "pg_up", &[]),
+        1.0,
+        "recovered by itself:\n{text}"
+    );
+    assert_eq!(must(&text, "pg_exporter_last_scrape_error", &[]), 0.0);
+    running.shutdown().await;
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
