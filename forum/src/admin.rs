@@ -461,7 +461,7 @@ async fn users_update(
             let reason: String = form.reason.chars().take(500).collect();
             client
                 .execute(
-                    "UPDATE users SET banned_until = now() + make_interval(secs => $2 * 86400), ban_reason = $3 WHERE id = $1",
+                    "UPDATE users SET banned_until = now() + make_interval(secs => $2::float8 * 86400), ban_reason = $3 WHERE id = $1",
                     &[&id, &days, &reason],
                 )
                 .await?;
