@@ -466,3 +466,77 @@ async fn custom_queries_make_labelled_gauges_counters_and_cached_results() {
         1.0
     );
 }
+
+/// The role the README tells operators to create: pg_monitor plus SELECT on the columns the
+/// forum preset reads. Every collector must succeed with it.
+pub const LEAST_PRIVILEGE_SQL: &str = "
+GRANT pg_monitor TO {role};
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT (id, created_at, is_active, last_seen_at) ON public.users TO {role};
+GRANT SELECT (id, parent_id) ON public.categories TO {role};
+GRANT SELECT (id, category_id, created_at, is_hidden) ON public.threads TO {role};
+GRANT SELECT (id, thread_id, created_at, is_deleted) ON public.posts TO {role};
+GRANT SELECT (id, thread_id) ON public.polls TO {role};
+GRANT SELECT (id, poll_id, user_id) ON public.poll_votes TO {role};
+";
+
+#[tokio::test]
+async fn the_least_privilege_role_of_the_readme_is_enough() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(
+            LEAST_PRIVILEGE_SQL
+                .trim()
+                .replace("{role}", "pg_exporter")
+                .as_str()
+        ),
+        "README and test differ"
+    );
+    let db = testkit::TestDb::new().await;
+    let role = format!("pgx_{}", &db.name[5..]);
+    let client = db.client().await;
+    client.batch_execute(FORUM_SCHEMA).await.unwrap();
+    client
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .await
+        .unwrap();
+    client
+        .batch_execute(&LEAST_PRIVILEGE_SQL.replace("{role}", &role))
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&role).unwrap();
+    url.set_password(None).unwrap();
+    let text = crate::exporter(url.as_str(), &["--preset", "forum"])
+        .metrics(None)
+        .await
+        .unwrap();
+    for collector in label_values(&text, "pg_exporter_collector_success", "collector") {
+        assert_eq!(
+            must(
+                &text,
+                "pg_exporter_collector_success",
+                &[("collector", &collector)]
+            ),
+            1.0,
+            "{collector}\n{text}"
+        );
+    }
+    assert_eq!(must(&text, "forum_users", &[]), 57.0);
+    assert!(
+        value(
+            &text,
+            "pg_stat_user_tables_seq_scan",
+            &[("relname", "users")]
+        )
+        .is_some()
+    );
+    drop(client);
+    drop(db);
+    testkit::connect(&testkit::admin_url())
+        .await
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .await
+        .unwrap();
+}
