@@ -297,9 +297,16 @@ def strings(node: Any) -> Iterator[str]:
         yield node
 
 
-# Prometheus job names of docs/contracts.md; prometheus-kubernetes.yml takes the job from the
-# pod annotation prometheus.io/job.
-CONTRACT_JOBS = {"nginx", "postgres", "forum-web", "forum-api", "alert-relay", "prometheus", "alertmanager"}
+def contract_jobs() -> set[str]:
+    """The Prometheus job names of docs/contracts.md (section "Prometheus job names");
+    prometheus-kubernetes.yml takes the job from the pod annotation prometheus.io/job."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "docs/contracts.md").read_text()
+    section = text.split("## Prometheus job names", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`([a-z][a-z0-9-]*)`", section))
+
+
+CONTRACT_JOBS = contract_jobs()
 
 
 def check_scrape(objs: list[Obj]) -> list[str]:

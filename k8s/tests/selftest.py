@@ -64,8 +64,8 @@ def committed_secret(objs: Objs) -> None:
 
 
 def undocumented_secret_key(objs: Objs) -> None:
-    env = container(objs, "Deployment", "pg-exporter", "pg-exporter")["env"]
-    env[0]["valueFrom"]["secretKeyRef"]["key"] = "passwd"
+    volume = policy.pod_spec(find(objs, "Deployment", "pg-exporter"))["volumes"][0]
+    volume["secret"]["items"][0]["key"] = "passwd"
 
 
 def no_default_deny(objs: Objs) -> None:
