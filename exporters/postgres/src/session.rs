@@ -173,11 +173,3 @@ pub fn error_text(e: &tokio_postgres::Error) -> String {
         }
     }
 }
-
-impl Session {
-    /// Forgets which statement timeout is in force (after an interrupted `SET`), so the next
-    /// [`Session::set_statement_timeout`] sends it again.
-    pub fn forget_statement_timeout(&mut self) {
-        self.statement_timeout = Duration::ZERO;
-    }
-}

@@ -129,6 +129,7 @@ impl Target {
             ..Default::default()
         };
         let mut stopped: Option<&'static str> = None;
+        let mut reset = false;
         for source in &options.plan {
             let name = source.name();
             let start = Instant::now();
@@ -175,10 +176,13 @@ impl Target {
                 }
                 Ok(Err(e)) => record(&mut outcome, false, Some(self.dsn.scrub(&e))),
                 Err(_) => {
+                    // Cancel the query on the server, and let the connection go: a server
+                    // that stopped answering would otherwise hold every later scrape until
+                    // its deadline. The next scrape connects afresh.
                     session.cancel_running_query();
-                    session.forget_statement_timeout();
                     record(&mut outcome, false, Some("scrape deadline reached".into()));
                     stopped = Some("not run: scrape deadline reached");
+                    reset = true;
                 }
             }
             if session.is_closed() {
@@ -186,7 +190,7 @@ impl Target {
                 outcome.up = false;
             }
         }
-        if !outcome.up {
+        if !outcome.up || reset {
             state.session = None;
         }
         outcome

@@ -110,7 +110,7 @@ async fn a_query_over_its_timeout_fails_alone_and_quickly() {
 }
 
 #[tokio::test]
-async fn the_scrape_ends_at_prometheus_deadline_and_the_connection_survives() {
+async fn the_scrape_ends_at_prometheus_deadline_and_the_next_one_reconnects() {
     let db = testkit::TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sleepy.yaml");
@@ -165,6 +165,28 @@ async fn the_scrape_ends_at_prometheus_deadline_and_the_connection_survives() {
             ),
             0.0
         );
+    }
+    // The cut query does not run on in the server.
+    let client = db.client().await;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let running: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state = 'active' AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cut query still runs on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
