@@ -51,6 +51,20 @@ impl Dedup {
         true
     }
 
+    /// Remembers `key` as claimed `age` ago (keys of the spool after a restart).
+    pub fn remember(&self, key: &str, age: Duration) {
+        if self.window.is_zero() || age >= self.window || key.is_empty() {
+            return;
+        }
+        let at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let mut guard = self.inner.lock().expect("dedup lock");
+        let (map, order) = &mut *guard;
+        if order.len() < self.capacity {
+            map.insert(key.to_string(), at);
+            order.push_back((at, key.to_string()));
+        }
+    }
+
     /// Forgets `key` (its notification could not be stored, so a retry must get through).
     pub fn release(&self, key: &str) {
         self.inner.lock().expect("dedup lock").0.remove(key);

@@ -112,6 +112,7 @@ pub struct Journal {
     next_seq: u64,
     max_bytes: u64,
     dead: DeadLetters,
+    recent: Vec<(String, i64)>,
     _lock: Flock<File>,
 }
 
@@ -144,6 +145,7 @@ impl Journal {
         let path = dir.join("journal.log");
         let mut pending: BTreeMap<u64, (String, usize)> = BTreeMap::new();
         let mut next_seq = 1;
+        let mut recent = Vec::new();
         if path.exists() {
             let reader = BufReader::new(File::open(&path)?);
             for (n, line) in reader.split(b'\n').enumerate() {
@@ -151,6 +153,9 @@ impl Journal {
                 match serde_json::from_slice::<Record>(&line) {
                     Ok(Record::Put { entries }) => {
                         for e in entries {
+                            if recent.last().is_none_or(|(k, _)| k != &e.dedup_key) {
+                                recent.push((e.dedup_key.clone(), e.accepted_ms));
+                            }
                             next_seq = next_seq.max(e.seq + 1);
                             let text = line_of(&Record::Put {
                                 entries: vec![e.clone()],
@@ -183,6 +188,7 @@ impl Journal {
             next_seq,
             max_bytes,
             dead,
+            recent,
             _lock: lock,
         };
         journal.compact()?;
@@ -198,6 +204,12 @@ impl Journal {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Dedup keys of the notifications in the journal when it was opened (delivered or not),
+    /// with when they were accepted (Unix ms): a sender's retry after a crash is still a duplicate.
+    pub fn recent_keys(&self) -> &[(String, i64)] {
+        &self.recent
     }
 
     /// The dead letters.

@@ -68,6 +68,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let addr = exporter_common::cli::parse_listen_address(&args.listen_address)?;
     let journal = Journal::open(&args.storage_path, args.storage_max_bytes)?;
+    let dedup = Arc::new(Dedup::new(args.dedup_window, 100_000));
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for (key, accepted_ms) in journal.recent_keys() {
+        dedup.remember(
+            key,
+            std::time::Duration::from_millis((now_ms - accepted_ms).max(0) as u64),
+        );
+    }
     let (spool, pending) = journal.start();
     tracing::info!(pending = pending.len(), path = %args.storage_path.display(), "spool opened");
     let metrics = Metrics::new();
@@ -82,7 +90,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer::new(cfg, metrics.clone(), spool.clone())?;
     let (queues, workers) = deliverer.start(&routes.targets, pending, stop_rx).await;
-    let dedup = Arc::new(Dedup::new(args.dedup_window, 100_000));
     let state = AppState {
         routes: Arc::new(routes),
         spool,
