@@ -105,6 +105,11 @@ impl Exporter {
         snapshot::encode(Registry::default(), report(outcome, start.elapsed()))
     }
 
+    /// How many probe targets are kept (each with at most one connection).
+    pub fn probe_targets(&self) -> usize {
+        self.probes.lock().expect("probe targets lock").len()
+    }
+
     fn main_dsn(&self) -> &Dsn {
         self.main.dsn()
     }

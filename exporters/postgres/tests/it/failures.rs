@@ -361,3 +361,30 @@ async fn the_http_output_passes_promtool_and_probe_serves_other_targets() {
     assert_eq!(missing.status(), 400);
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn probe_targets_are_bounded_and_each_has_its_own_pg_up() {
+    let db = testkit::TestDb::new().await;
+    let exporter = crate::exporter(&db.url, &["--preset", "none", "--probe.max-targets", "2"]);
+    let down = format!("127.0.0.1:{}", testkit::free_port());
+    let text = exporter.probe(&down, None).await.unwrap();
+    assert_eq!(must(&text, "pg_up", &[]), 0.0);
+    let text = exporter
+        .probe(&format!("127.0.0.1:5432/{}", db.name), None)
+        .await
+        .unwrap();
+    assert_eq!(must(&text, "pg_up", &[]), 1.0);
+    assert_eq!(exporter.probe_targets(), 2);
+    let third = format!("127.0.0.1:{}", testkit::free_port());
+    exporter.probe(&third, None).await.unwrap();
+    assert_eq!(
+        exporter.probe_targets(),
+        2,
+        "the least recently used target was evicted"
+    );
+    let err = exporter
+        .probe("postgresql://u@h:notaport/db", None)
+        .await
+        .unwrap_err();
+    assert!(err.contains("invalid"), "{err}");
+}
