@@ -1,2 +1,21 @@
-//! Placeholder until the issue that builds this crate lands.
-fn main() {}
+//! `nginx-log-exporter`: see the crate docs and README.md.
+
+use clap::Parser;
+use nginx_log_exporter::{app, cli::Args};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if let Err(e) = exporter_common::logging::init(&args.log) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
+    match app::run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

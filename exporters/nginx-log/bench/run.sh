@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmark: nginx-log-exporter --one-shot against mtail --one_shot on the same 1,000,000-line
+# nginx "combined" log (../../../shared/bench/gen_nginx_log.py, seed 42). Checks both report the
+# same request total and byte total, then prints lines/s, CPU time and peak RSS of each, and the
+# ratio. A benchmark, not a test: it prints figures and fails only when the totals differ.
+#
+# Usage: exporters/nginx-log/bench/run.sh [LINES]   (env: BENCH_DIR, SHARED_BENCH, CARGO_TARGET_DIR)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+shared="${SHARED_BENCH:-$(cd "$repo/.." && pwd)/shared/bench}"
+lines="${1:-1000000}"
+work="${BENCH_DIR:-${TMPDIR:-/tmp}/nginx-log-bench}"
+mkdir -p "$work"
+log="$work/access-$lines.log"
+
+for tool in python3 mtail /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y python3 mtail time)" >&2; exit 1; }
+done
+
+if [[ ! -s "$log" ]]; then
+  echo "generating $lines lines into $log"
+  python3 "$shared/gen_nginx_log.py" "$lines" "$log"
+fi
+
+(cd "$repo" && cargo build --release -p nginx-log-exporter --quiet)
+exe="${CARGO_TARGET_DIR:-$repo/target}/release/nginx-log-exporter"
+
+# run NAME OUTFILE CMD...: runs CMD under /usr/bin/time -v, keeps its stdout, prints nothing.
+run() {
+  local name="$1" out="$2"; shift 2
+  /usr/bin/time -v -o "$work/$name.time" "$@" >"$out" 2>"$work/$name.stderr"
+}
+field() { grep -F "$2" "$work/$1.time" | sed 's/.*: //'; }
+wall() { # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.23" -> seconds
+  field "$1" "Elapsed (wall clock)" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
+}
+
+run mtail "$work/mtail.out" mtail --one_shot --one_shot_format=prometheus --address=127.0.0.1 --port=0 \
+  --logtostderr --progs "$shared/nginx_combined.mtail" --logs "$log"
+run exporter "$work/exporter.out" "$exe" --one-shot --format combined --preset forum --log-file "$log"
+
+# Totals: sum every sample of each family (mtail also prints its own metrics; only ours count).
+total() { awk -v m="$2" '$1 ~ "^"m"({|$)" { s += $NF } END { printf "%.0f\n", s }' "$1"; }
+mt_req=$(total "$work/mtail.out" nginx_http_requests_total)
+mt_bytes=$(total "$work/mtail.out" nginx_http_response_bytes_total)
+ex_req=$(total "$work/exporter.out" nginx_http_requests_total)
+ex_bytes=$(total "$work/exporter.out" nginx_http_response_bytes_total)
+ex_series=$(grep -c '^nginx_http_requests_total{' "$work/exporter.out" || true)
+
+report() { # NAME
+  local w cpu rss
+  w=$(wall "$1")
+  cpu=$(awk -v u="$(field "$1" "User time")" -v s="$(field "$1" "System time")" 'BEGIN { print u + s }')
+  rss=$(field "$1" "Maximum resident set size")
+  awk -v n="$1" -v l="$lines" -v w="$w" -v c="$cpu" -v r="$rss" 'BEGIN {
+    printf "%-9s wall %7.3f s  cpu %7.3f s  %12.0f lines/s (wall)  %12.0f lines/s (cpu)  peak RSS %6.1f MB\n", n, w, c, l / w, l / c, r / 1024 }'
+}
+echo "log: $log ($lines lines, $(du -m "$log" | cut -f1) MB)"
+echo "totals: mtail requests=$mt_req bytes=$mt_bytes | exporter requests=$ex_req bytes=$ex_bytes ($ex_series request series)"
+report mtail
+report exporter
+awk -v a="$(wall mtail)" -v b="$(wall exporter)" 'BEGIN { printf "ratio (exporter lines/s over mtail lines/s, wall): %.1fx\n", a / b }'
+if [[ "$mt_req" != "$ex_req" || "$mt_bytes" != "$ex_bytes" || "$ex_req" != "$lines" ]]; then
+  echo "TOTALS DIFFER" >&2
+  exit 1
+fi
+echo "totals equal"

@@ -1,0 +1,272 @@
+//! The configuration file (TOML, unknown keys rejected) and its merge with the flags into a
+//! [`Plan`]: what to read, how to parse it, how to name endpoints and events.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::aggregate::Settings;
+use crate::cli::Args;
+use crate::events::{EventRule, Events, preset_events};
+use crate::lineformat::LineFormat;
+use crate::normalize::{Normalizer, Rule, preset_rules};
+
+/// The file's top level.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Default log format of the files.
+    pub format: Option<String>,
+    /// `forum`, `misago` or `none`.
+    pub preset: Option<String>,
+    /// Label statuses by class.
+    pub status_class: Option<bool>,
+    /// Endpoint cap.
+    pub max_endpoints: Option<usize>,
+    /// Series cap.
+    pub max_series: Option<usize>,
+    /// Size of the top list.
+    pub top_n: Option<usize>,
+    /// Keys the top list monitors.
+    pub top_capacity: Option<usize>,
+    /// Longest line counted.
+    pub max_line_bytes: Option<usize>,
+    /// Buckets of the request duration histogram, in seconds.
+    pub duration_buckets: Option<Vec<f64>>,
+    /// Buckets of the upstream duration histogram, in seconds.
+    pub upstream_buckets: Option<Vec<f64>>,
+    /// Files to read.
+    #[serde(default)]
+    pub files: Vec<FileConfig>,
+    /// Endpoint rules, tried before the preset's.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Event rules, added to the preset's.
+    #[serde(default)]
+    pub events: Vec<EventConfig>,
+}
+
+/// One file or glob.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Path or glob.
+    pub path: String,
+    /// Its log format, if not the default.
+    pub format: Option<String>,
+    /// Static labels added to its series (e.g. `vhost`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An endpoint rule: `prefix` + `endpoint`, or `regex` + `replace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Path prefix.
+    pub prefix: Option<String>,
+    /// Endpoint for paths with that prefix.
+    pub endpoint: Option<String>,
+    /// Regex over the path.
+    pub regex: Option<String>,
+    /// Replacement for the regex.
+    pub replace: Option<String>,
+}
+
+/// An event rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventConfig {
+    /// Event name (label value).
+    pub name: String,
+    /// Method, or `*` (default).
+    #[serde(default = "any")]
+    pub method: String,
+    /// Endpoint template; trailing `*` for a prefix; `*` for any (default).
+    #[serde(default = "any")]
+    pub path: String,
+    /// Status code, class (`5xx`) or `*` (default).
+    #[serde(default = "any")]
+    pub status: String,
+}
+
+fn any() -> String {
+    "*".into()
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// One file pattern, resolved.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Path or glob.
+    pub pattern: String,
+    /// Index into [`Plan::formats`].
+    pub format: usize,
+    /// Index into [`Plan::label_values`].
+    pub labels: u16,
+}
+
+/// Everything the exporter needs to start, from flags and file.
+#[derive(Debug)]
+pub struct Plan {
+    /// Files.
+    pub sources: Vec<Source>,
+    /// Compiled formats.
+    pub formats: Vec<LineFormat>,
+    /// Static label names.
+    pub label_names: Vec<String>,
+    /// Static label values per set.
+    pub label_values: Vec<Vec<String>>,
+    /// Limits and buckets.
+    pub settings: Settings,
+    /// Endpoint rules.
+    pub normalizer: Normalizer,
+    /// Event rules.
+    pub events: Events,
+}
+
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+        && !["method", "status", "endpoint", "le", "event"].contains(&name)
+}
+
+/// Merges flags over the config file.
+pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
+    let default_format = args
+        .format
+        .clone()
+        .or(config.format.clone())
+        .unwrap_or_else(|| "forum".into());
+    let preset = args
+        .preset
+        .clone()
+        .or(config.preset.clone())
+        .unwrap_or_else(|| "forum".into());
+    let mut formats: Vec<(String, LineFormat)> = Vec::new();
+    let mut format_index = |spec: &str| -> anyhow::Result<usize> {
+        if let Some(i) = formats.iter().position(|(s, _)| s == spec) {
+            return Ok(i);
+        }
+        let compiled =
+            LineFormat::compile(spec).with_context(|| format!("invalid log format {spec:?}"))?;
+        formats.push((spec.to_string(), compiled));
+        Ok(formats.len() - 1)
+    };
+    let mut files: Vec<(String, Option<String>, BTreeMap<String, String>)> = config
+        .files
+        .into_iter()
+        .map(|f| (f.path, f.format, f.labels))
+        .collect();
+    // Files given as flags replace the file's list (flag > file).
+    if !args.log_file.is_empty() {
+        files = args
+            .log_file
+            .iter()
+            .map(|p| (p.clone(), None, BTreeMap::new()))
+            .collect();
+    }
+    if files.is_empty() {
+        bail!("no log file given: use --log-file PATH_OR_GLOB or [[files]] in the config file");
+    }
+    let label_names: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.2.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if let Some(bad) = label_names.iter().find(|n| !valid_label_name(n)) {
+        bail!("invalid static label name {bad:?}: use [a-zA-Z_][a-zA-Z0-9_]*, not a reserved name");
+    }
+    let mut label_values: Vec<Vec<String>> = Vec::new();
+    let mut sources = Vec::new();
+    for (pattern, format, labels) in files {
+        let format = format_index(format.as_deref().unwrap_or(&default_format))?;
+        let values: Vec<String> = label_names
+            .iter()
+            .map(|n| {
+                labels
+                    .get(n)
+                    .cloned()
+                    .unwrap_or_default()
+                    .replace(['"', '\\', '\n'], "_")
+            })
+            .collect();
+        let labels = match label_values.iter().position(|v| *v == values) {
+            Some(i) => i,
+            None => {
+                label_values.push(values);
+                label_values.len() - 1
+            }
+        };
+        sources.push(Source {
+            pattern,
+            format,
+            labels: u16::try_from(labels).context("too many static label sets")?,
+        });
+    }
+    let mut rules = Vec::new();
+    for r in config.rules {
+        rules.push(match (r.prefix, r.endpoint, r.regex, r.replace) {
+            (Some(prefix), Some(endpoint), None, None) => Rule::prefix(&prefix, &endpoint),
+            (None, None, Some(regex), Some(replace)) => Rule::regex(&regex, &replace)
+                .with_context(|| format!("invalid rule regex {regex:?}"))?,
+            _ => bail!("each [[rules]] entry needs either prefix + endpoint, or regex + replace"),
+        });
+    }
+    rules.extend(
+        preset_rules(&preset)
+            .with_context(|| format!("unknown preset {preset:?}: use forum, misago or none"))?,
+    );
+    let mut event_rules = preset_events(&preset).unwrap_or_default();
+    for e in config.events {
+        event_rules.push(
+            EventRule::new(&e.name, &e.method, &e.path, &e.status).map_err(anyhow::Error::msg)?,
+        );
+    }
+    let events = Events::new(event_rules).map_err(anyhow::Error::msg)?;
+    let defaults = Settings::default();
+    let buckets = |b: Option<Vec<f64>>, default: Vec<f64>| -> anyhow::Result<Vec<f64>> {
+        let b = b.unwrap_or(default);
+        if b.is_empty() || b.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+            bail!("histogram buckets must be positive, finite numbers: {b:?}");
+        }
+        Ok(b)
+    };
+    let settings = Settings {
+        max_endpoints: args
+            .max_endpoints
+            .or(config.max_endpoints)
+            .unwrap_or(defaults.max_endpoints),
+        max_series: config.max_series.unwrap_or(defaults.max_series),
+        duration_buckets: buckets(config.duration_buckets, defaults.duration_buckets)?,
+        upstream_buckets: buckets(config.upstream_buckets, defaults.upstream_buckets)?,
+        status_class: args.status_class || config.status_class.unwrap_or(false),
+        top_n: args.top_n.or(config.top_n).unwrap_or(defaults.top_n),
+        top_capacity: config.top_capacity.unwrap_or(defaults.top_capacity),
+        max_line_bytes: config.max_line_bytes.unwrap_or(defaults.max_line_bytes),
+    };
+    Ok(Plan {
+        sources,
+        formats: formats.into_iter().map(|(_, f)| f).collect(),
+        label_names,
+        label_values,
+        settings,
+        normalizer: Normalizer::new(rules),
+        events,
+    })
+}

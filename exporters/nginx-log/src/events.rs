@@ -1,0 +1,326 @@
+//! Named events (`nginx_events_total{event}`): rules over method, endpoint template and status.
+//!
+//! A rule's path is matched against the endpoint template (after normalisation), so it is
+//! written as one: `/c/:id/new`; a trailing `*` matches any rest, and `*` alone any path. Which
+//! rules can match an endpoint is worked out once, when the endpoint is first seen, as a bit
+//! mask; per line only the method and status are compared.
+
+use crate::record::method_index;
+
+/// The most rules an event set may hold (bits of the per-endpoint mask).
+pub const MAX_RULES: usize = 64;
+
+/// What a rule's status must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusMatch {
+    /// Any status.
+    Any,
+    /// Exactly this code.
+    Code(u16),
+    /// This class: `5` for `5xx`.
+    Class(u16),
+}
+
+impl StatusMatch {
+    /// Parses `401`, `5xx` or `*`.
+    pub fn parse(s: &str) -> Result<StatusMatch, String> {
+        let s = s.trim();
+        if s == "*" || s.is_empty() {
+            return Ok(StatusMatch::Any);
+        }
+        if let Some(class) = s
+            .strip_suffix("xx")
+            .and_then(|c| c.parse::<u16>().ok())
+            .filter(|c| (1..=9).contains(c))
+        {
+            return Ok(StatusMatch::Class(class));
+        }
+        match s.parse::<u16>() {
+            Ok(code) if code < 1000 => Ok(StatusMatch::Code(code)),
+            _ => Err(format!(
+                "invalid status {s:?}: expected a code (401), a class (5xx) or *"
+            )),
+        }
+    }
+
+    #[inline]
+    fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Any => true,
+            StatusMatch::Code(c) => c == status,
+            StatusMatch::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+/// One rule: `event` fires for `method path → status`.
+#[derive(Clone, Debug)]
+pub struct EventRule {
+    /// The event name (label value).
+    pub event: String,
+    /// The method (`None`: any).
+    pub method: Option<String>,
+    /// The endpoint template; a trailing `*` matches any rest; `*` alone matches everything.
+    pub path: String,
+    /// The status.
+    pub status: StatusMatch,
+}
+
+impl EventRule {
+    /// A rule from its parts; `method` `*` means any.
+    pub fn new(event: &str, method: &str, path: &str, status: &str) -> Result<EventRule, String> {
+        Ok(EventRule {
+            event: event.to_string(),
+            method: (method != "*").then(|| method.to_ascii_uppercase()),
+            path: path.to_string(),
+            status: StatusMatch::parse(status)?,
+        })
+    }
+
+    fn matches_endpoint(&self, endpoint: &[u8]) -> bool {
+        match self.path.strip_suffix('*') {
+            Some(prefix) => endpoint.starts_with(prefix.as_bytes()),
+            None => endpoint == self.path.as_bytes(),
+        }
+    }
+}
+
+/// The rules of a preset: `forum`, `misago`, `none`.
+pub fn preset_events(preset: &str) -> Option<Vec<EventRule>> {
+    let rules: &[(&str, &str, &str, &str)] = match preset {
+        "forum" => &[
+            ("failed_login", "POST", "/login", "401"),
+            ("failed_login", "POST", "/api/auth/login", "401"),
+            ("failed_admin_login", "POST", "/admin/login", "401"),
+            ("thread_created", "POST", "/c/:id/new", "303"),
+            ("thread_created", "POST", "/api/threads/", "201"),
+            ("post_created", "POST", "/t/:id/reply", "303"),
+            ("post_created", "POST", "/api/threads/:id/posts/", "201"),
+            ("user_registered", "POST", "/register", "303"),
+            ("user_registered", "POST", "/api/users/", "201"),
+            ("server_error", "*", "*", "5xx"),
+        ],
+        "misago" => &[
+            ("failed_login", "POST", "/api/auth/", "400"),
+            ("failed_admin_login", "POST", "/admincp/", "200"),
+            ("thread_created", "POST", "/api/threads/", "200"),
+            ("server_error", "*", "*", "5xx"),
+        ],
+        "none" => &[],
+        _ => return None,
+    };
+    Some(
+        rules
+            .iter()
+            .map(|(e, m, p, s)| EventRule::new(e, m, p, s).expect("valid preset rule"))
+            .collect(),
+    )
+}
+
+#[derive(Clone, Debug)]
+struct Compiled {
+    event: usize,
+    method: Option<u8>,
+    status: StatusMatch,
+}
+
+/// A compiled set of rules and the names of their events.
+#[derive(Clone, Debug, Default)]
+pub struct Events {
+    names: Vec<String>,
+    rules: Vec<EventRule>,
+    compiled: Vec<Compiled>,
+}
+
+impl Events {
+    /// Compiles `rules` (at most [`MAX_RULES`]).
+    pub fn new(rules: Vec<EventRule>) -> Result<Events, String> {
+        if rules.len() > MAX_RULES {
+            return Err(format!(
+                "{} event rules given; at most {MAX_RULES} are supported",
+                rules.len()
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut compiled = Vec::with_capacity(rules.len());
+        for rule in &rules {
+            if rule.event.is_empty()
+                || !rule
+                    .event
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(format!(
+                    "invalid event name {:?}: use letters, digits and _",
+                    rule.event
+                ));
+            }
+            let event = match names.iter().position(|n| *n == rule.event) {
+                Some(i) => i,
+                None => {
+                    names.push(rule.event.clone());
+                    names.len() - 1
+                }
+            };
+            let method = rule.method.as_deref().map(|m| method_index(m.as_bytes()));
+            compiled.push(Compiled {
+                event,
+                method,
+                status: rule.status,
+            });
+        }
+        Ok(Events {
+            names,
+            rules,
+            compiled,
+        })
+    }
+
+    /// The event names, in the order of their counters.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The rules whose path matches `endpoint`, as a bit mask.
+    pub fn mask(&self, endpoint: &[u8]) -> u64 {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matches_endpoint(endpoint))
+            .fold(0, |mask, (i, _)| mask | (1 << i))
+    }
+
+    /// Adds one to `counts[event]` for each event a request fires (once per event).
+    #[inline]
+    pub fn fire(&self, mut mask: u64, method: u8, status: u16, counts: &mut [u64]) {
+        let mut fired: u64 = 0;
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let rule = &self.compiled[i];
+            if rule.status.matches(status)
+                && rule.method.is_none_or(|m| m == method)
+                && fired & (1 << rule.event) == 0
+            {
+                fired |= 1 << rule.event;
+                counts[rule.event] += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fire(events: &Events, method: &str, endpoint: &str, status: u16) -> Vec<u64> {
+        let mut counts = vec![0; events.names().len()];
+        events.fire(
+            events.mask(endpoint.as_bytes()),
+            method_index(method.as_bytes()),
+            status,
+            &mut counts,
+        );
+        counts
+    }
+
+    fn count(events: &Events, counts: &[u64], name: &str) -> u64 {
+        counts[events.names().iter().position(|n| n == name).unwrap()]
+    }
+
+    #[test]
+    fn forum_failed_logins_fire_on_401_only() {
+        let e = Events::new(preset_events("forum").unwrap()).unwrap();
+        assert_eq!(
+            count(&e, &fire(&e, "POST", "/login", 401), "failed_login"),
+            1
+        );
+        assert_eq!(
+            count(
+                &e,
+                &fire(&e, "POST", "/api/auth/login", 401),
+                "failed_login"
+            ),
+            1
+        );
+        assert_eq!(
+            count(&e, &fire(&e, "POST", "/login", 303), "failed_login"),
+            0
+        );
+        assert_eq!(
+            count(&e, &fire(&e, "GET", "/login", 401), "failed_login"),
+            0
+        );
+        assert_eq!(
+            count(
+                &e,
+                &fire(&e, "POST", "/admin/login", 401),
+                "failed_admin_login"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn forum_creations_and_server_errors() {
+        let e = Events::new(preset_events("forum").unwrap()).unwrap();
+        assert_eq!(
+            count(&e, &fire(&e, "POST", "/c/:id/new", 303), "thread_created"),
+            1
+        );
+        assert_eq!(
+            count(
+                &e,
+                &fire(&e, "POST", "/api/threads/:id/posts/", 201),
+                "post_created"
+            ),
+            1
+        );
+        assert_eq!(
+            count(&e, &fire(&e, "POST", "/register", 303), "user_registered"),
+            1
+        );
+        let c = fire(&e, "GET", "/t/:id/", 502);
+        assert_eq!(count(&e, &c, "server_error"), 1);
+        assert_eq!(c.iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn misago_failed_admin_login_is_a_200_on_admincp() {
+        let e = Events::new(preset_events("misago").unwrap()).unwrap();
+        assert_eq!(
+            count(
+                &e,
+                &fire(&e, "POST", "/admincp/", 200),
+                "failed_admin_login"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &e,
+                &fire(&e, "POST", "/admincp/", 302),
+                "failed_admin_login"
+            ),
+            0
+        );
+        assert_eq!(
+            count(&e, &fire(&e, "POST", "/api/auth/", 400), "failed_login"),
+            1
+        );
+    }
+
+    #[test]
+    fn statuses_parse_and_bad_ones_are_errors() {
+        assert_eq!(StatusMatch::parse("5xx"), Ok(StatusMatch::Class(5)));
+        assert_eq!(StatusMatch::parse("401"), Ok(StatusMatch::Code(401)));
+        assert_eq!(StatusMatch::parse("*"), Ok(StatusMatch::Any));
+        assert!(StatusMatch::parse("abc").is_err());
+        assert!(
+            EventRule::new("bad name", "*", "*", "*")
+                .map(|r| Events::new(vec![r]))
+                .unwrap()
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! nginx `log_format` strings, compiled once into a parser.
+//!
+//! A format is a sequence of literals and `$variables`. Compiling it yields a list of steps;
+//! parsing a line walks them: a literal must be next in the line, a variable runs up to the next
+//! occurrence of the literal that follows it (found with `memchr`), and the last literal of the
+//! format, when the format ends with one, must end the line. Only the variables the exporter uses
+//! are kept; the others are skipped over without work beyond finding their end.
+
+use memchr::memchr;
+
+use crate::record::{Field, Record};
+
+/// nginx's predefined `combined` format.
+pub const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+/// This project's `forum` format (`monitoring/nginx/log_format.conf`): `combined` plus request
+/// length, request time, upstream time (quoted: several upstreams give `0.005, 0.019`) and host.
+pub const FORUM: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time "$upstream_response_time" $host"#;
+
+/// Returns the format string of a built-in format name, if `name` is one.
+pub fn named(name: &str) -> Option<&'static str> {
+    match name {
+        "combined" => Some(COMBINED),
+        "forum" => Some(FORUM),
+        _ => None,
+    }
+}
+
+/// Why a format string cannot be compiled.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CompileError {
+    /// Two variables follow each other with nothing between them to tell where one ends.
+    #[error("variables ${0} and ${1} are adjacent: nothing tells where the first one ends")]
+    AdjacentVariables(String, String),
+    /// A `$` with no variable name, or an unclosed `${`.
+    #[error("invalid variable at byte {0} of the format")]
+    BadVariable(usize),
+    /// The format captures neither `$request` nor `$request_uri`/`$uri`, or lacks `$status`.
+    #[error("the format must contain $status and one of $request, $request_uri or $uri")]
+    MissingFields,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Literal(Vec<u8>),
+    /// A variable and the literal that ends it (`None`: the rest of the line).
+    Var {
+        name: String,
+        field: Option<Field>,
+        until: Until,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Until {
+    /// The next occurrence of this literal.
+    Next(Vec<u8>),
+    /// This literal, which must end the line.
+    LineEnd(Vec<u8>),
+    /// The end of the line.
+    End,
+}
+
+/// Where a line stopped matching its format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Byte offset in the line.
+    pub offset: usize,
+    /// What the format expected there.
+    pub expected: String,
+}
+
+/// A compiled log format.
+#[derive(Clone, Debug)]
+pub struct LogFormat {
+    source: String,
+    steps: Vec<Step>,
+}
+
+impl LogFormat {
+    /// Compiles a built-in name (`combined`, `forum`) or an nginx `log_format` string.
+    pub fn compile(name_or_format: &str) -> Result<LogFormat, CompileError> {
+        let source = named(name_or_format).unwrap_or(name_or_format);
+        let tokens = tokenize(source)?;
+        let mut steps = Vec::with_capacity(tokens.len());
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Literal(l) => steps.push(Step::Literal(l.clone())),
+                Token::Var(name) => {
+                    let until = match tokens.get(i + 1) {
+                        None => Until::End,
+                        Some(Token::Var(next)) => {
+                            return Err(CompileError::AdjacentVariables(name.clone(), next.clone()));
+                        }
+                        Some(Token::Literal(l)) if i + 2 == tokens.len() => {
+                            Until::LineEnd(l.clone())
+                        }
+                        Some(Token::Literal(l)) => Until::Next(l.clone()),
+                    };
+                    steps.push(Step::Var {
+                        name: name.clone(),
+                        field: Field::from_variable(name),
+                        until,
+                    });
+                }
+            }
+        }
+        let has = |f: Field| {
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Var { field: Some(x), .. } if *x == f))
+        };
+        if !has(Field::Status) || !(has(Field::Request) || has(Field::Uri)) {
+            return Err(CompileError::MissingFields);
+        }
+        Ok(LogFormat {
+            source: source.to_string(),
+            steps,
+        })
+    }
+
+    /// The format string this was compiled from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Parses one line (without its newline) into `record`. Fields the format lacks stay empty.
+    #[inline]
+    pub fn parse<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> Result<(), Mismatch> {
+        record.clear();
+        let mut pos = 0;
+        let mut i = 0;
+        while i < self.steps.len() {
+            match &self.steps[i] {
+                Step::Literal(lit) => {
+                    if !line[pos..].starts_with(lit) {
+                        return Err(self.mismatch(pos, i));
+                    }
+                    pos += lit.len();
+                }
+                Step::Var { field, until, .. } => {
+                    let end = match until {
+                        Until::End => line.len(),
+                        Until::LineEnd(lit) => {
+                            if line.len() < pos + lit.len() || !line.ends_with(lit) {
+                                return Err(self.mismatch(line.len(), i + 1));
+                            }
+                            line.len() - lit.len()
+                        }
+                        Until::Next(lit) => match find(&line[pos..], lit) {
+                            Some(at) => pos + at,
+                            None => return Err(self.mismatch(line.len(), i + 1)),
+                        },
+                    };
+                    if let Some(field) = field {
+                        record.set(*field, &line[pos..end]);
+                    }
+                    pos = end;
+                }
+            }
+            i += 1;
+        }
+        if pos != line.len() {
+            return Err(Mismatch {
+                offset: pos,
+                expected: "the end of the line".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A sentence saying why `line` does not match, or `None` when it does.
+    pub fn explain(&self, line: &[u8]) -> Option<String> {
+        let mut record = Record::default();
+        let err = self.parse(line, &mut record).err()?;
+        let shown = String::from_utf8_lossy(&line[..line.len().min(300)]);
+        Some(format!(
+            "log format `{}` does not match the line `{}`: at byte {} it expected {}",
+            self.source, shown, err.offset, err.expected
+        ))
+    }
+
+    #[cold]
+    fn mismatch(&self, offset: usize, step: usize) -> Mismatch {
+        let expected = match self.steps.get(step) {
+            Some(Step::Literal(l)) => {
+                let before = match step.checked_sub(1).and_then(|s| self.steps.get(s)) {
+                    Some(Step::Var { name, .. }) => format!(" after ${name}"),
+                    _ => String::new(),
+                };
+                format!("the text `{}`{before}", String::from_utf8_lossy(l))
+            }
+            Some(Step::Var { name, .. }) => format!("${name}"),
+            None => "the end of the line".into(),
+        };
+        Mismatch { offset, expected }
+    }
+}
+
+/// The first occurrence of `needle` (non-empty) in `haystack`.
+#[inline]
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut from = 0;
+    while let Some(at) = memchr(first, &haystack[from..]) {
+        let at = from + at;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[derive(Debug)]
+enum Token {
+    Literal(Vec<u8>),
+    Var(String),
+}
+
+fn tokenize(format: &str) -> Result<Vec<Token>, CompileError> {
+    let bytes = format.as_bytes();
+    let mut tokens = Vec::new();
+    let mut literal = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            literal.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let (name, next) = if bytes.get(i + 1) == Some(&b'{') {
+            let close = bytes[i..]
+                .iter()
+                .position(|&b| b == b'}')
+                .ok_or(CompileError::BadVariable(i))?;
+            (&format[i + 2..i + close], i + close + 1)
+        } else {
+            let len = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            (&format[i + 1..i + 1 + len], i + 1 + len)
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(CompileError::BadVariable(i));
+        }
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(std::mem::take(&mut literal)));
+        }
+        tokens.push(Token::Var(name.to_string()));
+        i = next;
+    }
+    if !literal.is_empty() {
+        tokens.push(Token::Literal(literal));
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &[u8] = br#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /t/5/?page=2 HTTP/1.1" 200 512 "-" "curl/8 "x" y""#;
+
+    #[test]
+    fn combined_yields_the_request_status_and_bytes() {
+        let format = LogFormat::compile("combined").unwrap();
+        let mut r = Record::default();
+        format.parse(LINE, &mut r).unwrap();
+        assert_eq!(r.request, b"GET /t/5/?page=2 HTTP/1.1");
+        assert_eq!(r.status, b"200");
+        assert_eq!(r.body_bytes, b"512");
+        assert!(r.request_time.is_empty());
+    }
+
+    #[test]
+    fn forum_yields_times_length_and_host() {
+        let format = LogFormat::compile("forum").unwrap();
+        let line = br#"::1 - bob [01/Jan/2024:00:00:00 +0000] "POST /login HTTP/1.1" 401 0 "-" "ua" 312 0.025 "0.005 : 0.019" forum.example"#;
+        let mut r = Record::default();
+        format.parse(line, &mut r).unwrap();
+        assert_eq!(r.request_length, b"312");
+        assert_eq!(r.request_time, b"0.025");
+        assert_eq!(r.upstream_time, b"0.005 : 0.019");
+        assert_eq!(r.host, b"forum.example");
+    }
+
+    #[test]
+    fn a_custom_format_with_braces_compiles() {
+        let format =
+            LogFormat::compile("${status}|$request_method|$request_uri|$request_time").unwrap();
+        let mut r = Record::default();
+        format.parse(b"404|GET|/x?y|0.001", &mut r).unwrap();
+        assert_eq!(
+            (r.status, r.method, r.uri, r.request_time),
+            (&b"404"[..], &b"GET"[..], &b"/x?y"[..], &b"0.001"[..])
+        );
+    }
+
+    #[test]
+    fn adjacent_variables_and_missing_fields_are_refused() {
+        assert!(matches!(
+            LogFormat::compile("$status$request"),
+            Err(CompileError::AdjacentVariables(..))
+        ));
+        assert_eq!(
+            LogFormat::compile("$remote_addr $request").unwrap_err(),
+            CompileError::MissingFields
+        );
+        assert_eq!(
+            LogFormat::compile("$ $status").unwrap_err(),
+            CompileError::BadVariable(0)
+        );
+    }
+
+    #[test]
+    fn a_mismatch_says_where_and_what_was_expected() {
+        let format = LogFormat::compile("combined").unwrap();
+        let why = format.explain(b"1.2.3.4 - - [x] GET / 200").unwrap();
+        assert!(
+            why.contains("at byte 25 it expected the text `] \"` after $time_local"),
+            "{why}"
+        );
+        let mut r = Record::default();
+        let err = format
+            .parse(b"1.2.3.4 - - [x] GET / 200", &mut r)
+            .unwrap_err();
+        assert_eq!(err.offset, 25);
+        assert_eq!(err.expected, "the text `] \"` after $time_local");
+        assert!(format.explain(LINE).is_none());
+    }
+
+    #[test]
+    fn trailing_garbage_after_a_closed_format_is_a_mismatch() {
+        let format = LogFormat::compile("combined").unwrap();
+        let mut line = LINE.to_vec();
+        line.extend_from_slice(b" extra");
+        assert!(format.parse(&line, &mut Record::default()).is_err());
+    }
+}

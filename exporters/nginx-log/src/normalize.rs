@@ -1,0 +1,258 @@
+//! Request paths to endpoint templates: `/api/threads/123/posts/?page=2` becomes
+//! `/api/threads/:id/posts/`.
+//!
+//! In order: the query string and fragment are dropped; the first matching rule (a prefix that
+//! names a fixed endpoint, or a regex replacement) applies; then each path segment that is a
+//! number becomes `:id`, a UUID `:uuid`, a long hex string `:hash`, and a number standing
+//! between punctuation inside a segment (`app.123.js`) becomes `:id` too. Bytes that cannot be
+//! in a label value unescaped (quotes, backslashes, controls, non-ASCII) become `_`, and the
+//! result is cut at [`MAX_ENDPOINT_LEN`] bytes.
+
+use regex::bytes::Regex;
+
+/// The longest endpoint template kept; longer ones are cut.
+pub const MAX_ENDPOINT_LEN: usize = 120;
+
+/// A rule applied before the built-in replacements.
+#[derive(Clone, Debug)]
+pub enum Rule {
+    /// Every path starting with `prefix` is the endpoint `endpoint` (e.g. `/static/*`).
+    Prefix {
+        /// The path prefix.
+        prefix: String,
+        /// The endpoint name given to those paths.
+        endpoint: String,
+    },
+    /// Paths matching `regex` are rewritten with `replace` (`$1` refers to groups), then go
+    /// through the built-in replacements.
+    Regex {
+        /// The pattern, matched against the path without its query string.
+        regex: Regex,
+        /// The replacement.
+        replace: String,
+    },
+}
+
+impl Rule {
+    /// A regex rule; fails on an invalid pattern.
+    pub fn regex(pattern: &str, replace: &str) -> Result<Rule, regex::Error> {
+        Ok(Rule::Regex {
+            regex: Regex::new(pattern)?,
+            replace: replace.to_string(),
+        })
+    }
+
+    /// A prefix rule.
+    pub fn prefix(prefix: &str, endpoint: &str) -> Rule {
+        Rule::Prefix {
+            prefix: prefix.to_string(),
+            endpoint: endpoint.to_string(),
+        }
+    }
+}
+
+/// The rules of a named preset: `forum` (this project's forum), `misago`, `none`.
+pub fn preset_rules(preset: &str) -> Option<Vec<Rule>> {
+    let statics = || {
+        vec![
+            Rule::prefix("/static/", "/static/*"),
+            Rule::prefix("/media/", "/media/*"),
+        ]
+    };
+    match preset {
+        "forum" => Some(statics()),
+        "misago" => {
+            let mut rules = statics();
+            // Misago puts a slug before each id: /t/<slug>/<id>/, /c/<slug>/<id>/, /u/<slug>/<id>/.
+            rules.push(
+                Rule::regex(r"^/([tcu])/[^/]+/([0-9]+)/", "/$1/:slug/$2/")
+                    .expect("valid preset regex"),
+            );
+            Some(rules)
+        }
+        "none" => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// Turns paths into endpoint templates.
+#[derive(Clone, Debug, Default)]
+pub struct Normalizer {
+    rules: Vec<Rule>,
+}
+
+impl Normalizer {
+    /// A normaliser with `rules` tried in order before the built-in replacements.
+    pub fn new(rules: Vec<Rule>) -> Normalizer {
+        Normalizer { rules }
+    }
+
+    /// Writes the endpoint template of `uri` into `out` (cleared first). A URI that is not a
+    /// path (`*`, `http://…`, garbage) yields `other`.
+    #[inline]
+    pub fn normalize(&self, uri: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        let end = memchr::memchr2(b'?', b'#', uri).unwrap_or(uri.len());
+        let path = &uri[..end];
+        if path.first() != Some(&b'/') {
+            out.extend_from_slice(b"other");
+            return;
+        }
+        for rule in &self.rules {
+            match rule {
+                Rule::Prefix { prefix, endpoint } => {
+                    if path.starts_with(prefix.as_bytes()) {
+                        out.extend_from_slice(endpoint.as_bytes());
+                        return;
+                    }
+                }
+                Rule::Regex { regex, replace } => {
+                    if regex.is_match(path) {
+                        let rewritten = regex.replace(path, replace.as_bytes());
+                        builtin(&rewritten, out);
+                        return;
+                    }
+                }
+            }
+        }
+        builtin(path, out);
+    }
+}
+
+/// The built-in replacements, segment by segment.
+#[inline]
+fn builtin(path: &[u8], out: &mut Vec<u8>) {
+    for (i, segment) in path.split(|b| *b == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        if out.len() >= MAX_ENDPOINT_LEN {
+            break;
+        }
+        if segment.is_empty() {
+            continue;
+        }
+        if segment.iter().all(u8::is_ascii_digit) {
+            out.extend_from_slice(b":id");
+        } else if is_uuid(segment) {
+            out.extend_from_slice(b":uuid");
+        } else if segment.len() >= 16 && segment.iter().all(u8::is_ascii_hexdigit) {
+            out.extend_from_slice(b":hash");
+        } else {
+            inner_numbers(segment, out);
+        }
+    }
+    out.truncate(MAX_ENDPOINT_LEN);
+}
+
+/// Copies a segment, replacing digit runs that stand between punctuation (not letters) with
+/// `:id` and unsafe bytes with `_`.
+#[inline]
+fn inner_numbers(segment: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < segment.len() {
+        let b = segment[i];
+        if b.is_ascii_digit() {
+            let start = i;
+            while i < segment.len() && segment[i].is_ascii_digit() {
+                i += 1;
+            }
+            let before_ok = start == 0 || !segment[start - 1].is_ascii_alphabetic();
+            let after_ok = i == segment.len() || !segment[i].is_ascii_alphabetic();
+            if before_ok && after_ok {
+                out.extend_from_slice(b":id");
+            } else {
+                out.extend_from_slice(&segment[start..i]);
+            }
+            continue;
+        }
+        out.push(if (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            b
+        } else {
+            b'_'
+        });
+        i += 1;
+    }
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(n: &Normalizer, uri: &str) -> String {
+        let mut out = Vec::new();
+        n.normalize(uri.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn ids_uuids_and_hashes_are_replaced_and_the_query_dropped() {
+        let n = Normalizer::default();
+        assert_eq!(
+            norm(&n, "/api/threads/123/posts/?page=2"),
+            "/api/threads/:id/posts/"
+        );
+        assert_eq!(
+            norm(&n, "/u/0b0e4bc4-7f0c-4a6b-9d2c-1f1e2d3c4b5a/x"),
+            "/u/:uuid/x"
+        );
+        assert_eq!(
+            norm(&n, "/blob/d41d8cd98f00b204e9800998ecf8427e"),
+            "/blob/:hash"
+        );
+        assert_eq!(norm(&n, "/static/app.12345.js"), "/static/app.:id.js");
+        assert_eq!(norm(&n, "/images/77.png"), "/images/:id.png");
+        assert_eq!(norm(&n, "/api/v1/users/9"), "/api/v1/users/:id");
+        assert_eq!(norm(&n, "/"), "/");
+        assert_eq!(norm(&n, "/search?q=1"), "/search");
+    }
+
+    #[test]
+    fn things_that_are_not_paths_are_other() {
+        let n = Normalizer::default();
+        assert_eq!(norm(&n, "*"), "other");
+        assert_eq!(norm(&n, "http://evil.example/"), "other");
+        assert_eq!(norm(&n, ""), "other");
+    }
+
+    #[test]
+    fn unsafe_bytes_become_underscores_and_long_paths_are_cut() {
+        let n = Normalizer::default();
+        assert_eq!(norm(&n, "/a\"b\\c\u{e9}"), "/a_b_c__");
+        let long = format!("/{}", "x".repeat(500));
+        assert_eq!(norm(&n, &long).len(), MAX_ENDPOINT_LEN);
+    }
+
+    #[test]
+    fn the_forum_preset_folds_static_files() {
+        let n = Normalizer::new(preset_rules("forum").unwrap());
+        assert_eq!(norm(&n, "/static/css/site.css"), "/static/*");
+        assert_eq!(norm(&n, "/media/avatars/1.png"), "/media/*");
+        assert_eq!(norm(&n, "/c/4/new"), "/c/:id/new");
+    }
+
+    #[test]
+    fn the_misago_preset_replaces_slugs() {
+        let n = Normalizer::new(preset_rules("misago").unwrap());
+        assert_eq!(norm(&n, "/t/how-do-i-install/42/"), "/t/:slug/:id/");
+        assert_eq!(
+            norm(&n, "/t/how-do-i-install/42/post/7/"),
+            "/t/:slug/:id/post/:id/"
+        );
+        assert_eq!(norm(&n, "/admincp/"), "/admincp/");
+    }
+
+    #[test]
+    fn user_regex_rules_come_first() {
+        let n = Normalizer::new(vec![Rule::regex("^/wiki/[^/]+$", "/wiki/:page").unwrap()]);
+        assert_eq!(norm(&n, "/wiki/Main_Page"), "/wiki/:page");
+    }
+}
