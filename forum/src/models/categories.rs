@@ -52,7 +52,7 @@ impl TreeEntry {
     }
     /// Left padding for indenting the tree in HTML.
     pub fn indent(&self) -> usize {
-        self.depth * 24
+        12 + self.depth * 24
     }
 }
 
