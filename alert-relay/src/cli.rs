@@ -107,6 +107,34 @@ pub struct RunArgs {
     )]
     pub api_url: String,
 
+    /// Bot mode: the bot token for `channel_id` targets (messages get Silence/Acknowledge buttons).
+    #[arg(
+        long = "discord.bot-token",
+        env = "DISCORD_BOT_TOKEN",
+        hide_env_values = true
+    )]
+    pub bot_token: Option<String>,
+
+    /// File holding the bot token.
+    #[arg(
+        long = "discord.bot-token-file",
+        env = "DISCORD_BOT_TOKEN_FILE",
+        conflicts_with = "bot_token"
+    )]
+    pub bot_token_file: Option<PathBuf>,
+
+    /// Bot mode: the application's public key (hex), which enables `POST /discord/interactions`.
+    #[arg(long = "discord.public-key", env = "DISCORD_PUBLIC_KEY")]
+    pub public_key: Option<String>,
+
+    /// Alertmanager's URL, where the Silence buttons create silences (API v2).
+    #[arg(
+        long = "alertmanager.url",
+        env = "ALERTMANAGER_URL",
+        default_value = "http://localhost:9093"
+    )]
+    pub alertmanager_url: String,
+
     /// Routes file (YAML): targets, routes, mentions, templates.
     #[arg(long = "config.file", env = "ALERT_RELAY_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,

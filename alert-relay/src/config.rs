@@ -42,6 +42,8 @@ pub struct TargetConfig {
     pub webhook_url_file: Option<PathBuf>,
     /// Post into this thread of the webhook's channel.
     pub thread_id: Option<String>,
+    /// Bot mode: post to this channel with `--discord.bot-token` (messages get buttons).
+    pub channel_id: Option<String>,
     /// Print the rendered messages to the log instead of sending them.
     #[serde(default)]
     pub log: bool,
@@ -98,6 +100,11 @@ pub enum TargetKind {
         url: WebhookUrl,
         /// The thread.
         thread_id: Option<String>,
+    },
+    /// Bot mode: a channel, posted to with the bot token.
+    Channel {
+        /// The channel id.
+        channel_id: String,
     },
     /// The log sink.
     Log,
@@ -205,6 +212,17 @@ impl FileConfig {
         let mut targets = BTreeMap::new();
         for (name, t) in self.targets {
             let kind = match (&t.webhook_url, &t.webhook_url_file, t.log, &inline) {
+                (None, None, false, _) if t.channel_id.is_some() => {
+                    let id = t.channel_id.clone().unwrap_or_default();
+                    anyhow::ensure!(
+                        id.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty(),
+                        "target {name:?}: channel_id must be a number"
+                    );
+                    TargetKind::Channel { channel_id: id }
+                }
+                _ if t.channel_id.is_some() => anyhow::bail!(
+                    "target {name:?}: channel_id excludes webhook_url, webhook_url_file and log"
+                ),
                 (_, _, false, Some(url))
                     if t.webhook_url.is_none() && t.webhook_url_file.is_none() =>
                 {
@@ -324,6 +342,7 @@ impl Router {
                         users: m.map(|m| m.users.clone()).unwrap_or_default(),
                         ping_on_resolved: r.ping_on_resolved,
                         max_messages: self.max_messages,
+                        buttons: matches!(target.kind, TargetKind::Channel { .. }),
                     },
                 ));
             }
@@ -340,6 +359,7 @@ impl Router {
                         username: target.username.clone(),
                         avatar_url: target.avatar_url.clone(),
                         max_messages: self.max_messages,
+                        buttons: matches!(target.kind, TargetKind::Channel { .. }),
                         ..Default::default()
                     },
                 ));

@@ -35,6 +35,16 @@ pub struct DeliveryConfig {
     pub backoff_max: Duration,
     /// Timeout of one request.
     pub timeout: Duration,
+    /// Bot mode: the bot token for channel targets.
+    pub bot_token: Option<crate::secret::Secret>,
+}
+
+fn bucket_key(target: &Target) -> Option<String> {
+    match &target.kind {
+        TargetKind::Webhook { url, .. } => Some(url.id().to_string()),
+        TargetKind::Channel { channel_id } => Some(format!("channel:{channel_id}")),
+        TargetKind::Log => None,
+    }
 }
 
 /// The outcome of one attempt.
@@ -172,11 +182,11 @@ impl Deliverer {
                     let until = Instant::now() + retry_after;
                     if global {
                         *self.global_pause.lock().expect("lock") = Some(until);
-                    } else if let TargetKind::Webhook { url, .. } = &target.kind {
+                    } else if let Some(key) = bucket_key(target) {
                         self.buckets
                             .lock()
                             .expect("lock")
-                            .entry(url.id().to_string())
+                            .entry(key)
                             .or_default()
                             .blocked_until = Some(until);
                     }
@@ -228,16 +238,14 @@ impl Deliverer {
     fn wait_time(&self, target: &Target) -> Duration {
         let now = Instant::now();
         let global = self.global_pause.lock().expect("lock").filter(|t| *t > now);
-        let local = match &target.kind {
-            TargetKind::Webhook { url, .. } => self
-                .buckets
+        let local = bucket_key(target).and_then(|k| {
+            self.buckets
                 .lock()
                 .expect("lock")
-                .get(url.id())
+                .get(&k)
                 .and_then(|b| b.blocked_until)
-                .filter(|t| *t > now),
-            TargetKind::Log => None,
-        };
+                .filter(|t| *t > now)
+        });
         global.max(local).map(|t| t - now).unwrap_or_default()
     }
 
@@ -252,26 +260,48 @@ impl Deliverer {
     }
 
     async fn attempt(&self, target: &Target, entry: &Entry) -> Outcome {
-        let (url, thread_id) = match &target.kind {
+        let (request, url) = match &target.kind {
             TargetKind::Log => {
                 let json = serde_json::to_string(&entry.message).unwrap_or_default();
                 tracing::info!(target: "alert_relay::log_sink", sink = %target.name, seq = entry.seq, message = %json, "rendered message");
                 return Outcome::Delivered;
             }
-            TargetKind::Webhook { url, thread_id } => (url, thread_id),
+            TargetKind::Webhook { url, thread_id } => {
+                let mut query = vec![("wait", "true".to_string())];
+                if let Some(t) = thread_id {
+                    query.push(("thread_id", t.clone()));
+                }
+                let req = self
+                    .client
+                    .post(url.execute_url(&self.cfg.api_base))
+                    .query(&query)
+                    .json(&entry.message);
+                (req, url.to_string())
+            }
+            TargetKind::Channel { channel_id } => {
+                let Some(token) = &self.cfg.bot_token else {
+                    return Outcome::Fatal(format!(
+                        "channel {channel_id}: bot mode needs --discord.bot-token"
+                    ));
+                };
+                // Bot messages have no username/avatar overrides.
+                let mut message = entry.message.clone();
+                message.username = None;
+                message.avatar_url = None;
+                let api = self.cfg.api_base.trim_end_matches('/');
+                let req = self
+                    .client
+                    .post(format!("{api}/channels/{channel_id}/messages"))
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("Bot {}", token.expose()),
+                    )
+                    .json(&message);
+                (req, format!("channel {channel_id}"))
+            }
         };
-        let mut query = vec![("wait", "true".to_string())];
-        if let Some(t) = thread_id {
-            query.push(("thread_id", t.clone()));
-        }
-        let response = match self
-            .client
-            .post(url.execute_url(&self.cfg.api_base))
-            .query(&query)
-            .json(&entry.message)
-            .send()
-            .await
-        {
+        let key = bucket_key(target).unwrap_or_default();
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return Outcome::Retry(format!("{url}: {}", e.without_url())),
         };
@@ -290,7 +320,7 @@ impl Deliverer {
             self.buckets
                 .lock()
                 .expect("lock")
-                .entry(url.id().to_string())
+                .entry(key.clone())
                 .or_default()
                 .blocked_until = Some(until);
         }

@@ -74,6 +74,9 @@ pub struct WebhookMessage {
     pub embeds: Vec<Embed>,
     /// Who may be pinged: always sent, so text in an alert can never ping anyone else.
     pub allowed_mentions: AllowedMentions,
+    /// Buttons (bot mode only; webhooks of users cannot carry interactive components).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<serde_json::Value>,
 }
 
 /// A rich embed.

@@ -35,6 +35,8 @@ pub struct RenderOptions {
     pub ping_on_resolved: bool,
     /// At most this many messages per notification; the rest is summarised.
     pub max_messages: usize,
+    /// Bot mode: buttons on a firing group's first message, and a `Matchers` field for them.
+    pub buttons: bool,
 }
 
 /// Colour and emoji of a status and severity.
@@ -274,6 +276,14 @@ pub fn render(
         ),
         inline: true,
     });
+    let with_buttons = opts.buttons && n.status == Status::Firing && !n.common_labels.is_empty();
+    if with_buttons {
+        fields.push(EmbedField {
+            name: crate::interactions::MATCHERS_FIELD.into(),
+            value: crate::interactions::matchers_field(&n.common_labels),
+            inline: false,
+        });
+    }
     let footer_text = discord::truncate(
         &format!(
             "{} · {}",
@@ -396,6 +406,10 @@ pub fn render(
                 .map(|u| discord::truncate(u, discord::USERNAME_MAX)),
             avatar_url: opts.avatar_url.clone(),
             embeds,
+            components: match (i, with_buttons, crate::interactions::buttons()) {
+                (0, true, serde_json::Value::Array(rows)) => rows,
+                _ => Vec::new(),
+            },
             allowed_mentions: if i == 0 {
                 AllowedMentions {
                     parse: vec![],

@@ -86,11 +86,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         backoff_base: args.backoff_base,
         backoff_max: args.backoff_max,
         timeout: args.timeout,
+        bot_token: match (&args.bot_token, &args.bot_token_file) {
+            (Some(t), _) => Some(Secret::new(t.clone())),
+            (None, Some(f)) => Some(read_secret_file(f)?),
+            (None, None) => None,
+        },
+    };
+    let interactions = match &args.public_key {
+        Some(key) => Some(Arc::new(crate::interactions::Interactions {
+            public_key: crate::interactions::parse_public_key(key)?,
+            alertmanager_url: args.alertmanager_url.clone(),
+            client: reqwest::Client::builder().timeout(args.timeout).build()?,
+        })),
+        None => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer::new(cfg, metrics.clone(), spool.clone())?;
     let (queues, workers) = deliverer.start(&routes.targets, pending, stop_rx).await;
     let state = AppState {
+        interactions,
         routes: Arc::new(routes),
         spool,
         queues: Arc::new(queues),

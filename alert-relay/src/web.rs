@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The inbound token (none: open, with a warning at start).
     pub token: Option<Secret>,
+    /// Bot mode's interactions endpoint (none: 404).
+    pub interactions: Option<Arc<crate::interactions::Interactions>>,
 }
 
 /// Errors a handler answers with.
@@ -86,6 +88,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/alertmanager", post(alertmanager_create))
         .route("/grafana", post(grafana_create))
+        .route("/discord/interactions", post(interactions_create))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .route("/metrics", get(metrics_show))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
@@ -195,6 +198,14 @@ async fn accept(
         format!("accepted, {count} messages queued\n"),
     )
         .into_response())
+}
+
+async fn interactions_create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::interactions::interactions_create(State(s.interactions.clone()), headers, body).await
 }
 
 async fn metrics_show(State(s): State<AppState>, headers: HeaderMap) -> Response {

@@ -25,6 +25,7 @@ fn state(dir: &std::path::Path, max_bytes: u64) -> (AppState, mpsc::UnboundedRec
         dedup: Arc::new(Dedup::new(std::time::Duration::from_secs(60), 100)),
         metrics: Metrics::new(),
         token: Some(Secret::new("t0k")),
+        interactions: None,
     };
     (s, rx)
 }

@@ -3,77 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use common::{Relay, TOKEN, titles, until};
+use common::{Alertmanager, Relay, alertmanager, titles, until};
 use serde_json::json;
 use testkit::discord::DiscordDouble;
-
-/// Alertmanager as a child process, killed on drop.
-struct Alertmanager {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn alertmanager(dir: &std::path::Path, relay_port: u16) -> Alertmanager {
-    // Debian names the binary prometheus-alertmanager; upstream tarballs name it alertmanager.
-    let bin = testkit::find_bin("prometheus-alertmanager").unwrap_or_else(|| {
-        testkit::require_bin("alertmanager", "apt-get install -y prometheus-alertmanager")
-    });
-    let config = format!(
-        r#"route:
-  receiver: relay
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: http://127.0.0.1:{relay_port}/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: {TOKEN}
-"#
-    );
-    std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
-    let port = testkit::free_port();
-    let child = Command::new(bin)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start alertmanager");
-    let am = Alertmanager { child, port };
-    let url = format!("http://127.0.0.1:{port}/-/ready");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !reqwest::get(&url)
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "alertmanager did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    am
-}
 
 async fn push(am: &Alertmanager, ends_at: Option<&str>) {
     let mut alert = json!({
