@@ -17,6 +17,17 @@ TESTS = sorted((HERE / "prometheus/tests").glob("*.yml"))
 SEVERITIES = {"critical", "warning", "info"}
 
 
+def runbook_base():
+    """Where runbooks.md is published: the workspace's `repository` (root Cargo.toml) plus the
+    file's path on the main branch. Alerts link there, so a message in Discord has a working
+    link once the repository has a public home (change `repository` and the rules together)."""
+    text = (HERE.parent / "Cargo.toml").read_text()
+    m = re.search(r'^repository\s*=\s*"([^"]+)"', text, re.M)
+    if not m:
+        raise AssertionError("no `repository` in the root Cargo.toml")
+    return f"{m.group(1).rstrip('/')}/blob/main/monitoring/runbooks.md"
+
+
 def alert_blocks():
     """(file, alert name, the rule's text) for every alerting rule."""
     out = []
@@ -51,7 +62,7 @@ class AlertRules(unittest.TestCase):
             self.assertIn(field(block, "severity"), SEVERITIES, f"{where}: severity")
             self.assertTrue(field(block, "summary"), f"{where}: summary")
             self.assertTrue(re.search(r"^\s+description:", block, re.M), f"{where}: description")
-            self.assertEqual(field(block, "runbook_url"), f"monitoring/runbooks.md#{name.lower()}",
+            self.assertEqual(field(block, "runbook_url"), f"{runbook_base()}#{name.lower()}",
                              f"{where}: runbook_url")
             self.assertIn(name, headings, f"{where}: no '## {name}' section in runbooks.md")
         names = {n for _, n, _ in self.alerts}

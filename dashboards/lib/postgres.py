@@ -29,6 +29,8 @@ def overview():
              color_mode="background"),
         stat("Version", (f"pg_static{{{S}}}", "{{short_version}}"), "none", text_mode="name",
              description="Server version reported by PostgreSQL."),
+        stat("Uptime", (f"time() - pg_postmaster_start_time_seconds{{{S}}}", "{{instance}}"), "s",
+             description="Time since the PostgreSQL server started."),
         stat("Max connections", (f"pg_settings_max_connections{{{S}}}", "{{instance}}"), "none",
              description="The server's max_connections setting."),
         gauge("Connections used", (f"instance:pg_connections:ratio{{{S}}}", "{{instance}}"), "percentunit",
@@ -94,6 +96,9 @@ def activity():
             f"sum by (datname) (rate(pg_stat_database_xact_commit{{{D}}}[{RI}]) + rate(pg_stat_database_xact_rollback{{{D}}}[{RI}]))",
             "{{datname}}"), "percentunit",
             description="Share of transactions rolled back: failed requests, deadlocks, serialization failures."),
+        timeseries("Longest transaction", (
+            f"max by (datname) (pg_stat_activity_max_tx_duration{{{D}}})", "{{datname}}"), "s",
+            description="Age of the oldest open transaction per database. Long ones hold locks and keep vacuum from removing dead rows."),
         timeseries("Block reads", [
             (f"sum by (datname) (rate(pg_stat_database_blks_read{{{D}}}[{RI}]))", "{{datname}} from disk"),
             (f"sum by (datname) (rate(pg_stat_database_blks_hit{{{D}}}[{RI}]))", "{{datname}} from cache"),
