@@ -18,6 +18,8 @@ pub struct Ports {
     pub forum_web: u16,
     /// `forum --role api`.
     pub forum_api: u16,
+    /// `forum worker` (its `/metrics` and health).
+    pub forum_worker: u16,
     /// nginx-log-exporter.
     pub nginx_exporter: u16,
     /// pg-exporter.
@@ -38,6 +40,7 @@ impl Ports {
         nginx: 8080,
         forum_web: 8000,
         forum_api: 8001,
+        forum_worker: 8002,
         nginx_exporter: 9731,
         pg_exporter: 9732,
         relay: 9733,
@@ -59,6 +62,7 @@ impl Ports {
             nginx: next(),
             forum_web: next(),
             forum_api: next(),
+            forum_worker: next(),
             nginx_exporter: next(),
             pg_exporter: next(),
             relay: next(),
@@ -69,12 +73,13 @@ impl Ports {
     }
 
     /// `(default, chosen)` for every service a config file may name.
-    fn replacements(&self) -> [(u16, u16); 8] {
+    fn replacements(&self) -> [(u16, u16); 9] {
         let d = Ports::DEFAULT;
         [
             (d.nginx, self.nginx),
             (d.forum_web, self.forum_web),
             (d.forum_api, self.forum_api),
+            (d.forum_worker, self.forum_worker),
             (d.nginx_exporter, self.nginx_exporter),
             (d.pg_exporter, self.pg_exporter),
             (d.relay, self.relay),

@@ -119,11 +119,8 @@ async fn main() -> anyhow::Result<()> {
                 continue;
             };
             for line in text[seen.min(text.len())..].lines() {
-                if line.contains("delivered")
-                    || line.contains("discord message")
-                    || line.contains("dead-letter")
-                {
-                    println!("[alert] {line}");
+                if let Some(summary) = alert_summary(line) {
+                    println!("[alert] {summary}");
                 }
             }
             seen = text.len();
@@ -146,5 +143,45 @@ async fn wait_for_stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},
+    }
+}
+
+/// A one-line summary of a relay log line that reports a message (rendered for the log sink,
+/// delivered to Discord, or dead-lettered): the embed titles it carries, or the line itself.
+fn alert_summary(line: &str) -> Option<String> {
+    let interesting = [
+        "rendered message",
+        "delivered",
+        "dead letter",
+        "dead-letter",
+    ];
+    if !interesting.iter().any(|w| line.contains(w)) {
+        return None;
+    }
+    let titles =
+        regex::Regex::new(r#"\\?"title\\?":\s*\\?"((?:[^"\\]|\\.)*?)\\?""#).expect("regex");
+    let found: Vec<String> = titles
+        .captures_iter(line)
+        .map(|c| c[1].replace("\\", ""))
+        .collect();
+    Some(if found.is_empty() {
+        line.to_string()
+    } else {
+        found.join(" | ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alert_summary;
+
+    #[test]
+    fn relay_lines_become_titles() {
+        let line = r#"INFO alert_relay::log_sink: rendered message sink=log seq=3 message={"embeds":[{"title":"🔥 FIRING: ForumFailedAdminLoginsBurst","color":1}]}"#;
+        assert_eq!(
+            alert_summary(line).as_deref(),
+            Some("🔥 FIRING: ForumFailedAdminLoginsBurst")
+        );
+        assert_eq!(alert_summary("INFO listening on 127.0.0.1:9733"), None);
     }
 }

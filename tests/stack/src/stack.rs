@@ -82,8 +82,10 @@ impl Stack {
         );
         let nginx = testkit::require_bin("nginx", "apt-get install -y nginx");
         let prometheus = testkit::require_bin("prometheus", "apt-get install -y prometheus");
-        let alertmanager =
-            testkit::require_bin("alertmanager", "apt-get install -y prometheus-alertmanager");
+        // Debian names the binary prometheus-alertmanager; upstream tarballs, alertmanager.
+        let alertmanager = testkit::find_bin("prometheus-alertmanager").unwrap_or_else(|| {
+            testkit::require_bin("alertmanager", "apt-get install -y prometheus-alertmanager")
+        });
 
         progress("PostgreSQL: initdb and start");
         let postgres = Cluster::init(&dir, ports.postgres, &sup)?;
@@ -91,15 +93,20 @@ impl Stack {
         // Least privilege, as in production: the forum owns its database, the exporter only
         // monitors (pg_monitor) and reads the forum's tables.
         let admin = testkit::connect(&postgres.url("postgres")).await;
-        admin
-            .batch_execute(
-                "CREATE ROLE forum LOGIN; CREATE DATABASE forum OWNER forum; \
-                 CREATE ROLE pg_exporter LOGIN; GRANT pg_monitor TO pg_exporter;",
-            )
-            .await
-            .context("create the forum's roles and database")?;
+        // One statement each: CREATE DATABASE cannot share a (implicit) transaction.
+        for sql in [
+            "CREATE ROLE forum LOGIN",
+            "CREATE DATABASE forum OWNER forum",
+            "CREATE ROLE forum_exporter LOGIN",
+            "GRANT pg_monitor TO forum_exporter",
+        ] {
+            admin
+                .batch_execute(sql)
+                .await
+                .with_context(|| format!("PostgreSQL: {sql}"))?;
+        }
         let db_url = postgres.url_as("forum", "forum");
-        let exporter_url = postgres.url_as("pg_exporter", "forum");
+        let exporter_url = postgres.url_as("forum_exporter", "forum");
 
         progress("forum: migrate, seed, static assets, admin user");
         let forum_cmd = |args: &[&str]| {
@@ -113,11 +120,11 @@ impl Stack {
         let forum_admin = testkit::connect(&postgres.url("forum")).await;
         forum_admin
             .batch_execute(
-                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pg_exporter; \
-                 ALTER DEFAULT PRIVILEGES FOR ROLE forum IN SCHEMA public GRANT SELECT ON TABLES TO pg_exporter;",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO forum_exporter; \
+                 ALTER DEFAULT PRIVILEGES FOR ROLE forum IN SCHEMA public GRANT SELECT ON TABLES TO forum_exporter;",
             )
             .await
-            .context("grant pg_exporter read access")?;
+            .context("grant forum_exporter read access")?;
         let (users, threads, posts) = config.seed;
         sup.run(
             "forum-seed",
@@ -160,7 +167,14 @@ impl Stack {
             c.env("FORUM_MEDIA_DIR", &media_dir);
             sup.spawn(&format!("forum-{role}"), c)?;
         }
-        sup.spawn("forum-worker", forum_cmd(&["worker"]))?;
+        sup.spawn(
+            "forum-worker",
+            forum_cmd(&[
+                "worker",
+                "--listen",
+                &format!("127.0.0.1:{}", ports.forum_worker),
+            ]),
+        )?;
         for (role, port) in [("web", ports.forum_web), ("api", ports.forum_api)] {
             sup.wait_http(
                 &format!("forum-{role}"),
@@ -192,7 +206,7 @@ impl Stack {
         let mut c = Command::new(&nginx_exporter);
         c.arg("--log-file")
             .arg(nginx_dir.join("logs/access.log"))
-            .args(["--log-format", "forum", "--preset", "forum", "--from-start"])
+            .args(["--format", "forum", "--preset", "forum", "--from-start"])
             .arg("--checkpoint")
             .arg(dir.join("nginx-log-exporter.checkpoint"))
             .args([
@@ -238,14 +252,10 @@ impl Stack {
         .arg(&token_file)
         .arg("--storage.path")
         .arg(dir.join("relay-spool"));
-        match &config.discord {
-            Some(d) => {
-                c.args(["--discord.api-url", &d.api_url])
-                    .env("DISCORD_WEBHOOK_URL", &d.webhook_url);
-            }
-            None => {
-                c.arg("--log-sink");
-            }
+        // Without a webhook the relay prints the messages it renders (its `log` sink).
+        if let Some(d) = &config.discord {
+            c.args(["--discord.api-url", &d.api_url])
+                .env("DISCORD_WEBHOOK_URL", &d.webhook_url);
         }
         sup.spawn("alert-relay", c)?;
         sup.wait_http(

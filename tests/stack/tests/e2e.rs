@@ -1,0 +1,353 @@
+//! The chain from a forum request to a Discord message, on the real stack: PostgreSQL (the
+//! stack's own cluster), the forum behind real nginx, both exporters, real Prometheus with the
+//! repository's rules, real Alertmanager with the repository's routing, the relay, and the
+//! strict Discord double. Then every dashboard query runs against that Prometheus.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use stack::config::{Ports, Timing, repo_root};
+use stack::stack::{Discord, Stack, StackConfig};
+use stack::supervisor::group_alive;
+use stack::traffic::{ForumClient, ids};
+use testkit::discord::DiscordDouble;
+
+/// Where cargo put this test's sibling binaries (`target/<profile>`).
+fn bin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// Sum of every sample of `name` whose labels include all of `labels`, from a text exposition.
+fn sum_samples(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn scrape(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("scrape body")
+}
+
+/// Polls `check` every 250 ms until it returns true; panics with `what` after `timeout`.
+async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        if tokio::time::Instant::now() >= deadline {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                diagnostics().await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The stack's Prometheus, for failure messages.
+static PROMETHEUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// What Prometheus knows of alerts, the 5xx ratio and targets, for a failure message.
+async fn diagnostics() -> String {
+    let Some(prom) = PROMETHEUS.get() else {
+        return String::new();
+    };
+    let mut out = String::from("Prometheus says:\n");
+    for q in [
+        "ALERTS",
+        "instance:nginx_http_5xx:ratio_rate5m",
+        "instance:nginx_http_requests:rate5m",
+        "up",
+    ] {
+        let url = format!("{prom}/api/v1/query");
+        let body = match reqwest::Client::new()
+            .get(url)
+            .query(&[("query", q)])
+            .send()
+            .await
+        {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&format!("  {q}: {body}\n"));
+    }
+    out
+}
+
+/// Every message the double accepted, as one lowercase string each.
+fn discord_texts(discord: &DiscordDouble) -> Vec<String> {
+    discord
+        .messages()
+        .iter()
+        .map(|m| m.to_string().to_lowercase())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_request_becomes_a_discord_message() {
+    let discord = DiscordDouble::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = Ports::random();
+    let config = StackConfig {
+        repo: repo_root(),
+        dir: dir.path().join("stack"),
+        bin_dir: bin_dir(),
+        ports,
+        timing: Timing {
+            interval: "1s",
+            alert_grouping: Some(("1s", "5s")),
+        },
+        seed: (5, 10, 40),
+        discord: Some(Discord {
+            api_url: discord.api_url(),
+            webhook_url: discord.webhook_url(),
+        }),
+        admin_password: "e2e-admin-password".into(),
+    };
+    let stack = Stack::start(config, &|step| eprintln!("stack: {step}"))
+        .await
+        .expect("the stack starts");
+    PROMETHEUS.get_or_init(|| stack.prometheus_url());
+    let nginx_metrics = format!("http://127.0.0.1:{}/metrics", ports.nginx_exporter);
+    let pg_metrics = format!("http://127.0.0.1:{}/metrics", ports.pg_exporter);
+
+    // 1. Browse and post through nginx: the exporter counts exactly the requests made.
+    let requests = |text: &str| sum_samples(text, "nginx_http_requests_total", &[]);
+    let mut before = requests(&scrape(&nginx_metrics).await);
+    // Settle: the stack's own readiness probe may still be on its way through the tailer.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = requests(&scrape(&nginx_metrics).await);
+    assert_eq!(before, settled, "nothing else sends requests through nginx");
+    before = settled;
+    let threads_before = sum_samples(
+        &scrape(&nginx_metrics).await,
+        "nginx_events_total",
+        &[("event", "thread_created")],
+    );
+
+    let user = ForumClient::new(&stack.forum_url());
+    assert_eq!(
+        user.register("e2e_user", "a long e2e password")
+            .await
+            .unwrap()
+            .status,
+        303
+    );
+    assert_eq!(
+        user.login("e2e_user", "a long e2e password")
+            .await
+            .unwrap()
+            .status,
+        303
+    );
+    let index = user.get("/").await.unwrap();
+    assert_eq!(index.status, 200);
+    let category = *ids(&index.body, "c")
+        .first()
+        .expect("the index links a category");
+    let mut thread = 0;
+    for i in 0..3 {
+        let r = user
+            .new_thread(
+                category,
+                &format!("End-to-end thread {i}"),
+                "Posted through nginx.",
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 303, "thread creation redirects: {}", r.body);
+        thread = r
+            .location
+            .as_deref()
+            .and_then(|l| l.trim_matches('/').rsplit('/').next()?.parse().ok())
+            .unwrap_or(thread);
+    }
+    assert!(thread > 0, "the redirect names the new thread");
+    for i in 0..5 {
+        assert_eq!(
+            user.reply(thread, &format!("Reply {i}"))
+                .await
+                .unwrap()
+                .status,
+            303
+        );
+    }
+    assert_eq!(user.get("/api/threads/").await.unwrap().status, 200);
+    let made = user.requests.load(Ordering::Relaxed) as f64;
+    wait_for(
+        "the exporter to count every request",
+        Duration::from_secs(10),
+        || async { requests(&scrape(&nginx_metrics).await) == before + made },
+    )
+    .await;
+    let events = scrape(&nginx_metrics).await;
+    assert_eq!(
+        sum_samples(
+            &events,
+            "nginx_events_total",
+            &[("event", "thread_created")]
+        ),
+        threads_before + 3.0
+    );
+
+    // 2. The PostgreSQL exporter's forum counts equal what SQL says.
+    let db = testkit::connect(&stack.postgres.url("forum")).await;
+    for (metric, sql) in [
+        ("forum_users", "SELECT count(*) FROM users"),
+        ("forum_threads", "SELECT count(*) FROM threads"),
+        ("forum_posts", "SELECT count(*) FROM posts"),
+    ] {
+        let expected: i64 = db.query_one(sql, &[]).await.unwrap().get(0);
+        wait_for(
+            &format!("{metric} == {expected}"),
+            Duration::from_secs(15),
+            || async { sum_samples(&scrape(&pg_metrics).await, metric, &[]) == expected as f64 },
+        )
+        .await;
+    }
+
+    // 3. Failed admin logins through nginx until the alert reaches Discord.
+    let attacker = ForumClient::new(&stack.forum_url());
+    for i in 0..6 {
+        let r = attacker
+            .admin_login("admin", &format!("guess-{i}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401, "a failed admin login answers 401");
+    }
+    // 4. Cut the forum off its database (the exporter keeps its own role): the forum answers
+    // 5xx, nothing inhibits the 5xx alert, and it must arrive too.
+    db.batch_execute(
+        "ALTER ROLE forum NOLOGIN; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'forum'",
+    )
+    .await
+    .unwrap();
+    // Spread over 20 s, as real failures are: a counter series born with all its errors
+    // already counted has no increase for rate() to see.
+    let visitor = ForumClient::new(&stack.forum_url());
+    let mut errors = 0;
+    for _ in 0..100 {
+        let r = visitor.get(&format!("/t/{thread}/")).await.unwrap();
+        errors += usize::from(r.status >= 500);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        errors >= 90,
+        "the forum answers 5xx without its database ({errors} of 100)"
+    );
+
+    wait_for(
+        "the failed-admin-login alert in Discord",
+        Duration::from_secs(90),
+        || async {
+            discord_texts(&discord)
+                .iter()
+                .any(|m| m.contains("failed admin logins"))
+        },
+    )
+    .await;
+    wait_for(
+        "the 5xx alert in Discord",
+        Duration::from_secs(240),
+        || async {
+            discord_texts(&discord)
+                .iter()
+                .any(|m| m.contains("nginxhigh5xxratio") || m.contains("5xx"))
+        },
+    )
+    .await;
+    db.batch_execute("ALTER ROLE forum LOGIN").await.unwrap();
+    wait_for(
+        "the failed-admin-login resolution in Discord",
+        Duration::from_secs(240),
+        || async {
+            discord_texts(&discord)
+                .iter()
+                .any(|m| m.contains("failed admin logins") && m.contains("resolved"))
+        },
+    )
+    .await;
+
+    // 5. Every panel and template variable of every dashboard, against this live Prometheus.
+    let failures = dashboard_failures(&stack.prometheus_url()).await;
+    assert!(
+        failures.is_empty(),
+        "dashboard queries that failed or returned nothing:\n{}",
+        failures.join("\n")
+    );
+
+    // 6. Stop everything: no process may be left.
+    let mut stack = stack;
+    let pids = stack.sup.pids();
+    assert!(pids.len() >= 9, "all components ran: {pids:?}");
+    stack.stop();
+    for (name, pid) in pids {
+        assert!(!group_alive(pid), "{name} (pid {pid}) is still running");
+    }
+}
+
+/// Runs every dashboard query (`dashboards/queries.py --list`) against Prometheus; returns one
+/// line per query that is not valid PromQL or returns no series, naming dashboard and panel.
+async fn dashboard_failures(prometheus: &str) -> Vec<String> {
+    let out = std::process::Command::new("python3")
+        .arg(repo_root().join("dashboards/queries.py"))
+        .args(["--list", "--rate-interval", "1m"])
+        .output()
+        .expect("python3 runs dashboards/queries.py");
+    assert!(
+        out.status.success(),
+        "queries.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8(out.stdout).unwrap();
+    let client = reqwest::Client::new();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in listing.lines() {
+        let mut cols = line.splitn(3, '\t');
+        let (Some(uid), Some(panel), Some(expr)) = (cols.next(), cols.next(), cols.next()) else {
+            continue;
+        };
+        count += 1;
+        let res: serde_json::Value = client
+            .get(format!("{prometheus}/api/v1/query"))
+            .query(&[("query", expr)])
+            .send()
+            .await
+            .expect("query Prometheus")
+            .json()
+            .await
+            .expect("Prometheus answers JSON");
+        if res["status"] != "success" {
+            failures.push(format!("{uid} / {panel}: {} ({expr})", res["error"]));
+        } else if res["data"]["result"]
+            .as_array()
+            .is_none_or(|r| r.is_empty())
+        {
+            failures.push(format!("{uid} / {panel}: no data ({expr})"));
+        }
+    }
+    assert!(count > 50, "queries.py listed only {count} queries");
+    failures
+}
