@@ -186,8 +186,28 @@ pub fn parse(text: &str, toml: bool) -> Result<Vec<CustomQuery>, String> {
 
 impl CustomQuery {
     /// Runs the query and makes one family per value column.
-    pub async fn run(&self, session: &Session) -> Result<Vec<Family>, String> {
-        let rows = session.query(&self.query).await?;
+    ///
+    /// A query with its own timeout is sent as `SET statement_timeout; query; SET back` in one
+    /// simple-query message: one implicit transaction, so when the query fails the first SET
+    /// is rolled back with it and the session keeps `default_timeout`.
+    pub async fn run(
+        &self,
+        session: &Session,
+        default_timeout: Duration,
+    ) -> Result<Vec<Family>, String> {
+        let query = self.query.trim().trim_end_matches(';');
+        let rows = match self.timeout {
+            Some(t) if t != default_timeout => {
+                let ms = |d: Duration| d.as_millis().max(1);
+                let sql = format!(
+                    "SET statement_timeout = {}; {query}; SET statement_timeout = {}",
+                    ms(t),
+                    ms(default_timeout)
+                );
+                session.query(&sql).await?
+            }
+            _ => session.query(query).await?,
+        };
         if let Some(first) = rows.first() {
             let columns = first.columns();
             if let Some(missing) = self

@@ -33,7 +33,8 @@ pub struct CollectorResult {
     pub name: String,
     /// Whether it returned its metrics.
     pub success: bool,
-    /// How long it took.
+    /// From the start of the scrape until its result arrived (queries are pipelined, so
+    /// this includes the queries sent before it).
     pub duration: Duration,
 }
 
@@ -121,77 +122,81 @@ impl Target {
                 }
             }
         }
-        let Some(session) = state.session.as_mut() else {
+        let State { session, cache, .. } = state;
+        let Some(conn) = session.as_ref() else {
             return Outcome::default();
         };
+        let start = Instant::now();
+        // Fresh cached results are reused; every other collector's query is sent now.
+        let cached: Vec<Option<Vec<Family>>> = options
+            .plan
+            .iter()
+            .map(|source| match source {
+                Source::Custom(q) if !q.cache.is_zero() => cache
+                    .get(&source.name())
+                    .filter(|(at, _)| at.elapsed() < q.cache)
+                    .map(|(_, families)| families.clone()),
+                _ => None,
+            })
+            .collect();
+        let runs = options
+            .plan
+            .iter()
+            .zip(&cached)
+            .map(|(source, cached)| async move {
+                if cached.is_some() {
+                    return None;
+                }
+                let run = source.collect(conn, &options.collectors, options.statement_timeout);
+                let result = tokio::time::timeout_at(deadline, run).await;
+                Some((result, start.elapsed()))
+            });
+        let results = futures::future::join_all(runs).await;
+
         let mut outcome = Outcome {
-            up: true,
+            up: !conn.is_closed(),
             ..Default::default()
         };
-        let mut stopped: Option<&'static str> = None;
-        let mut reset = false;
-        for source in &options.plan {
+        let mut timed_out = false;
+        for ((source, cached), result) in options.plan.iter().zip(cached).zip(results) {
             let name = source.name();
-            let start = Instant::now();
-            let record = |outcome: &mut Outcome, success: bool, error: Option<String>| {
-                outcome.collectors.push(CollectorResult {
-                    name: name.clone(),
-                    success,
-                    duration: start.elapsed(),
-                });
-                if let Some(e) = error {
-                    tracing::warn!(collector = %name, error = %e, "collector failed");
-                    outcome.error.get_or_insert(format!("{name}: {e}"));
+            let (success, error, duration) = match (cached, result) {
+                (Some(families), _) => {
+                    outcome.families.extend(families);
+                    (true, None, Duration::ZERO)
                 }
-            };
-            if let Some(reason) = stopped {
-                record(&mut outcome, false, Some(reason.into()));
-                continue;
-            }
-            let (cache_for, timeout) = match source {
-                Source::Custom(q) => (q.cache, q.timeout.unwrap_or(options.statement_timeout)),
-                _ => (Duration::ZERO, options.statement_timeout),
-            };
-            if !cache_for.is_zero()
-                && let Some((at, families)) = state.cache.get(&name)
-                && at.elapsed() < cache_for
-            {
-                outcome.families.extend(families.iter().cloned());
-                record(&mut outcome, true, None);
-                continue;
-            }
-            let run = async {
-                session.set_statement_timeout(timeout).await?;
-                source.collect(session, &options.collectors).await
-            };
-            match tokio::time::timeout_at(deadline, run).await {
-                Ok(Ok(families)) => {
-                    if !cache_for.is_zero() {
-                        state
-                            .cache
-                            .insert(name.clone(), (Instant::now(), families.clone()));
+                (None, Some((Ok(Ok(families)), duration))) => {
+                    if matches!(source, Source::Custom(q) if !q.cache.is_zero()) {
+                        cache.insert(name.clone(), (Instant::now(), families.clone()));
                     }
                     outcome.families.extend(families);
-                    record(&mut outcome, true, None);
+                    (true, None, duration)
                 }
-                Ok(Err(e)) => record(&mut outcome, false, Some(self.dsn.scrub(&e))),
-                Err(_) => {
-                    // Cancel the query on the server, and let the connection go: a server
-                    // that stopped answering would otherwise hold every later scrape until
-                    // its deadline. The next scrape connects afresh.
-                    session.cancel_running_query();
-                    record(&mut outcome, false, Some("scrape deadline reached".into()));
-                    stopped = Some("not run: scrape deadline reached");
-                    reset = true;
+                (None, Some((Ok(Err(e)), duration))) => (false, Some(self.dsn.scrub(&e)), duration),
+                (None, Some((Err(_), duration))) => {
+                    timed_out = true;
+                    (false, Some("scrape deadline reached".to_string()), duration)
                 }
+                (None, None) => (false, Some("not run".to_string()), Duration::ZERO),
+            };
+            if let Some(e) = error {
+                tracing::warn!(collector = %name, error = %e, "collector failed");
+                outcome.error.get_or_insert(format!("{name}: {e}"));
             }
-            if session.is_closed() {
-                stopped = Some("not run: connection lost");
-                outcome.up = false;
-            }
+            outcome.collectors.push(CollectorResult {
+                name,
+                success,
+                duration,
+            });
         }
-        if !outcome.up || reset {
-            state.session = None;
+        if timed_out {
+            // Cancel the query on the server, and let the connection go: a server that
+            // stopped answering would otherwise hold every later scrape until its deadline.
+            // The next scrape connects afresh.
+            conn.cancel_running_query();
+        }
+        if !outcome.up || timed_out {
+            *session = None;
         }
         outcome
     }

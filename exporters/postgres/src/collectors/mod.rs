@@ -1,7 +1,9 @@
 //! The collectors: each runs its SQL on the scrape's session and returns metric families.
 //!
-//! [`Source`] lists them; the scrape ([`crate::target`]) runs them one after the other under
-//! the scrape deadline and records each one's success and duration.
+//! [`Source`] lists them; the scrape ([`crate::target`]) sends all their queries at once on the
+//! one connection (pipelined: the server runs them one after the other, and no query waits
+//! for the previous round trip), under the scrape deadline, and records each one's success
+//! and duration.
 
 mod database;
 mod forum;
@@ -9,6 +11,7 @@ mod server;
 mod tables;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::queries::CustomQuery;
 use crate::session::{Row, Session};
@@ -109,11 +112,13 @@ impl Source {
         }
     }
 
-    /// Runs the collector's SQL and builds its families.
+    /// Runs the collector's SQL and builds its families. `default_timeout` is the session's
+    /// `statement_timeout`, restored after a custom query that has its own.
     pub async fn collect(
         &self,
-        session: &mut Session,
+        session: &Session,
         options: &CollectorOptions,
+        default_timeout: Duration,
     ) -> Result<Vec<Family>, String> {
         match self {
             Source::Static => Ok(server::static_info(session)),
@@ -128,7 +133,7 @@ impl Source {
             Source::StatReplication => server::stat_replication(session).await,
             Source::UserTables => tables::user_tables(session, options).await,
             Source::Forum(preset) => forum::collect(session, *preset).await,
-            Source::Custom(q) => q.run(session).await,
+            Source::Custom(q) => q.run(session, default_timeout).await,
         }
     }
 }
