@@ -8,6 +8,10 @@
     dashboards/queries.py --rules-file out.yml
         the same queries as a Prometheus rules file (one recording rule each), so
         `promtool check rules out.yml` reports any PromQL syntax error
+    dashboards/queries.py --against http://127.0.0.1:9090 [--allow-empty REGEX]
+        runs every query on that Prometheus (instant queries); prints each failure as
+        uid<TAB>title<TAB>error|empty<TAB>expr and exits 1 if a query failed or returned
+        nothing (unless "uid<TAB>title" matches --allow-empty)
 
 Variable values: `--var name=value` (every dashboard that has the variable) or
 `--var <uid>.name=value` (that dashboard only), else
@@ -21,6 +25,9 @@ import json
 import pathlib
 import re
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 LABEL_VALUES = re.compile(r"^\s*label_values\((?:(.*),)?\s*([a-zA-Z_]\w*)\s*\)\s*$", re.S)
@@ -101,6 +108,25 @@ def rules_file(queries):
     return "\n".join(lines) + "\n"
 
 
+def run_against(base, queries, allow_empty=None, timeout=10):
+    """Runs each query on a Prometheus; returns (uid, title, problem, expr) for each failure."""
+    failures = []
+    for uid, title, expr in queries:
+        url = f"{base.rstrip('/')}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                result = json.load(resp)["data"]["result"]
+        except urllib.error.HTTPError as e:
+            failures.append((uid, title, f"error: {json.load(e).get('error', e)}", expr))
+            continue
+        except (OSError, ValueError) as e:
+            failures.append((uid, title, f"error: {e}", expr))
+            continue
+        if not result and not (allow_empty and re.search(allow_empty, f"{uid}\t{title}")):
+            failures.append((uid, title, "empty", expr))
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list", action="store_true", help="print uid<TAB>title<TAB>expr lines")
@@ -109,6 +135,9 @@ def main():
                         help="value of a template variable, NAME or UID.NAME (repeatable)")
     parser.add_argument("--rate-interval", default="1m", help="value of $__rate_interval and $__interval")
     parser.add_argument("--range", default="1h", help="value of $__range")
+    parser.add_argument("--against", metavar="URL", help="run every query on this Prometheus")
+    parser.add_argument("--allow-empty", metavar="REGEX",
+                        help="with --against: 'uid<TAB>title' of queries allowed to return nothing")
     args = parser.parse_args()
     overrides = {}
     for item in args.var:
@@ -116,14 +145,20 @@ def main():
         if not sep:
             parser.error(f"--var wants NAME=VALUE, got {item!r}")
         overrides[name] = value
-    if not args.list and not args.rules_file:
-        parser.error("nothing to do: give --list or --rules-file")
+    if not (args.list or args.rules_file or args.against):
+        parser.error("nothing to do: give --list, --rules-file or --against")
     queries = list(dashboard_queries(overrides, args.rate_interval, args.range))
     if args.rules_file:
         pathlib.Path(args.rules_file).write_text(rules_file(queries))
     if args.list:
         for uid, title, expr in queries:
             print(f"{uid}\t{title}\t{expr}")
+    if args.against:
+        failures = run_against(args.against, queries, args.allow_empty)
+        for failure in failures:
+            print("\t".join(failure))
+        print(f"{len(queries) - len(failures)} of {len(queries)} queries passed (data, or allowed to be empty)", file=sys.stderr)
+        return 1 if failures else 0
     return 0
 
 
