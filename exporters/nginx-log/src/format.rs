@@ -90,7 +90,10 @@ impl LogFormat {
                     let until = match tokens.get(i + 1) {
                         None => Until::End,
                         Some(Token::Var(next)) => {
-                            return Err(CompileError::AdjacentVariables(name.clone(), next.clone()));
+                            return Err(CompileError::AdjacentVariables(
+                                name.clone(),
+                                next.clone(),
+                            ));
                         }
                         Some(Token::Literal(l)) if i + 2 == tokens.len() => {
                             Until::LineEnd(l.clone())
@@ -133,7 +136,7 @@ impl LogFormat {
         while i < self.steps.len() {
             match &self.steps[i] {
                 Step::Literal(lit) => {
-                    if !line[pos..].starts_with(lit) {
+                    if !prefix_eq(&line[pos..], lit) {
                         return Err(self.mismatch(pos, i));
                     }
                     pos += lit.len();
@@ -142,7 +145,9 @@ impl LogFormat {
                     let end = match until {
                         Until::End => line.len(),
                         Until::LineEnd(lit) => {
-                            if line.len() < pos + lit.len() || !line.ends_with(lit) {
+                            if line.len() < pos + lit.len()
+                                || !prefix_eq(&line[line.len() - lit.len()..], lit)
+                            {
                                 return Err(self.mismatch(line.len(), i + 1));
                             }
                             line.len() - lit.len()
@@ -197,14 +202,48 @@ impl LogFormat {
     }
 }
 
+/// `hay` starts with `lit`. Literals are a few bytes: a loop beats a call to `memcmp`.
+#[inline(always)]
+fn prefix_eq(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
+}
+
+/// The first `byte` in `haystack`. Fields are short, so the first 32 bytes are searched eight
+/// at a time in a `u64` (SWAR) before handing the rest to `memchr`'s vectorised search, whose
+/// call and dispatch cost more than a short field.
+#[inline(always)]
+fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
+    const INLINE: usize = 32;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(byte);
+    let mut i = 0;
+    while i + 8 <= haystack.len() && i < INLINE {
+        let word = u64::from_le_bytes(haystack[i..i + 8].try_into().expect("8 bytes"));
+        let x = word ^ pattern;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i >= INLINE {
+        return memchr(byte, &haystack[i..]).map(|at| at + i);
+    }
+    haystack[i..]
+        .iter()
+        .position(|b| *b == byte)
+        .map(|at| at + i)
+}
+
 /// The first occurrence of `needle` (non-empty) in `haystack`.
 #[inline]
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut from = 0;
-    while let Some(at) = memchr(first, &haystack[from..]) {
+    while let Some(at) = find_byte(first, &haystack[from..]) {
         let at = from + at;
-        if haystack[at..].starts_with(needle) {
+        if prefix_eq(&haystack[at..], needle) {
             return Some(at);
         }
         from = at + 1;
@@ -329,6 +368,25 @@ mod tests {
         assert_eq!(err.offset, 25);
         assert_eq!(err.expected, "the text `] \"` after $time_local");
         assert!(format.explain(LINE).is_none());
+    }
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_search() {
+        let hay: Vec<u8> = (0..100u8)
+            .map(|i| b'a' + i % 7)
+            .chain([b'"'])
+            .chain((0..50).map(|_| b'z'))
+            .collect();
+        for start in 0..hay.len() {
+            for byte in [b'a', b'c', b'"', b'z', b'q', 0x80, 0xff, 0] {
+                let plain = hay[start..].iter().position(|b| *b == byte);
+                assert_eq!(
+                    find_byte(byte, &hay[start..]),
+                    plain,
+                    "start {start} byte {byte}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -92,7 +92,11 @@ impl Normalizer {
     #[inline]
     pub fn normalize(&self, uri: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        let end = memchr::memchr2(b'?', b'#', uri).unwrap_or(uri.len());
+        // URIs are short: a plain loop beats the set-up of a vectorised search.
+        let end = uri
+            .iter()
+            .position(|b| *b == b'?' || *b == b'#')
+            .unwrap_or(uri.len());
         let path = &uri[..end];
         if path.first() != Some(&b'/') {
             out.extend_from_slice(b"other");
@@ -132,12 +136,26 @@ fn builtin(path: &[u8], out: &mut Vec<u8>) {
         if segment.is_empty() {
             continue;
         }
-        if segment.iter().all(u8::is_ascii_digit) {
+        // One pass classifies the segment; most segments are plain words copied as they are.
+        let (mut digits, mut hex, mut safe) = (0, 0, true);
+        for &b in segment {
+            if b.is_ascii_digit() {
+                digits += 1;
+                hex += 1;
+            } else if b.is_ascii_hexdigit() {
+                hex += 1;
+            } else if !is_safe(b) {
+                safe = false;
+            }
+        }
+        if digits == segment.len() {
             out.extend_from_slice(b":id");
-        } else if is_uuid(segment) {
+        } else if segment.len() == 36 && is_uuid(segment) {
             out.extend_from_slice(b":uuid");
-        } else if segment.len() >= 16 && segment.iter().all(u8::is_ascii_hexdigit) {
+        } else if segment.len() >= 16 && hex == segment.len() {
             out.extend_from_slice(b":hash");
+        } else if digits == 0 && safe {
+            out.extend_from_slice(segment);
         } else {
             inner_numbers(segment, out);
         }
@@ -173,6 +191,12 @@ fn inner_numbers(segment: &[u8], out: &mut Vec<u8>) {
         });
         i += 1;
     }
+}
+
+/// A byte that may stand in a label value as it is.
+#[inline(always)]
+fn is_safe(b: u8) -> bool {
+    (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\'
 }
 
 fn is_uuid(s: &[u8]) -> bool {

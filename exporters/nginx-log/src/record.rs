@@ -102,11 +102,19 @@ impl<'a> Record<'a> {
         let (mut method, mut uri) = (self.method, self.uri);
         if (method.is_empty() || uri.is_empty()) && !self.request.is_empty() {
             let req = self.request;
-            if let Some(sp) = memchr::memchr(b' ', req) {
+            if let Some(sp) = req.iter().take(16).position(|b| *b == b' ') {
                 let rest = &req[sp + 1..];
-                let target = match memchr::memrchr(b' ', rest) {
-                    Some(end) => &rest[..end],
-                    None => rest,
+                // Nearly every request line ends with ` HTTP/1.1`: check that before searching.
+                let n = rest.len();
+                let target = if n > 9
+                    && matches!(rest[n - 9..n - 3], [b' ', b'H', b'T', b'T', b'P', b'/'])
+                {
+                    &rest[..n - 9]
+                } else {
+                    match memchr::memrchr(b' ', rest) {
+                        Some(end) => &rest[..end],
+                        None => rest,
+                    }
                 };
                 if method.is_empty() {
                     method = &req[..sp];
@@ -128,16 +136,17 @@ pub const METHODS: [&str; 10] = [
 /// Index of `method` in [`METHODS`].
 #[inline]
 pub fn method_index(method: &[u8]) -> u8 {
+    // Slice patterns compile to byte compares; byte-string literals would call `memcmp`.
     match method {
-        b"GET" => 0,
-        b"POST" => 1,
-        b"HEAD" => 2,
-        b"PUT" => 3,
-        b"DELETE" => 4,
-        b"PATCH" => 5,
-        b"OPTIONS" => 6,
-        b"CONNECT" => 7,
-        b"TRACE" => 8,
+        [b'G', b'E', b'T'] => 0,
+        [b'P', b'O', b'S', b'T'] => 1,
+        [b'H', b'E', b'A', b'D'] => 2,
+        [b'P', b'U', b'T'] => 3,
+        [b'D', b'E', b'L', b'E', b'T', b'E'] => 4,
+        [b'P', b'A', b'T', b'C', b'H'] => 5,
+        [b'O', b'P', b'T', b'I', b'O', b'N', b'S'] => 6,
+        [b'C', b'O', b'N', b'N', b'E', b'C', b'T'] => 7,
+        [b'T', b'R', b'A', b'C', b'E'] => 8,
         _ => 9,
     }
 }
