@@ -375,9 +375,12 @@ pub async fn login(
         banned_until: r.get(4),
     });
     // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    let hash = creds
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.to_string(), |c| c.password_hash.clone());
+    let hash = match &creds {
+        Some(c) => c.password_hash.clone(),
+        None => tokio::task::spawn_blocking(|| dummy_hash().to_string())
+            .await
+            .unwrap_or_default(),
+    };
     let ok = verify_password_async(password.to_owned(), hash).await;
     match creds {
         Some(c) if ok => Ok(c),
@@ -388,5 +391,9 @@ pub async fn login(
     }
 }
 
-/// An Argon2id hash of a random password, verified against when the user does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$4mNC2JQ/ha2YTIJm8+ITP7i2iDM8gRD6pSmaNtq1+kE";
+/// An Argon2id hash of a random password, verified against when the user does not exist, so
+/// the time of a failed login does not reveal which names exist.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}

@@ -469,3 +469,32 @@ async fn admins_manage_categories_users_and_jobs() {
         2
     );
 }
+
+#[tokio::test]
+async fn malformed_api_bodies_get_json_errors() {
+    let app = TestApp::new().await;
+    let req = Request::post("/api/users/")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let r = app.send(req, &Browser::default()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"].is_string());
+    let req = Request::post("/api/users/")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let r = app.send(req, &Browser::default()).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(r.json()["error"].is_string());
+    let missing = app
+        .post_json("/api/users/", json!({"username": "x"}), None)
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.get("/api/nothing-here", &Browser::default())
+            .await
+            .json()["error"],
+        "not found"
+    );
+}

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -20,6 +20,33 @@ use crate::models::users::{self, NewUser};
 use crate::models::{self, CategoryTree, Cursor, posts, text_field, threads};
 use crate::state::AppState;
 use crate::web::parse_id;
+
+/// A JSON body whose rejection (bad JSON, missing fields, wrong content type) is a JSON error:
+/// 415 without `Content-Type: application/json`, 422 otherwise.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let status = match rejection.status() {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Err((status, Json(json!({ "error": rejection.body_text() }))).into_response())
+            }
+        }
+    }
+}
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -79,7 +106,7 @@ pub async fn auth_login(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Json(body): Json<LoginBody>,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let creds = auth::login(&state, &viewer.ip, &body.username, &body.password).await?;
     let token = auth::create_session(&state, creds.id, "api").await?;
@@ -133,7 +160,7 @@ pub struct RegisterBody {
 /// `POST /api/users/`: 201 `{id, username}`, 422.
 pub async fn users_create(
     State(state): State<AppState>,
-    Json(body): Json<RegisterBody>,
+    ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<Response> {
     let new = NewUser::parse(&body.username, &body.email, &body.password)?;
     let client = state.pool.get().await?;
@@ -235,7 +262,7 @@ pub struct PollBody {
 pub async fn threads_create(
     State(state): State<AppState>,
     viewer: Viewer,
-    Json(body): Json<NewThreadBody>,
+    ApiJson(body): ApiJson<NewThreadBody>,
 ) -> ApiResult<Response> {
     let user = viewer.require_writer().map_err(login_as_401)?;
     let title = text_field("the title", &body.title, 3, 200)?;
@@ -345,7 +372,7 @@ pub async fn posts_create(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Json(body): Json<ReplyBody>,
+    ApiJson(body): ApiJson<ReplyBody>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;

@@ -121,33 +121,35 @@ pub async fn list(
 ) -> Result<(Vec<ThreadSummary>, Option<String>), AppError> {
     let c = cursor.unwrap_or_else(Cursor::start);
     let fetch = limit + 1;
+    // The visibility filter is spelled out (not a parameter) so the planner can use the partial
+    // index on visible threads; each variant is its own cached statement.
+    let hidden = if include_hidden {
+        ""
+    } else {
+        "AND NOT t.is_hidden"
+    };
     let rows = match categories {
         None => {
             let stmt = client
                 .prepare_cached(&format!(
                     "SELECT {SUMMARY_COLUMNS} FROM threads t
                      JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = t.user_id
-                     WHERE (NOT t.is_hidden OR $4) AND (t.last_activity_at, t.id) < ($1, $2)
+                     WHERE (t.last_activity_at, t.id) < ($1, $2) {hidden}
                      ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $3"
                 ))
                 .await?;
-            client
-                .query(&stmt, &[&c.at, &c.id, &fetch, &include_hidden])
-                .await?
+            client.query(&stmt, &[&c.at, &c.id, &fetch]).await?
         }
         Some(ids) => {
             let stmt = client
                 .prepare_cached(&format!(
                     "SELECT {SUMMARY_COLUMNS} FROM threads t
                      JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = t.user_id
-                     WHERE t.category_id = ANY($5) AND (NOT t.is_hidden OR $4)
-                       AND (t.last_activity_at, t.id) < ($1, $2)
+                     WHERE t.category_id = ANY($4) AND (t.last_activity_at, t.id) < ($1, $2) {hidden}
                      ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $3"
                 ))
                 .await?;
-            client
-                .query(&stmt, &[&c.at, &c.id, &fetch, &include_hidden, &ids])
-                .await?
+            client.query(&stmt, &[&c.at, &c.id, &fetch, &ids]).await?
         }
     };
     let mut threads: Vec<ThreadSummary> = rows.iter().map(ThreadSummary::from_row).collect();
