@@ -32,6 +32,8 @@ pub struct Ports {
     pub alertmanager: u16,
     /// The stack's own PostgreSQL, when it runs one.
     pub postgres: u16,
+    /// Grafana, when it is installed and asked for.
+    pub grafana: u16,
 }
 
 impl Ports {
@@ -47,6 +49,7 @@ impl Ports {
         prometheus: 9090,
         alertmanager: 9093,
         postgres: 5439,
+        grafana: 3000,
     };
 
     /// Free ports on 127.0.0.1, all different.
@@ -69,6 +72,7 @@ impl Ports {
             prometheus: next(),
             alertmanager: next(),
             postgres: next(),
+            grafana: next(),
         }
     }
 

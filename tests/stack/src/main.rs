@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
             webhook_url,
         }),
         admin_password: format!("demo-{:08x}", rand::random::<u32>()),
+        grafana: true,
     };
     let started = std::time::Instant::now();
     let stack = Stack::start(config, &|step| println!("==> {step}")).await?;

@@ -29,8 +29,10 @@ pub struct StackConfig {
     pub seed: (u32, u32, u32),
     /// Where the relay sends: a Discord API base URL and a webhook URL, or None for the log sink.
     pub discord: Option<Discord>,
-    /// Password of the forum's first administrator (`admin`).
+    /// Password of the forum's first administrator (`admin`, also Grafana's admin).
     pub admin_password: String,
+    /// Start Grafana with the provisioned dashboards if `grafana-server` is installed.
+    pub grafana: bool,
 }
 
 /// The relay's Discord side.
@@ -324,6 +326,18 @@ impl Stack {
         )
         .await?;
 
+        if config.grafana {
+            match testkit::find_bin("grafana-server") {
+                Some(grafana) => {
+                    progress("Grafana");
+                    start_grafana(&mut sup, &grafana, &config, &dir).await?;
+                }
+                None => progress(
+                    "Grafana: grafana-server is not installed; import dashboards/*.json into yours",
+                ),
+            }
+        }
+
         Ok(Stack {
             sup,
             config,
@@ -370,6 +384,10 @@ impl Stack {
                 format!("http://127.0.0.1:{}", p.alertmanager),
             ),
             ("PostgreSQL", self.postgres.url("forum")),
+            (
+                "Grafana (if installed)",
+                format!("http://127.0.0.1:{}", p.grafana),
+            ),
         ]
     }
 
@@ -377,4 +395,43 @@ impl Stack {
     pub fn stop(mut self) {
         self.sup.stop_all();
     }
+}
+
+/// Grafana with the repository's provisioning (datasource and dashboards), anonymous viewers
+/// allowed, data and logs in the stack's directory.
+async fn start_grafana(
+    sup: &mut Supervisor,
+    grafana: &Path,
+    config: &StackConfig,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let gdir = dir.join("grafana");
+    std::fs::create_dir_all(gdir.join("data"))?;
+    let ini = gdir.join("grafana.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[server]\nhttp_addr = 127.0.0.1\nhttp_port = {port}\n[paths]\ndata = {data}\nlogs = {data}\nprovisioning = {prov}\n\
+             [security]\nadmin_password = {password}\n[auth.anonymous]\nenabled = true\norg_role = Viewer\n[analytics]\nreporting_enabled = false\ncheck_for_updates = false\n",
+            port = config.ports.grafana,
+            data = gdir.join("data").display(),
+            prov = config.repo.join("dashboards/provisioning").display(),
+            password = config.admin_password,
+        ),
+    )?;
+    let mut c = Command::new(grafana);
+    c.args(["--homepath", "/usr/share/grafana", "--config"])
+        .arg(&ini)
+        .env(
+            "PROMETHEUS_URL",
+            format!("http://127.0.0.1:{}", config.ports.prometheus),
+        )
+        .env("FORUM_DASHBOARDS_DIR", config.repo.join("dashboards"));
+    sup.spawn("grafana", c)?;
+    sup.wait_http(
+        "grafana",
+        &format!("http://127.0.0.1:{}/api/health", config.ports.grafana),
+        Duration::from_secs(60),
+    )
+    .await
 }

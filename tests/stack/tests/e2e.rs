@@ -124,6 +124,7 @@ async fn a_forum_request_becomes_a_discord_message() {
             webhook_url: discord.webhook_url(),
         }),
         admin_password: "e2e-admin-password".into(),
+        grafana: false,
     };
     let stack = Stack::start(config, &|step| eprintln!("stack: {step}"))
         .await
