@@ -68,6 +68,11 @@ fn counter(
     samples: &[(Labels<'_>, u64)],
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    if let [(labels, value)] = samples
+        && labels.is_empty()
+    {
+        return ConstCounter::new(*value).encode(metric);
+    }
     for (labels, value) in samples {
         ConstCounter::new(*value).encode(metric.encode_family(labels)?)?;
     }
@@ -81,6 +86,11 @@ fn gauge(
     samples: &[(Labels<'_>, i64)],
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    if let [(labels, value)] = samples
+        && labels.is_empty()
+    {
+        return ConstGauge::new(*value).encode(metric);
+    }
     for (labels, value) in samples {
         ConstGauge::new(*value).encode(metric.encode_family(labels)?)?;
     }
@@ -220,7 +230,7 @@ impl Collector for StateCollector {
         counter(
             &mut encoder,
             "nginx_http_endpoints_folded",
-            "Requests counted under endpoint=\"other\" because the endpoint or series cap was reached.",
+            "Requests counted under the endpoint other because the endpoint or series cap was reached.",
             &[(vec![], agg.folded)],
         )?;
         counter(

@@ -1,0 +1,179 @@
+//! The binary as an operator meets it: `--one-shot`, the config file, and the errors for a
+//! wrong log format or a typo in the config.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const EXE: &str = env!("CARGO_BIN_EXE_nginx-log-exporter");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .env_remove("NGINX_LOG_FILE")
+        .env_remove("NGINX_LOG_FORMAT")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const COMBINED: &str = "10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /api/threads/12/posts/?page=3 HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n\
+10.0.0.1 - - [01/Jan/2024:00:00:01 +0000] \"POST /login HTTP/1.1\" 401 0 \"-\" \"curl/8\"\n\
+10.0.0.2 - - [01/Jan/2024:00:00:02 +0000] \"GET /api/threads/13/posts/ HTTP/1.1\" 502 100 \"-\" \"curl/8\"\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn one_shot_prints_exact_exposition_for_a_small_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", COMBINED);
+    let out = run(&["--one-shot", "--format", "combined", "--log-file", &log]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "# TYPE nginx_http_requests_total counter\n",
+        "nginx_http_requests_total{method=\"GET\",status=\"200\",endpoint=\"/api/threads/:id/posts/\"} 1\n",
+        "nginx_http_requests_total{method=\"POST\",status=\"401\",endpoint=\"/login\"} 1\n",
+        "nginx_http_requests_total{method=\"GET\",status=\"502\",endpoint=\"/api/threads/:id/posts/\"} 1\n",
+        "nginx_http_response_bytes_total{method=\"GET\",status=\"200\",endpoint=\"/api/threads/:id/posts/\"} 512\n",
+        "nginx_events_total{event=\"failed_login\"} 1\n",
+        "nginx_events_total{event=\"server_error\"} 1\n",
+        "nginx_events_total{event=\"thread_created\"} 0\n",
+        "nginx_http_top_requests_total{method=\"GET\",endpoint=\"/api/threads/:id/posts/\"} 2\n",
+        "nginx_log_lines_total 3\n",
+        "nginx_log_parse_errors_total{reason=\"format\"} 0\n",
+        "nginx_http_endpoints_folded_total 0\n",
+        "nginx_log_exporter_build_info{",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("# EOF"),
+        "stdout is the Prometheus text format:\n{text}"
+    );
+}
+
+#[test]
+fn a_format_that_matches_no_line_is_reported_with_the_line_and_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", COMBINED);
+    let out = run(&["--one-shot", "--format", "forum", "--log-file", &log]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("none of the first 3 lines match the log format"),
+        "{err}"
+    );
+    assert!(err.contains("$request_length"), "names the format: {err}");
+    assert!(
+        err.contains("10.0.0.1 - - [01/Jan/2024:00:00:00 +0000]"),
+        "shows the line: {err}"
+    );
+    assert!(
+        err.contains("at byte 107 it expected the text `\" ` after $http_user_agent"),
+        "says where: {err}"
+    );
+}
+
+#[test]
+fn the_config_file_sets_formats_labels_rules_events_and_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", COMBINED);
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            r#"
+format = "combined"
+preset = "none"
+duration_buckets = [0.1, 1.0]
+
+[[files]]
+path = "{log}"
+labels = {{ vhost = "forum" }}
+
+[[rules]]
+regex = "^/api/threads/[0-9]+/posts/$"
+replace = "/api/threads/:thread/posts/"
+
+[[events]]
+name = "bad_gateway"
+status = "502"
+"#
+        ),
+    );
+    let out = run(&["--one-shot", "--config", &config]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("nginx_http_requests_total{method=\"GET\",status=\"200\",endpoint=\"/api/threads/:thread/posts/\",vhost=\"forum\"} 1\n"), "{text}");
+    assert!(
+        text.contains("nginx_events_total{event=\"bad_gateway\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("failed_login"),
+        "preset none has no forum events:\n{text}"
+    );
+}
+
+#[test]
+fn a_typo_in_the_config_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "config.toml", "formt = \"combined\"\n");
+    let out = run(&[
+        "--one-shot",
+        "--config",
+        &config,
+        "--log-file",
+        "/nonexistent",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown field `formt`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_and_version_work() {
+    let help = run(&["--help"]);
+    assert!(help.status.success());
+    for flag in [
+        "--log-file",
+        "--format",
+        "--config",
+        "--from-start",
+        "--checkpoint",
+        "--one-shot",
+        "--web.listen-address",
+        "--nginx.scrape-uri",
+    ] {
+        assert!(stdout(&help).contains(flag), "--help lacks {flag}");
+    }
+    let version = run(&["--version"]);
+    assert!(stdout(&version).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn the_repo_nginx_log_format_is_the_forum_format() {
+    let conf = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../monitoring/nginx/log_format.conf"),
+    )
+    .unwrap();
+    let expected = format!("log_format forum '{}';", nginx_log_exporter::format::FORUM);
+    assert!(
+        conf.lines().any(|l| l == expected),
+        "monitoring/nginx/log_format.conf drifted from format::FORUM:\n{conf}"
+    );
+}
