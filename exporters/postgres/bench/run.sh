@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: pg-exporter against Debian's postgres_exporter 0.11.1 on the same databases.
+# The exporters run side by side and are scraped in turn (round-robin), so that the load of a
+# shared machine weighs on each alike. pg-exporter runs with its defaults (top 100 tables,
+# database sizes and settings reused for 30 s) and once more doing the peer's work: every
+# table, nothing reused ("same work").
 #
 # Creates two databases (200 and 2,000 tables), runs both exporters against each in the same
 # run, and prints each one's median scrape time over 20 scrapes, series count, RSS and the
@@ -86,17 +90,21 @@ start() { # start KIND DSN PORT [extra args...] -> prints pid
 median_ms() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m * 1000}'; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
-measure() { # measure LABEL PID PORT -> "label median_ms series rss_mb"
-  local label=$1 pid=$2 port=$3 url="http://127.0.0.1:$3/metrics"
-  wait_http "$url"
-  curl -fs -o /dev/null "$url"   # warm-up: connection made, caches filled
-  local times=() i
-  for i in $(seq 1 "$SCRAPES"); do times+=("$(curl -fs -o "$WORK/out" -w '%{time_total}' "$url")"); done
-  local med series rss
-  med=$(printf '%s\n' "${times[@]}" | median_ms)
-  series=$(grep -cv '^#' "$WORK/out")
-  rss=$(rss_mb "$pid")
-  echo "$label $med $series $rss"
+# Scrapes every exporter in turn, SCRAPES rounds, so that the machine's load falls on all
+# alike. Writes WORK/times-KIND (seconds per scrape) and WORK/out-KIND (the last answer).
+measure_all() { # measure_all KIND:PORT...
+  local spec kind port i
+  for spec in "$@"; do
+    port=${spec#*:}; wait_http "http://127.0.0.1:$port/metrics"
+    curl -fs -o /dev/null "http://127.0.0.1:$port/metrics"   # warm-up: connection made
+    : > "$WORK/times-${spec%%:*}"
+  done
+  for i in $(seq 1 "$SCRAPES"); do
+    for spec in "$@"; do
+      kind=${spec%%:*}; port=${spec#*:}
+      curl -fs -o "$WORK/out-$kind" -w '%{time_total}\n' "http://127.0.0.1:$port/metrics" >> "$WORK/times-$kind"
+    done
+  done
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -106,25 +114,32 @@ for n in $TABLE_COUNTS; do
   echo "creating bench_pg_$n ($n tables)..." >&2
   make_db "$n"
   dsn="$(db_url "bench_pg_$n")"
-  declare -A R=()
+  declare -A R=() PID=() PORT=()
   for kind in peer pgx pgx-uncapped; do
-    port=$(free_port)
+    PORT[$kind]=$(free_port)
     case $kind in
-      peer) pid=$(start peer "$dsn" "$port") ;;
-      pgx) pid=$(start pgx "$dsn" "$port") ;;
-      pgx-uncapped) pid=$(start pgx "$dsn" "$port" --tables.limit 100000) ;;
+      peer) PID[$kind]=$(start peer "$dsn" "${PORT[$kind]}") ;;
+      pgx) PID[$kind]=$(start pgx "$dsn" "${PORT[$kind]}") ;;
+      pgx-uncapped) PID[$kind]=$(start pgx "$dsn" "${PORT[$kind]}" --tables.limit 100000 --cache.slow-collectors 0) ;;
     esac
-    PIDS+=("$pid")
-    read -r label med series rss < <(measure "$kind" "$pid" "$port")
+    PIDS+=("${PID[$kind]}")
+  done
+  measure_all "peer:${PORT[peer]}" "pgx:${PORT[pgx]}" "pgx-uncapped:${PORT[pgx-uncapped]}"
+  for kind in peer pgx pgx-uncapped; do
+    med=$(median_ms < "$WORK/times-$kind")
+    series=$(grep -cv '^#' "$WORK/out-$kind")
+    rss=$(rss_mb "${PID[$kind]}")
+    kill "${PID[$kind]}"; wait "${PID[$kind]}" 2>/dev/null || true
     R[$kind]="$med $series $rss"
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    name=$kind; [ "$kind" = peer ] && name="postgres_exporter 0.11.1"
-    [ "$kind" = pgx ] && name="pg-exporter (top 100)"
-    [ "$kind" = pgx-uncapped ] && name="pg-exporter (all tables)"
+    case $kind in
+      peer) name="postgres_exporter 0.11.1" ;;
+      pgx) name="pg-exporter (top 100)" ;;
+      *) name="pg-exporter (same work)" ;;
+    esac
     printf '%-6s  %-26s %12s %8s %8s\n' "$n" "$name" "$med" "$series" "$rss"
   done
   read -r pm ps pr <<<"${R[peer]}"; read -r gm gs gr <<<"${R[pgx]}"; read -r um us ur <<<"${R[pgx-uncapped]}"
-  echo "        ratios pg-exporter/postgres_exporter: time $(ratio "$gm" "$pm") (all tables: $(ratio "$um" "$pm")), RSS $(ratio "$gr" "$pr") (all tables: $(ratio "$ur" "$pr")), series $(ratio "$gs" "$ps") (all tables: $(ratio "$us" "$ps"))"
+  echo "        ratios pg-exporter/postgres_exporter: time $(ratio "$gm" "$pm") (same work: $(ratio "$um" "$pm")), RSS $(ratio "$gr" "$pr") (same work: $(ratio "$ur" "$pr")), series $(ratio "$gs" "$ps") (same work: $(ratio "$us" "$ps"))"
 done
 
 echo

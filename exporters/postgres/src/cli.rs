@@ -87,6 +87,11 @@ pub struct Args {
     )]
     pub tables_order: TableOrder,
 
+    /// Reuse the results of the slow, slowly changing collectors (database sizes, settings)
+    /// for this long; 0 runs them on every scrape.
+    #[arg(long = "cache.slow-collectors", env = "PG_EXPORTER_CACHE_SLOW_COLLECTORS", default_value = "30s", value_parser = parse_duration_or_zero)]
+    pub slow_cache: Duration,
+
     /// Leave out the pg_settings_* metrics.
     #[arg(
         long = "disable-settings-metrics",
@@ -109,6 +114,13 @@ pub struct Args {
     /// The shared logging flags.
     #[command(flatten)]
     pub log: exporter_common::LogArgs,
+}
+
+fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "0" | "0s" | "0ms" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -174,6 +186,7 @@ mod tests {
         assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration_or_zero("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").is_err());
     }
 }

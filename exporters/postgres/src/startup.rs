@@ -26,6 +26,7 @@ pub fn build(args: &Args) -> anyhow::Result<(Arc<Exporter>, Server)> {
         tables_limit: args.tables_limit,
         tables_order: args.tables_order,
         settings: !args.disable_settings_metrics,
+        slow_cache: args.slow_cache,
     };
     let plan = Source::plan(&collectors, args.preset, &custom);
     tracing::info!(

@@ -131,12 +131,15 @@ impl Target {
         let cached: Vec<Option<Vec<Family>>> = options
             .plan
             .iter()
-            .map(|source| match source {
-                Source::Custom(q) if !q.cache.is_zero() => cache
+            .map(|source| {
+                let keep = source.cache_for(&options.collectors);
+                if keep.is_zero() {
+                    return None;
+                }
+                cache
                     .get(&source.name())
-                    .filter(|(at, _)| at.elapsed() < q.cache)
-                    .map(|(_, families)| families.clone()),
-                _ => None,
+                    .filter(|(at, _)| at.elapsed() < keep)
+                    .map(|(_, families)| families.clone())
             })
             .collect();
         let runs = options
@@ -166,7 +169,7 @@ impl Target {
                     (true, None, Duration::ZERO)
                 }
                 (None, Some((Ok(Ok(families)), duration))) => {
-                    if matches!(source, Source::Custom(q) if !q.cache.is_zero()) {
+                    if !source.cache_for(&options.collectors).is_zero() {
                         cache.insert(name.clone(), (Instant::now(), families.clone()));
                     }
                     outcome.families.extend(families);

@@ -29,6 +29,9 @@ pub struct CollectorOptions {
     pub tables_order: TableOrder,
     /// Whether `pg_settings_*` is collected.
     pub settings: bool,
+    /// How long the results of the slow, slowly changing collectors (`database_size`, which
+    /// walks every database's files, and `settings`) are reused. Zero: every scrape.
+    pub slow_cache: Duration,
 }
 
 /// One unit of collection, reported as `pg_exporter_collector_success{collector}`.
@@ -91,6 +94,15 @@ impl Source {
         }
         plan.extend(custom.iter().cloned().map(Source::Custom));
         plan
+    }
+
+    /// How long a result of this collector may be reused.
+    pub fn cache_for(&self, options: &CollectorOptions) -> Duration {
+        match self {
+            Source::DatabaseSize | Source::Settings => options.slow_cache,
+            Source::Custom(q) => q.cache,
+            _ => Duration::ZERO,
+        }
     }
 
     /// The `collector` label value.

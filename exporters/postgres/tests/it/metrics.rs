@@ -285,6 +285,21 @@ async fn every_family_is_present_with_the_values_sql_gives() {
 
     let again = exporter.metrics(None).await.unwrap();
     assert_eq!(must(&again, "pg_exporter_scrapes_total", &[]), 2.0);
+    // Database sizes and settings are reused for --cache.slow-collectors (30 s by default).
+    let size_again = [("collector", "database_size")];
+    assert_eq!(
+        must(
+            &again,
+            "pg_exporter_collector_duration_seconds",
+            &size_again
+        ),
+        0.0
+    );
+    assert_eq!(
+        must(&again, "pg_exporter_collector_success", &size_again),
+        1.0
+    );
+    assert_eq!(must(&again, "pg_database_size_bytes", &db_label), exported);
 }
 
 #[tokio::test]
