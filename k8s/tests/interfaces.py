@@ -39,18 +39,28 @@ def has_flag(text: str, flag: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) is not None
 
 
-def possible_values(text: str, flag: str) -> list[str] | None:
-    """The `[possible values: ...]` clap lists for a flag, or None."""
+def flag_entry(text: str, flag: str) -> str | None:
+    """The help entry of a flag: its line and the description lines under it."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if re.match(rf"^\s*(-\w, )?{re.escape(flag)}(?![\w-])", line):
             entry = [line]
             for nxt in lines[i + 1:]:
-                if re.match(r"^\s*-", nxt):
+                if re.match(r"^\s*-(\w|-\w)", nxt):
                     break
                 entry.append(nxt)
-            m = re.search(r"\[possible values: ([^\]]+)\]", " ".join(entry))
-            return [v.strip() for v in m.group(1).split(",")] if m else None
+            return "\n".join(entry)
+    return None
+
+
+def possible_values(entry: str) -> list[str] | None:
+    """What clap lists as a flag's possible values (short or long help form), or None."""
+    m = re.search(r"\[possible values: ([^\]]+)\]", entry.replace("\n", " "))
+    if m:
+        return [v.strip() for v in m.group(1).split(",")]
+    if "Possible values:" in entry:
+        block = entry.split("Possible values:", 1)[1]
+        return re.findall(r"^\s*- ([^:\s]+)", block, re.M)
     return None
 
 
@@ -72,21 +82,26 @@ def check_container(bin_dir: Path, where: str, binary: str, c: dict[str, Any]) -
         if sub not in subcommands(top):
             return [f"{where}: `{binary} {sub}`: no such subcommand ({sorted(subcommands(top))})"]
     text = help_text(bin_dir, binary, sub)
-    for arg in args:
-        if arg.startswith("--"):
-            flag = arg.split("=", 1)[0]
-            if not has_flag(text, flag):
-                errors.append(f"{where}: `{binary}{' ' + sub if sub else ''}` has no flag {flag}")
-                continue
-            allowed = possible_values(text, flag)
-            if allowed is not None and "=" in arg and arg.split("=", 1)[1] not in allowed:
-                errors.append(f"{where}: {arg}: {binary} takes one of {allowed}")
+    for i, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        flag = arg.split("=", 1)[0]
+        entry = flag_entry(text, flag)
+        if entry is None:
+            errors.append(f"{where}: `{binary}{' ' + sub if sub else ''}` has no flag {flag}")
+            continue
+        takes_value = re.match(rf"^\s*(-\w, )?{re.escape(flag)} <", entry) is not None
+        value = arg.split("=", 1)[1] if "=" in arg else (
+            args[i + 1] if takes_value and i + 1 < len(args) else None)
+        allowed = possible_values(entry)
+        if allowed is not None and value is not None and value not in allowed:
+            errors.append(f"{where}: {flag} {value}: {binary} takes one of {allowed}")
     env = c.get("env", [])
     # Variables only spliced into other values with $(NAME) are not for the binary.
     spliced = {m for e in env for m in re.findall(r"\$\((\w+)\)", e.get("value", ""))}
     for e in env:
         name = e["name"]
-        if name not in spliced and not re.search(rf"env: {re.escape(name)}[=\]]", text):
+        if name not in spliced and not re.search(rf"env:\s+{re.escape(name)}[=\]]", text):
             errors.append(f"{where}: `{binary}{' ' + sub if sub else ''}` reads no environment variable {name}")
     return errors
 

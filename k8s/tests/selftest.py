@@ -90,6 +90,11 @@ def loopback_webhook(objs: Objs) -> None:
         validate.CLUSTER_RELAY, validate.LOCAL_RELAY)
 
 
+def loopback_alertmanager(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "prometheus-config")
+    cm["data"]["prometheus.yml"] = cm["data"]["prometheus.yml"].replace('"alertmanager:9093"', '"127.0.0.1:9093"')
+
+
 def loopback_upstream(objs: Objs) -> None:
     cm = find(objs, "ConfigMap", "nginx-config")
     cm["data"]["nginx.conf"] = cm["data"]["nginx.conf"].replace("server forum-web:8000;", "server 127.0.0.1:8000;")
@@ -119,7 +124,7 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (writable_root, "security"), (no_limits, "security"), (wrong_probe, "serving"),
     (no_hpa, "serving"), (committed_secret, "secrets"), (undocumented_secret_key, "secrets"),
     (no_default_deny, "network"), (drifted_rule, "sources"), (broken_rule, "monitoring"),
-    (loopback_webhook, "monitoring"), (loopback_upstream, "sources"), (missing_configmap, "references"),
+    (loopback_webhook, "monitoring"), (loopback_alertmanager, "monitoring"), (loopback_upstream, "sources"), (missing_configmap, "references"),
     (grafana_env_missing, "grafana_env"), (unmounted_log, "nginx"), (wrong_scrape_port, "scrape"),
 ]
 

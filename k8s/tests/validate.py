@@ -292,6 +292,12 @@ def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[
     if checked is not None:
         if "kubernetes_sd_configs" not in json.dumps(config):
             errors.append("prometheus.yml for Kubernetes uses no kubernetes_sd_configs")
+        services = {o["metadata"]["name"] for o in objs if o["kind"] == "Service"}
+        for am in config.get("alerting", {}).get("alertmanagers", []):
+            for static in am.get("static_configs", []):
+                for target in static.get("targets", []):
+                    if target.split(":")[0].split(".")[0] not in services:
+                        errors.append(f"prometheus.yml alerts {target}, which is no Service of the cluster")
         base = checked.parent
         rules = sorted(r for pat in config.get("rule_files", [])
                        for r in glob.glob(str(root / pat.lstrip("/")) if pat.startswith("/") else str(base / pat)))
