@@ -62,8 +62,39 @@ echo "totals: mtail requests=$mt_req bytes=$mt_bytes | exporter requests=$ex_req
 report mtail
 report exporter
 awk -v a="$(wall mtail)" -v b="$(wall exporter)" 'BEGIN { printf "ratio (exporter lines/s over mtail lines/s, wall): %.1fx\n", a / b }'
+awk -v a="$(field mtail "User time")" -v b="$(field mtail "System time")" -v c="$(field exporter "User time")" -v d="$(field exporter "System time")" \
+  'BEGIN { printf "ratio (CPU time of mtail over CPU time of the exporter): %.1fx\n", (a + b) / (c + d) }'
 if [[ "$mt_req" != "$ex_req" || "$mt_bytes" != "$ex_bytes" || "$ex_req" != "$lines" ]]; then
   echo "TOTALS DIFFER" >&2
   exit 1
 fi
 echo "totals equal"
+
+# Scrape time with 10,000 request series: 2,500 endpoints x 4 statuses, forum format (so the
+# endpoints also have request and upstream duration histograms).
+series_log="$work/series-10000.log"
+python3 - "$series_log" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(2500):
+        for st in (200, 302, 404, 500):
+            f.write('10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET /e%dx HTTP/1.1" %d 100 "-" "bench" 300 0.012 "0.010" forum.example\n' % (i, st))
+PY
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$exe" --log-file "$series_log" --from-start --format forum --max-endpoints 5000 \
+  --web.listen-address "127.0.0.1:$port" --log-level warn &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  if curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -q '^nginx_log_lines_total 10000$'; then break; fi
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/series.out"
+n_series=$(grep -c '^nginx_http_requests_total{' "$work/series.out" || true)
+n_samples=$(grep -vc '^#' "$work/series.out" || true)
+times=$(for _ in $(seq 20); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/metrics"; done | sort -n)
+gz_times=$(for _ in $(seq 20); do curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{time_total}\n' "http://127.0.0.1:$port/metrics"; done | sort -n)
+rss=$(awk '/VmHWM/ { print $2 / 1024 }' "/proc/$pid/status")
+kill $pid; wait $pid 2>/dev/null || true; trap - EXIT
+echo "scrape: $n_series request series, $n_samples samples, $(wc -c <"$work/series.out") bytes; 20 scrapes:" \
+  "median $(echo "$times" | sed -n 10p) s, max $(echo "$times" | tail -1) s; gzip median $(echo "$gz_times" | sed -n 10p) s; peak RSS ${rss} MB"
