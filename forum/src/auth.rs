@@ -114,17 +114,17 @@ pub struct CsrfToken(pub String);
 
 /// Middleware: makes sure every browser has a `forum_csrf` cookie (set on the response when the
 /// request had none), and makes the token available to handlers.
-pub async fn csrf_cookie(mut req: Request, next: Next) -> Response {
+pub async fn csrf_cookie(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let existing = cookie(req.headers(), CSRF_COOKIE)
         .filter(|t| t.len() == 64)
         .map(str::to_owned);
     let fresh = existing.is_none();
     let token = existing.unwrap_or_else(random_token);
-    let https = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        == Some("https");
+    let https = secure(&state, req.headers());
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.run(req).await;
     if fresh {

@@ -339,3 +339,40 @@ async fn oversized_bodies_are_refused() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.scalar::<i64>("SELECT count(*) FROM threads").await, 0);
 }
+
+#[tokio::test]
+async fn cookies_are_secure_behind_tls() {
+    let app = TestApp::with_config(forum::Config {
+        secure_cookies: true,
+        ..forum::Config::default()
+    })
+    .await;
+    app.user("alice", "member").await;
+    let req = axum::http::Request::get("/login")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(app.router(), req).await.unwrap();
+    let csrf = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csrf.starts_with("forum_csrf=") && csrf.contains("; Secure") && csrf.contains("HttpOnly"),
+        "{csrf}"
+    );
+    let r = app
+        .post(
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+            &Browser::default(),
+        )
+        .await;
+    let session = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        session.starts_with("forum_session=") && session.contains("; Secure"),
+        "{session}"
+    );
+}
