@@ -190,8 +190,9 @@ const STAT: &[Column] = &[
     ),
 ];
 
-/// The SQL for the top `limit` tables in `order`.
-pub fn sql(limit: u32, order: TableOrder) -> String {
+/// The oids of the top `limit` tables in `order`: a catalog read (`pg_class.relpages` for
+/// size), as an array for `relid = ANY(...)`, which PostgreSQL pushes into the views.
+fn top_oids(limit: u32, order: TableOrder) -> String {
     let order_by = match order {
         TableOrder::Size => "c.relpages + COALESCE(t.relpages, 0) DESC, c.oid",
         TableOrder::Activity => {
@@ -199,44 +200,58 @@ pub fn sql(limit: u32, order: TableOrder) -> String {
              + pg_stat_get_tuples_deleted(c.oid) DESC, c.oid"
         }
     };
+    format!(
+        "ARRAY(SELECT c.oid FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
+           WHERE c.relkind IN ('r', 'm', 'p') \
+             AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
+           ORDER BY {order_by} LIMIT {limit})"
+    )
+}
+
+/// The SQL of `pg_stat_user_tables_*` for the top `limit` tables in `order`.
+pub fn stat_sql(limit: u32, order: TableOrder) -> String {
     let epoch = |c: &str| format!("COALESCE(EXTRACT(EPOCH FROM s.{c}), 0)::float8 AS {c}");
     format!(
-        "WITH top AS MATERIALIZED ( \
-           SELECT c.oid, (c.relpages + COALESCE(t.relpages, 0))::float8 * current_setting('block_size')::float8 AS size_bytes \
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-           LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
-           WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-             AND n.nspname !~ '^pg_toast' \
-           ORDER BY {order_by} LIMIT {limit}) \
-         SELECT current_database() AS datname, s.schemaname, s.relname, top.size_bytes, \
+        "SELECT current_database() AS datname, s.schemaname, s.relname, \
+           (SELECT (c.relpages + COALESCE(t.relpages, 0))::float8 * current_setting('block_size')::float8 \
+            FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = s.relid) AS size_bytes, \
            s.seq_scan, s.seq_tup_read, s.idx_scan, s.idx_tup_fetch, s.n_tup_ins, s.n_tup_upd, s.n_tup_del, \
-           s.n_tup_hot_upd, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, \
-           {}, {}, {}, {}, \
-           s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count, \
-           io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit, \
-           io.toast_blks_read, io.toast_blks_hit, io.tidx_blks_read, io.tidx_blks_hit \
-         FROM top \
-         JOIN (SELECT * FROM pg_stat_user_tables WHERE relid = ANY(ARRAY(SELECT oid FROM top))) s ON s.relid = top.oid \
-         LEFT JOIN (SELECT * FROM pg_statio_user_tables WHERE relid = ANY(ARRAY(SELECT oid FROM top))) io \
-           ON io.relid = top.oid",
+           s.n_tup_hot_upd, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, {}, {}, {}, {}, \
+           s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count \
+         FROM pg_stat_user_tables s WHERE s.relid = ANY({})",
         epoch("last_vacuum"),
         epoch("last_autovacuum"),
         epoch("last_analyze"),
         epoch("last_autoanalyze"),
+        top_oids(limit, order),
     )
 }
 
-/// The per-table families for the top N tables.
+/// The SQL of `pg_statio_user_tables_*` for the same tables.
+pub fn statio_sql(limit: u32, order: TableOrder) -> String {
+    format!(
+        "SELECT current_database() AS datname, schemaname, relname, heap_blks_read, heap_blks_hit, \
+           idx_blks_read, idx_blks_hit, toast_blks_read, toast_blks_hit, tidx_blks_read, tidx_blks_hit \
+         FROM pg_statio_user_tables WHERE relid = ANY({})",
+        top_oids(limit, order),
+    )
+}
+
+/// The per-table families for the top N tables (two pipelined queries).
 pub async fn user_tables(
     session: &Session,
     options: &CollectorOptions,
 ) -> Result<Vec<Family>, String> {
-    let rows = session
-        .query(&sql(options.tables_limit, options.tables_order))
-        .await?;
-    Ok(families_from_rows(
-        &rows,
-        &["datname", "schemaname", "relname"],
-        STAT,
-    ))
+    let (limit, order) = (options.tables_limit, options.tables_order);
+    let (stat_sql, statio_sql) = (stat_sql(limit, order), statio_sql(limit, order));
+    let (stat, statio) =
+        futures::future::try_join(session.query(&stat_sql), session.query(&statio_sql)).await?;
+    let labels = ["datname", "schemaname", "relname"];
+    let split = STAT
+        .iter()
+        .position(|c| c.column == "heap_blks_read")
+        .unwrap_or(STAT.len());
+    let mut families = families_from_rows(&stat, &labels, &STAT[..split]);
+    families.extend(families_from_rows(&statio, &labels, &STAT[split..]));
+    Ok(families)
 }
