@@ -118,15 +118,18 @@ pub async fn thread_show(
         .ok_or(AppError::NotFound)?;
     let per_page = state.config.posts_per_page;
     let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
-    let first_post_id: i64 = client
-        .query_one(
-            &client
-                .prepare_cached("SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1")
-                .await?,
-            &[&id],
-        )
-        .await?
-        .get(0);
+    let first_post_id: i64 = match posts.first() {
+        Some(p) if page == 1 => p.id,
+        _ => client
+            .query_one(
+                &client
+                    .prepare_cached("SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1")
+                    .await?,
+                &[&id],
+            )
+            .await?
+            .get(0),
+    };
     let best = match thread.best_answer_post_id {
         Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
         None => None,
