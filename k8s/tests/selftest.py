@@ -105,6 +105,11 @@ def unmounted_log(objs: Objs) -> None:
     c["args"] = [a.replace("forum-access.log", "access.log") for a in c["args"]]
 
 
+def nginx_syntax(objs: Objs) -> None:
+    cm = find(objs, "ConfigMap", "nginx-config")
+    cm["data"]["nginx.conf"] = cm["data"]["nginx.conf"].replace("keepalive 16;", "keepalive sixteen;", 1)
+
+
 def missing_configmap(objs: Objs) -> None:
     objs.remove(find(objs, "ConfigMap", "prometheus-config"))
 
@@ -125,7 +130,7 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (no_hpa, "serving"), (committed_secret, "secrets"), (undocumented_secret_key, "secrets"),
     (no_default_deny, "network"), (drifted_rule, "sources"), (broken_rule, "monitoring"),
     (loopback_webhook, "monitoring"), (loopback_alertmanager, "monitoring"), (loopback_upstream, "sources"), (missing_configmap, "references"),
-    (grafana_env_missing, "grafana_env"), (unmounted_log, "nginx"), (wrong_scrape_port, "scrape"),
+    (grafana_env_missing, "grafana_env"), (unmounted_log, "nginx"), (nginx_syntax, "nginx"), (wrong_scrape_port, "scrape"),
 ]
 
 
@@ -158,7 +163,7 @@ def run_check(name: str, objs: Objs, repo: Path, out: Path) -> list[str]:
     if name == "sources":
         return validate.check_sources(objs, repo)
     if name == "nginx":
-        return validate.check_nginx(objs)
+        return validate.check_nginx(objs, out)
     if name == "monitoring":
         return validate.check_monitoring(objs, out, repo)
     return getattr(policy, f"check_{name}")(objs)

@@ -253,9 +253,39 @@ def check_prometheus_rules(objs: list[dict[str, Any]], repo: Path, out: Path) ->
     return errors + ([err] if err else [])
 
 
-def check_nginx(objs: list[dict[str, Any]]) -> list[str]:
+def nginx_test(objs: list[dict[str, Any]], conf: str, out: Path) -> str | None:
+    """`nginx -t` on the rendered config as the nginx container sees it: its mounts written
+    under `out`, absolute paths re-rooted there (but the image's mime.types, which Debian's nginx
+    has at the same place), the upstream Services (checked above) on loopback, since nothing
+    resolves cluster names here."""
+    root = out / "nginx-root"
+    materialise(objs, "nginx", "nginx", root)
+
+    def reroot(m: re.Match[str]) -> str:
+        path = m.group(2)
+        if path == "/etc/nginx/mime.types" or not path.startswith("/"):
+            return m.group(0)
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return f"{m.group(1)}{target}{'/' if path.endswith('/') else ''}"
+
+    text = re.sub(r"((?:^|\n)\s*(?:include|pid|error_log|access_log|alias|root)\s+)(/[^\s;]*)", reroot, conf)
+    text = re.sub(r"(\n\s*server\s+)[^:;\s]+(:\d+)?\s*;", r"\g<1>127.0.0.1\2;", text)
+    for sub in ("etc/nginx/forum", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    checked = root / "etc/nginx/forum/nginx.checked.conf"
+    checked.write_text(text)
+    # Includes of the config map (log_format.conf) are re-rooted too.
+    for f in (root / "etc/nginx/forum").glob("*.conf"):
+        if f != checked:
+            f.write_text(re.sub(r"((?:^|\n)\s*include\s+)(/[^\s;]*)", reroot, f.read_text()))
+    return run(["nginx", "-t", "-q", "-p", str(root) + "/", "-e", str(root / "error.log"), "-c", str(checked)])
+
+
+def check_nginx(objs: list[dict[str, Any]], out: Path) -> list[str]:
     """The rendered nginx.conf fits the nginx pod: its files and directories are mounted, its
-    upstreams are Services, and the log exporter tails the file nginx writes."""
+    upstreams are Services, the log exporter tails the file nginx writes, and `nginx -t`
+    accepts it."""
     cm = generated_configmap(objs, "nginx-config")
     dep = next((o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "nginx"), None)
     if cm is None or dep is None:
@@ -280,7 +310,8 @@ def check_nginx(objs: list[dict[str, Any]]) -> list[str]:
     access = [a.rstrip(";") for a in access if a.rstrip(";") != "off"]
     if not access or tailed != access[:1]:
         errors.append(f"nginx-log-exporter tails {tailed}, nginx writes {access}")
-    return errors
+    err = nginx_test(objs, conf, out)
+    return errors + ([err] if err else [])
 
 
 def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[str]:
@@ -350,7 +381,7 @@ def main() -> int:
         errors += policy.check_secrets(objs, secret_examples) + policy.check_references(objs)
         errors += policy.check_grafana_env(objs) + policy.check_scrape(objs)
         errors += check_sources(objs, args.repo)
-        errors += check_monitoring(objs, out, args.repo) + check_nginx(objs)
+        errors += check_monitoring(objs, out, args.repo) + check_nginx(objs, out)
         kinds = sorted({o["kind"] for o in objs})
         print(f"{overlay}: {len(objs)} objects ({', '.join(kinds)}); "
               f"{len(objs) - len(custom)} schema-validated for Kubernetes {' and '.join(K8S_VERSIONS)}; "
