@@ -137,6 +137,34 @@ async fn a_full_spool_answers_503_and_a_retry_is_not_a_duplicate() {
 }
 
 #[tokio::test]
+async fn a_grafana_notification_is_accepted_and_counted_by_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, mut rx) = state(dir.path(), 1 << 20);
+    let metrics = s.metrics.clone();
+    let app = app(s, 1 << 20);
+    let body = r#"{"version":"1","status":"firing","orgId":1,"title":"[FIRING:1] CPU","state":"alerting","groupKey":"gk",
+      "alerts":[{"status":"firing","labels":{"alertname":"CPU"},"startsAt":"2024-01-01T00:00:00Z",
+      "silenceURL":"http://grafana/alerting/silence/new","dashboardURL":"http://grafana/d/x","valueString":"[ var='A' value=97 ]"}]}"#;
+    let (status, text) = post(&app, "/grafana", Some("Bearer t0k"), body.into()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let entry = rx.recv().await.unwrap();
+    let description = &entry.message.embeds[0].description;
+    assert!(
+        description.contains("[Silence](http://grafana/alerting/silence/new)"),
+        "{description}"
+    );
+    assert!(
+        description.contains("[Dashboard](http://grafana/d/x)"),
+        "{description}"
+    );
+    assert!(
+        metrics
+            .encode()
+            .contains("alert_relay_notifications_received_total{source=\"grafana\"} 1")
+    );
+}
+
+#[tokio::test]
 async fn health_ready_and_metrics_answer() {
     let dir = tempfile::tempdir().unwrap();
     let (s, _rx) = state(dir.path(), 1 << 20);

@@ -1,0 +1,178 @@
+//! The binary's command line: `check-config`, `--help`, `--version`, secrets from files.
+
+mod common;
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_alert-relay");
+
+#[test]
+fn check_config_accepts_a_good_file_and_names_the_mistake_in_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yml");
+    std::fs::write(
+        &good,
+        "targets:\n  ops:\n    webhook_url: https://discord.com/api/webhooks/1/secret-tok\n  dry:\n    log: true\n\
+         routes:\n  - matchers: ['severity=\"critical\"']\n    targets: [ops]\n    mentions:\n      critical: {roles: [\"9\"]}\n\
+         default_targets: [dry]\ntemplates:\n  title: \"{{ emoji }} {{ alertname }}\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+
+    let typo = dir.path().join("typo.yml");
+    std::fs::write(
+        &typo,
+        std::fs::read_to_string(&good)
+            .unwrap()
+            .replace("default_targets", "default_target"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&typo)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("default_target"),
+        "{err}"
+    );
+
+    let bad_template = dir.path().join("tpl.yml");
+    std::fs::write(
+        &bad_template,
+        std::fs::read_to_string(&good)
+            .unwrap()
+            .replace("{{ alertname }}", "{% if %}"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&bad_template)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("template \"title\""),
+        "{err}"
+    );
+    assert!(!err.contains("secret-tok"));
+}
+
+#[test]
+fn help_and_version_work() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--discord.webhook-url",
+        "--discord.api-url",
+        "--web.token-file",
+        "--storage.path",
+        "DISCORD_WEBHOOK_URL",
+        "ALERT_RELAY_TOKEN",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("alert-relay "));
+}
+
+#[tokio::test]
+async fn the_token_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{}\n", common::TOKEN)).unwrap();
+    // `Relay::start` sets ALERT_RELAY_TOKEN; the file flag conflicts with it, so run directly.
+    let port = testkit::free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "--web.listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--web.token-file",
+        ])
+        .arg(&token_file)
+        .arg("--storage.path")
+        .arg(dir.path().join("spool"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/alertmanager");
+    let body = common::group("FromFile", "firing", &[("a", "firing")]);
+    let client = reqwest::Client::new();
+    let mut status = 0;
+    for _ in 0..100 {
+        if let Ok(r) = client.post(&url).json(&body).send().await {
+            status = r.status().as_u16();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401);
+    let r = client
+        .post(&url)
+        .bearer_auth(common::TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_relay_cleanly_and_keeps_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("spool");
+    // An unreachable Discord: the message stays spooled.
+    let mut relay = common::Relay::start(
+        &storage,
+        &[
+            "--discord.webhook-url",
+            "http://127.0.0.1:9/api/v10/webhooks/1/tok",
+            "--discord.api-url",
+            "http://127.0.0.1:9/api/v10",
+            "--delivery.timeout",
+            "1s",
+        ],
+    )
+    .await;
+    assert_eq!(
+        relay
+            .post(
+                "/alertmanager",
+                &common::group("Kept", "firing", &[("a", "firing")])
+            )
+            .await,
+        200
+    );
+    let pid = nix::unistd::Pid::from_raw(relay.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = relay.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay did not stop on SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}\n{}", relay.log_text());
+    let journal = std::fs::read_to_string(storage.join("journal.log")).unwrap();
+    assert!(
+        journal.contains("Kept"),
+        "the undelivered message is still spooled"
+    );
+}
