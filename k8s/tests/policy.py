@@ -129,8 +129,11 @@ def check_serving(objs: list[Obj]) -> list[str]:
     for ing in by_kind.get("Ingress", {}).values():
         if ing["spec"].get("ingressClassName") != "traefik":
             errors.append(f"{name_of(ing)}: ingressClassName must be traefik")
-        if not ing["spec"].get("tls"):
-            errors.append(f"{name_of(ing)}: no tls section")
+        # HTTPS with a certificate, or plain HTTP that only redirects to HTTPS.
+        middlewares = ing["metadata"].get("annotations", {}).get(
+            "traefik.ingress.kubernetes.io/router.middlewares", "")
+        if not ing["spec"].get("tls") and "redirect-https" not in middlewares:
+            errors.append(f"{name_of(ing)}: neither TLS nor a redirect to HTTPS")
     if not by_kind.get("Ingress"):
         errors.append("no Ingress")
     return errors
