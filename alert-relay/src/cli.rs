@@ -78,6 +78,22 @@ pub struct RunArgs {
     )]
     pub token_file: Option<PathBuf>,
 
+    /// A separate token for `POST /grafana` (default: the `--web.token`).
+    #[arg(
+        long = "web.grafana-token",
+        env = "ALERT_RELAY_GRAFANA_TOKEN",
+        hide_env_values = true
+    )]
+    pub grafana_token: Option<String>,
+
+    /// File holding the `POST /grafana` token.
+    #[arg(
+        long = "web.grafana-token-file",
+        env = "ALERT_RELAY_GRAFANA_TOKEN_FILE",
+        conflicts_with = "grafana_token"
+    )]
+    pub grafana_token_file: Option<PathBuf>,
+
     /// Largest accepted request body (413 beyond it).
     #[arg(long = "web.max-body-bytes", env = "ALERT_RELAY_MAX_BODY_BYTES", default_value_t = 4 << 20)]
     pub max_body_bytes: usize,

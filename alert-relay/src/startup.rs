@@ -66,6 +66,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             None
         }
     };
+    let grafana_token = match (&args.grafana_token, &args.grafana_token_file) {
+        (Some(t), _) => Some(Secret::new(t.clone())),
+        (None, Some(f)) => Some(read_secret_file(f)?),
+        (None, None) => token.clone(),
+    };
     let addr = exporter_common::cli::parse_listen_address(&args.listen_address)?;
     let journal = Journal::open(&args.storage_path, args.storage_max_bytes)?;
     let dedup = Arc::new(Dedup::new(args.dedup_window, 100_000));
@@ -105,6 +110,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (queues, workers) = deliverer.start(&routes.targets, pending, stop_rx).await;
     let state = AppState {
         interactions,
+        grafana_token,
         routes: Arc::new(routes),
         spool,
         queues: Arc::new(queues),

@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The inbound token (none: open, with a warning at start).
     pub token: Option<Secret>,
+    /// The token of `POST /grafana` (the same as `token` unless set apart).
+    pub grafana_token: Option<Secret>,
     /// Bot mode's interactions endpoint (none: 404).
     pub interactions: Option<Arc<crate::interactions::Interactions>>,
 }
@@ -144,7 +146,11 @@ async fn accept(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    if !authorized(&s.token, &headers) {
+    let token = match source {
+        Source::Alertmanager => &s.token,
+        Source::Grafana => &s.grafana_token,
+    };
+    if !authorized(token, &headers) {
         return Err(AppError::Unauthorized);
     }
     let n = Notification::parse(source, &body)?;

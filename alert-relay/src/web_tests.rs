@@ -26,6 +26,7 @@ fn state(dir: &std::path::Path, max_bytes: u64) -> (AppState, mpsc::UnboundedRec
         metrics: Metrics::new(),
         token: Some(Secret::new("t0k")),
         interactions: None,
+        grafana_token: Some(Secret::new("gr4f")),
     };
     (s, rx)
 }
@@ -110,7 +111,7 @@ async fn garbage_gets_400_with_the_reason_and_big_bodies_413() {
     let (status, text) = post(
         &app,
         "/grafana",
-        Some("Bearer t0k"),
+        Some("Bearer gr4f"),
         "{\"status\":\"firing\"}".into(),
     )
     .await;
@@ -145,7 +146,13 @@ async fn a_grafana_notification_is_accepted_and_counted_by_source() {
     let body = r#"{"version":"1","status":"firing","orgId":1,"title":"[FIRING:1] CPU","state":"alerting","groupKey":"gk",
       "alerts":[{"status":"firing","labels":{"alertname":"CPU"},"startsAt":"2024-01-01T00:00:00Z",
       "silenceURL":"http://grafana/alerting/silence/new","dashboardURL":"http://grafana/d/x","valueString":"[ var='A' value=97 ]"}]}"#;
-    let (status, text) = post(&app, "/grafana", Some("Bearer t0k"), body.into()).await;
+    let (status, _) = post(&app, "/grafana", Some("Bearer t0k"), body.into()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "each route has its own token"
+    );
+    let (status, text) = post(&app, "/grafana", Some("Bearer gr4f"), body.into()).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let entry = rx.recv().await.unwrap();
     let description = &entry.message.embeds[0].description;
