@@ -392,3 +392,42 @@ async fn probe_targets_are_bounded_and_each_has_its_own_pg_up() {
         .unwrap_err();
     assert!(err.contains("invalid"), "{err}");
 }
+
+#[tokio::test]
+async fn the_binary_logs_connection_failures_without_the_password() {
+    let db_port = testkit::free_port();
+    let web_port = testkit::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pg-exporter"))
+        .args([
+            "--web.listen-address",
+            &format!("127.0.0.1:{web_port}"),
+            "--log-level",
+            "debug",
+        ])
+        .env(
+            "DATA_SOURCE_NAME",
+            format!("postgresql://postgres:LeakCheckPw@127.0.0.1:{db_port}/postgres"),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{web_port}/metrics");
+    let mut text = None;
+    for _ in 0..100 {
+        if let Ok(resp) = http.get(&url).send().await {
+            text = Some(resp.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = text.expect("the exporter answers");
+    assert_eq!(must(&text, "pg_up", &[]), 0.0);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("cannot connect"), "{log}");
+    assert!(!log.contains("LeakCheckPw"), "{log}");
+}
