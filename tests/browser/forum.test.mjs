@@ -145,6 +145,18 @@ try {
   const adminAgain = await page.goto(`${base}/admin/`);
   assert.equal(new URL(adminAgain.url()).pathname, "/admin/login", "no admin session without the admin login");
 
+  step("an administrator opens the admin panel with its own login");
+  await logout();
+  await login("root", "admin password 1");
+  const redirected = await page.goto(`${base}/admin/`);
+  assert.equal(new URL(redirected.url()).pathname, "/admin/login", "a user session alone does not open the panel");
+  const rootForm = page.locator("form.card");
+  await rootForm.locator("input[name=password]").fill("admin password 1");
+  const [panel] = await Promise.all([page.waitForNavigation(), rootForm.locator("button[type=submit]").click()]);
+  assert.equal(new URL(panel.url()).pathname, "/admin/");
+  assert.equal(await page.locator("#count-users").innerText(), "3");
+  await page.screenshot({ path: path.join(out, "admin.png"), fullPage: true });
+
   step("the index lists the thread");
   await page.goto(base);
   assert.ok(await page.getByRole("link", { name: "Which database should we monitor first?" }).isVisible());
