@@ -40,8 +40,12 @@ pub enum DeadLetterCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Put dead letters back in the spool (the relay must be stopped; it delivers them on start).
+    /// Put dead letters back in the spool: offline (the relay stopped; it delivers them when it
+    /// starts), or through the running relay with `--relay-url` (and its token).
     Replay {
+        /// The running relay (`http://localhost:9733`), which replays and delivers at once.
+        #[arg(long)]
+        relay_url: Option<String>,
         /// Every dead letter.
         #[arg(long, conflicts_with = "seq")]
         all: bool,

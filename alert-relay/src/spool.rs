@@ -76,6 +76,9 @@ pub enum SpoolError {
     /// The writer thread is gone (shutting down).
     #[error("spool closed")]
     Closed,
+    /// `dead-letters replay` of a sequence number that is not a dead letter.
+    #[error("no dead letter with sequence number {0}")]
+    NoSuchDeadLetter(u64),
 }
 
 enum Cmd {
@@ -85,6 +88,10 @@ enum Cmd {
     ),
     Done(u64, oneshot::Sender<Result<(), SpoolError>>),
     DeadLetter(Box<DeadLetter>, oneshot::Sender<Result<(), SpoolError>>),
+    Replay(
+        Option<Vec<u64>>,
+        oneshot::Sender<Result<Vec<(u64, Entry)>, SpoolError>>,
+    ),
 }
 
 /// The handle the web handlers and delivery workers share.
@@ -234,6 +241,39 @@ impl Journal {
         Ok(())
     }
 
+    /// Puts dead letters back in the spool (all of them, or the sequence numbers given), durably,
+    /// then removes them from the dead letters. Returns (old seq, new entry) pairs.
+    pub fn replay(&mut self, seqs: Option<&[u64]>) -> Result<Vec<(u64, Entry)>, SpoolError> {
+        let chosen: Vec<DeadLetter> = self
+            .dead
+            .list()
+            .iter()
+            .filter(|l| seqs.is_none_or(|s| s.contains(&l.entry.seq)))
+            .cloned()
+            .collect();
+        if let Some(missing) = seqs.and_then(|s| {
+            s.iter()
+                .find(|q| !chosen.iter().any(|l| l.entry.seq == **q))
+        }) {
+            return Err(SpoolError::NoSuchDeadLetter(*missing));
+        }
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries = chosen
+            .iter()
+            .map(|l| NewEntry {
+                target: l.entry.target.clone(),
+                dedup_key: l.entry.dedup_key.clone(),
+                message: l.entry.message.clone(),
+            })
+            .collect();
+        let stored = self.put_now(entries)?;
+        let old: Vec<u64> = chosen.iter().map(|l| l.entry.seq).collect();
+        self.dead.remove(&old)?;
+        Ok(old.into_iter().zip(stored).collect())
+    }
+
     /// Appends entries as a new put (used by `dead-letters replay`, offline). Durable on return.
     pub fn put_now(&mut self, entries: Vec<NewEntry>) -> Result<Vec<Entry>, SpoolError> {
         let mut batch = vec![(entries, None)];
@@ -350,6 +390,9 @@ fn writer(mut j: Journal, mut rx: mpsc::Receiver<Cmd>, depth: Arc<AtomicU64>) {
                     let r = j.mark_done(seq).map_err(SpoolError::from);
                     other_replies.push((reply, r));
                 }
+                Cmd::Replay(seqs, reply) => {
+                    let _ = reply.send(j.replay(seqs.as_deref()));
+                }
                 Cmd::DeadLetter(dl, reply) => {
                     let seq = dl.entry.seq;
                     let r = j
@@ -415,6 +458,16 @@ impl Spool {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Cmd::DeadLetter(Box::new(dl), tx))
+            .await
+            .map_err(|_| SpoolError::Closed)?;
+        rx.await.map_err(|_| SpoolError::Closed)?
+    }
+
+    /// Puts dead letters back (all, or `seqs`); the caller queues the returned entries.
+    pub async fn replay(&self, seqs: Option<Vec<u64>>) -> Result<Vec<(u64, Entry)>, SpoolError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Replay(seqs, tx))
             .await
             .map_err(|_| SpoolError::Closed)?;
         rx.await.map_err(|_| SpoolError::Closed)?

@@ -1,6 +1,5 @@
 //! Wiring: load the routes, open the spool, start the workers, serve; and the subcommands.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -13,7 +12,7 @@ use crate::deliver::{Deliverer, DeliveryConfig};
 use crate::metrics::Metrics;
 use crate::payload::{Notification, Source};
 use crate::secret::{Secret, WebhookUrl, read_secret_file};
-use crate::spool::{Journal, NewEntry};
+use crate::spool::Journal;
 use crate::web::{AppState, app};
 
 /// Runs the subcommand, or the relay.
@@ -24,9 +23,11 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         Some(Command::DeadLetters(DeadLetterCommand::List { json })) => {
             list_dead_letters(&cli.run, json)
         }
-        Some(Command::DeadLetters(DeadLetterCommand::Replay { all, seq })) => {
-            replay_dead_letters(&cli.run, all, &seq)
-        }
+        Some(Command::DeadLetters(DeadLetterCommand::Replay {
+            all,
+            seq,
+            relay_url,
+        })) => replay_dead_letters(&cli.run, all, &seq, relay_url.as_deref()).await,
     }
 }
 
@@ -191,46 +192,61 @@ fn list_dead_letters(args: &RunArgs, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn replay_dead_letters(args: &RunArgs, all: bool, seqs: &[u64]) -> anyhow::Result<()> {
+async fn replay_dead_letters(
+    args: &RunArgs,
+    all: bool,
+    seqs: &[u64],
+    relay_url: Option<&str>,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         all || !seqs.is_empty(),
         "name the sequence numbers to replay, or --all"
     );
-    let mut journal = Journal::open(&args.storage_path, args.storage_max_bytes).context(
-        "replay needs the relay stopped (it delivers the replayed messages when it starts)",
-    )?;
-    let chosen: Vec<_> = journal
-        .dead_letters()
-        .list()
-        .iter()
-        .filter(|l| all || seqs.contains(&l.entry.seq))
-        .cloned()
-        .collect();
-    let found: Vec<u64> = chosen.iter().map(|l| l.entry.seq).collect();
-    if let Some(missing) = seqs.iter().find(|s| !found.contains(s)) {
-        anyhow::bail!("no dead letter with sequence number {missing}");
+    let Some(url) = relay_url else {
+        let mut journal = Journal::open(&args.storage_path, args.storage_max_bytes)
+            .context("the relay runs on this storage path: stop it, or pass --relay-url to replay through it")?;
+        let replayed = journal.replay(if all { None } else { Some(seqs) })?;
+        for (old, new) in &replayed {
+            println!("dead letter {old} is back in the spool as {}", new.seq);
+        }
+        println!(
+            "{} message(s) will be delivered when the relay starts",
+            replayed.len()
+        );
+        return Ok(());
+    };
+    let token = match (&args.token, &args.token_file) {
+        (Some(t), _) => Some(Secret::new(t.clone())),
+        (None, Some(f)) => Some(read_secret_file(f)?),
+        (None, None) => None,
+    };
+    let body = if all {
+        serde_json::json!({"all": true})
+    } else {
+        serde_json::json!({"seq": seqs})
+    };
+    let mut req = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?
+        .post(format!(
+            "{}/-/dead-letters/replay",
+            url.trim_end_matches('/')
+        ))
+        .json(&body);
+    if let Some(t) = &token {
+        req = req.bearer_auth(t.expose());
     }
-    let entries: Vec<NewEntry> = chosen
-        .iter()
-        .map(|l| NewEntry {
-            target: l.entry.target.clone(),
-            dedup_key: l.entry.dedup_key.clone(),
-            message: l.entry.message.clone(),
-        })
-        .collect();
-    let stored = journal.put_now(entries)?;
-    journal.dead_letters().remove(&found)?;
-    let map: HashMap<u64, u64> = found
-        .iter()
-        .copied()
-        .zip(stored.iter().map(|e| e.seq))
-        .collect();
-    for (old, new) in &map {
-        println!("dead letter {old} is back in the spool as {new}");
-    }
-    println!(
-        "{} message(s) will be delivered when the relay starts",
-        stored.len()
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the relay at {url}: {e}"))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    anyhow::ensure!(
+        status.is_success(),
+        "the relay answered {status}: {}",
+        text.trim()
     );
+    println!("{}", text.trim());
     Ok(())
 }

@@ -92,6 +92,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .route("/grafana", post(grafana_create))
         .route("/discord/interactions", post(interactions_create))
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .route("/-/dead-letters/replay", post(dead_letters_replay))
         .route("/metrics", get(metrics_show))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/ready", get(ready_show))
@@ -204,6 +205,71 @@ async fn accept(
         format!("accepted, {count} messages queued\n"),
     )
         .into_response())
+}
+
+/// Body of `POST /-/dead-letters/replay`: `{"all": true}` or `{"seq": [3, 5]}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Every dead letter.
+    #[serde(default)]
+    pub all: bool,
+    /// These sequence numbers.
+    #[serde(default)]
+    pub seq: Vec<u64>,
+}
+
+async fn dead_letters_replay(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&s.token, &headers) {
+        return AppError::Unauthorized.into_response();
+    }
+    let req: ReplayRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"all\": true}} or {{\"seq\": [..]}}: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    if !req.all && req.seq.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "name the sequence numbers to replay, or all\n",
+        )
+            .into_response();
+    }
+    match s
+        .spool
+        .replay(if req.all { None } else { Some(req.seq) })
+        .await
+    {
+        Ok(replayed) => {
+            let pairs: Vec<serde_json::Value> = replayed
+                .iter()
+                .map(|(old, e)| serde_json::json!({"old": old, "new": e.seq}))
+                .collect();
+            for (_, entry) in replayed {
+                if let Some(q) = s.queues.get(&entry.target) {
+                    let _ = q.send(entry);
+                }
+            }
+            s.metrics.spool_depth.set(s.spool.depth() as i64);
+            tracing::info!(count = pairs.len(), "dead letters replayed");
+            axum::Json(serde_json::json!({"replayed": pairs})).into_response()
+        }
+        Err(SpoolError::NoSuchDeadLetter(n)) => (
+            StatusCode::NOT_FOUND,
+            format!("no dead letter with sequence number {n}\n"),
+        )
+            .into_response(),
+        Err(e) => AppError::Spool(e).into_response(),
+    }
 }
 
 async fn interactions_create(

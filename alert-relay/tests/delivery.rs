@@ -189,3 +189,92 @@ async fn duplicates_from_an_ha_pair_are_delivered_once() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(double.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn dead_letters_replay_through_the_running_relay() {
+    let double = DiscordDouble::start().await;
+    double.script([Scripted::ServerError, Scripted::ServerError]);
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("spool");
+    let relay = Relay::start(
+        &storage,
+        &[
+            "--discord.webhook-url",
+            &double.webhook_url(),
+            "--discord.api-url",
+            &double.api_url(),
+            "--delivery.max-attempts",
+            "2",
+            "--delivery.backoff-base",
+            "10ms",
+        ],
+    )
+    .await;
+    assert_eq!(
+        relay
+            .post(
+                "/alertmanager",
+                &group("Later", "firing", &[("a", "firing")])
+            )
+            .await,
+        200
+    );
+    until(10, "the dead letter", || {
+        std::fs::read_to_string(storage.join("dead-letters.jsonl"))
+            .is_ok_and(|t| t.contains("Later"))
+    })
+    .await;
+    assert!(double.messages().is_empty());
+    let metrics = relay.metrics().await;
+    assert!(
+        metrics.contains("alert_relay_dead_letters_total 1"),
+        "{metrics}"
+    );
+
+    let bin = env!("CARGO_BIN_EXE_alert-relay");
+    let offline = std::process::Command::new(bin)
+        .args(["dead-letters", "replay", "--all", "--storage.path"])
+        .arg(&storage)
+        .output()
+        .unwrap();
+    assert!(
+        !offline.status.success(),
+        "the spool is locked by the running relay"
+    );
+    assert!(String::from_utf8_lossy(&offline.stderr).contains("--relay-url"));
+    let unauthorized = std::process::Command::new(bin)
+        .args([
+            "dead-letters",
+            "replay",
+            "--all",
+            "--relay-url",
+            &relay.url(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!unauthorized.status.success());
+    let online = std::process::Command::new(bin)
+        .args([
+            "dead-letters",
+            "replay",
+            "--all",
+            "--relay-url",
+            &relay.url(),
+        ])
+        .env("ALERT_RELAY_TOKEN", common::TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    until(10, "the replayed message", || double.messages().len() == 1).await;
+    assert!(titles(&double.messages())[0].contains("Later"));
+    let list = std::process::Command::new(bin)
+        .args(["dead-letters", "list", "--storage.path"])
+        .arg(&storage)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("Later"));
+}
