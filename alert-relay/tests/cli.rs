@@ -176,3 +176,49 @@ async fn sigterm_stops_the_relay_cleanly_and_keeps_the_spool() {
         "the undelivered message is still spooled"
     );
 }
+
+#[tokio::test]
+async fn promtool_accepts_the_metrics() {
+    let promtool = testkit::require_bin("promtool", "apt-get install -y prometheus");
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::Relay::start(&dir.path().join("spool"), &[]).await;
+    assert_eq!(
+        relay
+            .post(
+                "/grafana",
+                &common::group("M", "firing", &[("a", "firing")])
+                    .to_string()
+                    .replace("\"4\"", "\"1\"")
+                    .parse()
+                    .unwrap()
+            )
+            .await,
+        200
+    );
+    let text = relay.metrics().await;
+    assert!(
+        text.contains("alert_relay_notifications_received_total{source=\"grafana\"} 1"),
+        "{text}"
+    );
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
