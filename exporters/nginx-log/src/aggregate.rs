@@ -156,6 +156,7 @@ pub struct Aggregator {
     pub endpoints: Vec<String>,
     endpoint_masks: Vec<u64>,
     series_index: HashMap<u64, u32, Prehashed>,
+    fast_series: HashMap<u64, u32, Prehashed>,
     /// Request series.
     pub series: Vec<Series>,
     hist_index: HashMap<u64, u32, Prehashed>,
@@ -194,6 +195,7 @@ impl Aggregator {
             endpoints: Vec::new(),
             endpoint_masks: Vec::new(),
             series_index: HashMap::default(),
+            fast_series: HashMap::default(),
             series: Vec::new(),
             hist_index: HashMap::default(),
             hist_keys: Vec::new(),
@@ -252,15 +254,38 @@ impl Aggregator {
         self.normalizer.normalize(uri, &mut scratch);
         let hash = key_hash(&scratch);
         self.top.observe(method, &scratch, hash);
-        let (endpoint, mask) = self.endpoint(&scratch, hash);
-        self.scratch = scratch;
+        // Steady state: one probe from (endpoint text, labels, method, status) to its series.
+        let raw_status = status;
+        let fast_key = hash
+            ^ ((u64::from(labels) << 32) | (u64::from(method) << 16) | u64::from(raw_status))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let series = match self.fast_series.get(&fast_key) {
+            Some(&i) => {
+                self.scratch = scratch;
+                i as usize
+            }
+            None => {
+                let (endpoint, _) = self.endpoint(&scratch, hash);
+                self.scratch = scratch;
+                if self.settings.status_class {
+                    status = status / 100 * 100;
+                }
+                let series = self.series_slot(labels, method, status, endpoint);
+                // Only unfolded pairs are remembered, so this map is no bigger than the series.
+                if endpoint != 0 && self.series[series].endpoint == endpoint {
+                    self.fast_series.insert(fast_key, series as u32);
+                }
+                series
+            }
+        };
+        let endpoint = self.series[series].endpoint;
+        let mask = if endpoint == 0 {
+            self.endpoint_masks[0] | self.events.mask(&self.scratch)
+        } else {
+            self.endpoint_masks[endpoint as usize]
+        };
         self.events
-            .fire(mask, method, status, &mut self.event_counts);
-
-        if self.settings.status_class {
-            status = status / 100 * 100;
-        }
-        let series = self.series_slot(labels, method, status, endpoint);
+            .fire(mask, method, raw_status, &mut self.event_counts);
         let s = &mut self.series[series];
         s.requests += 1;
         s.response_bytes += parse_u64(record.body_bytes);

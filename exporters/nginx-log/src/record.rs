@@ -209,6 +209,9 @@ pub fn parse_seconds(s: &[u8]) -> Option<f64> {
 /// `$upstream_response_time`: one time, or several separated by `, ` (several upstreams tried)
 /// or ` : ` (internal redirects). The sum is the time spent in upstreams; `-` parts count 0.
 pub fn parse_upstream_seconds(s: &[u8]) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
     if let Some(t) = parse_seconds(s) {
         return Some(t);
     }

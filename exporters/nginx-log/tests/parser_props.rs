@@ -157,3 +157,29 @@ fn a_flood_of_distinct_paths_stays_within_the_caps() {
     );
     assert!(agg.series.len() <= Settings::default().max_series + 1);
 }
+
+#[test]
+fn status_classes_label_series_while_events_see_the_exact_status() {
+    let format = LineFormat::compile("combined").unwrap();
+    let settings = Settings {
+        status_class: true,
+        ..Settings::default()
+    };
+    let mut agg = Aggregator::new(
+        settings,
+        Normalizer::default(),
+        Events::new(preset_events("forum").unwrap()).unwrap(),
+    );
+    let line = "1.2.3.4 - - [x] \"POST /login HTTP/1.1\" 401 0 \"-\" \"ua\"\n";
+    let other = "1.2.3.4 - - [x] \"POST /login HTTP/1.1\" 403 0 \"-\" \"ua\"\n";
+    agg.process_block(&format, 0, format!("{line}{line}{other}{line}").as_bytes());
+    assert_eq!(agg.series.len(), 1);
+    assert_eq!((agg.series[0].status, agg.series[0].requests), (400, 4));
+    let failed_login = agg
+        .events
+        .names()
+        .iter()
+        .position(|n| n == "failed_login")
+        .unwrap();
+    assert_eq!(agg.event_counts[failed_login], 3);
+}
