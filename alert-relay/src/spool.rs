@@ -330,6 +330,18 @@ impl Journal {
             results.push(Ok(entries));
         }
         if let Err(e) = self.file.write_all(buf.as_bytes()) {
+            // Nothing of this batch is stored: forget it, and cut a partial line off so the
+            // next write does not land on it.
+            for entries in results.iter().flatten() {
+                for entry in entries {
+                    if let Some((_, len)) = self.pending.remove(&entry.seq) {
+                        self.pending_bytes -= len as u64;
+                    }
+                }
+            }
+            if let Err(cut) = self.file.set_len(self.size) {
+                tracing::error!(error = %cut, "cannot cut a partial journal write");
+            }
             return results
                 .into_iter()
                 .map(|_| Err(SpoolError::Io(std::io::Error::new(e.kind(), e.to_string()))))

@@ -108,3 +108,75 @@ async fn dead_letters_leave_the_queue_and_can_be_listed() {
     assert_eq!(j.dead_letters().list().len(), 1);
     assert_eq!(j.dead_letters().list()[0].entry.message.content, "doomed");
 }
+
+mod model {
+    //! The journal against a model (a map of pending messages) under random puts, dones,
+    //! compactions, torn writes and reopenings (a crash at any point between operations).
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Put(Vec<String>),
+        Done(usize),
+        Compact,
+        TornWrite,
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => proptest::collection::vec("[a-z🔥\"\\\\\n]{0,20}", 1..4).prop_map(Op::Put),
+            3 => any::<usize>().prop_map(Op::Done),
+            1 => Just(Op::Compact),
+            1 => Just(Op::TornWrite),
+            2 => Just(Op::Reopen),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_journal_keeps_exactly_the_acknowledged_undelivered_messages(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut j = Journal::open(dir.path(), 1 << 20).unwrap();
+            let mut model: BTreeMap<u64, String> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Put(texts) => {
+                        let stored = j.put_now(texts.iter().map(|t| msg(t)).collect()).unwrap();
+                        for (e, t) in stored.iter().zip(texts) {
+                            prop_assert!(model.keys().all(|k| *k < e.seq), "sequence numbers grow");
+                            model.insert(e.seq, t);
+                        }
+                    }
+                    Op::Done(i) => {
+                        if !model.is_empty() {
+                            let seq = *model.keys().nth(i % model.len()).unwrap();
+                            j.mark_done(seq).unwrap();
+                            j.file.sync_data().unwrap();
+                            model.remove(&seq);
+                        }
+                    }
+                    Op::Compact => j.compact().unwrap(),
+                    Op::TornWrite => {
+                        j.file.write_all(b"{\"op\":\"put\",\"entries\":[{\"seq\":99999,\"tar").unwrap();
+                        drop(j);
+                        j = Journal::open(dir.path(), 1 << 20).unwrap();
+                    }
+                    Op::Reopen => {
+                        drop(j);
+                        j = Journal::open(dir.path(), 1 << 20).unwrap();
+                    }
+                }
+                let got: BTreeMap<u64, String> = j.pending().into_iter().map(|e| (e.seq, e.message.content)).collect();
+                prop_assert_eq!(&got, &model);
+            }
+        }
+    }
+}
