@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// The window of the login limits, in seconds.
     #[arg(long, env = "FORUM_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
     pub login_window_seconds: u64,
+    /// Directory for uploads (avatars), served by nginx at `/media/`; unset: uploads are off.
+    #[arg(long, env = "FORUM_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
     /// Run the migrations before serving.
     #[arg(long, env = "FORUM_MIGRATE")]
     pub migrate: bool,
@@ -262,6 +265,7 @@ async fn serve(pool: deadpool_postgres::Pool, args: ServeArgs) -> anyhow::Result
         login_ip_limit: args.login_ip_limit,
         login_account_limit: args.login_account_limit,
         login_window: Duration::from_secs(args.login_window_seconds),
+        media_dir: args.media_dir.clone(),
         ..Config::default()
     };
     let addr = args

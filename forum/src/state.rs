@@ -65,6 +65,8 @@ pub struct Config {
     pub threads_per_page: i64,
     /// Posts per page of a thread.
     pub posts_per_page: i64,
+    /// Where uploads (avatars) are written; nginx serves it at `/media/`. None: uploads off.
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             threads_per_page: 25,
             posts_per_page: 20,
+            media_dir: None,
         }
     }
 }

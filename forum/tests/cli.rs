@@ -46,7 +46,7 @@ async fn migrate_admin_seed_and_static_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 2 migration(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 3 migration(s)"));
     let again = forum(&db.url).arg("migrate").output().unwrap();
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("applied 0 migration(s)"),

@@ -735,3 +735,78 @@ async fn health_metrics_and_roles() {
             .contains("role=\"api\"")
     );
 }
+
+fn multipart(csrf: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "XyZboundary42";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn avatars_are_png_or_jpeg_written_to_the_media_dir() {
+    let media = std::env::temp_dir().join(format!("forum-media-{}", std::process::id()));
+    let app = TestApp::with_config(forum::Config {
+        media_dir: Some(media.clone()),
+        ..forum::Config::default()
+    })
+    .await;
+    let alice = app.user("alice", "member").await;
+    let upload = |csrf: &str, file: &[u8]| {
+        let (ct, body) = multipart(csrf, file);
+        axum::http::Request::post("/account/avatar")
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let png = b"\x89PNG\r\n\x1a\n0000IHDR-not-a-real-image-but-png-magic";
+    let r = app.send(upload(common::CSRF, png), &alice).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let url: String = app
+        .scalar(&format!(
+            "SELECT avatar FROM users WHERE id = {}",
+            alice.user_id
+        ))
+        .await;
+    let name = url.strip_prefix("/media/avatars/").unwrap();
+    assert_eq!(
+        std::fs::read(media.join("avatars").join(name)).unwrap(),
+        png
+    );
+    assert!(
+        app.get(&format!("/u/{}/", alice.user_id), &alice)
+            .await
+            .body
+            .contains(&url)
+    );
+    let svg = app
+        .send(upload(common::CSRF, b"<svg onload=alert(1)>"), &alice)
+        .await;
+    assert_eq!(svg.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.send(upload("", png), &alice).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let big = [png.as_slice(), &vec![0u8; 210 * 1024]].concat();
+    assert_eq!(
+        app.send(upload(common::CSRF, &big), &alice).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = app
+        .send(
+            upload(common::CSRF, &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]),
+            &alice,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        std::fs::read_dir(media.join("avatars")).unwrap().count(),
+        1,
+        "the old avatar is removed"
+    );
+    std::fs::remove_dir_all(&media).unwrap();
+}

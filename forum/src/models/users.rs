@@ -104,13 +104,15 @@ pub struct Profile {
     pub post_count: i32,
     /// Banned until.
     pub banned_until: Option<DateTime<Utc>>,
+    /// Avatar URL path (`/media/avatars/...`).
+    pub avatar: Option<String>,
 }
 
 /// The profile of user `id`.
 pub async fn profile(client: &impl GenericClient, id: i64) -> Result<Profile, AppError> {
     let row = client
         .query_opt(
-            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until
+            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until, avatar
              FROM users WHERE id = $1",
             &[&id],
         )
@@ -125,6 +127,7 @@ pub async fn profile(client: &impl GenericClient, id: i64) -> Result<Profile, Ap
         thread_count: row.get(5),
         post_count: row.get(6),
         banned_until: row.get(7),
+        avatar: row.get(8),
     })
 }
 
@@ -143,7 +146,7 @@ pub async fn list(
     );
     let rows = client
         .query(
-            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until
+            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until, avatar
              FROM users WHERE username ILIKE $1 ORDER BY id DESC LIMIT $2",
             &[&pattern, &limit],
         )
@@ -159,6 +162,7 @@ pub async fn list(
             thread_count: row.get(5),
             post_count: row.get(6),
             banned_until: row.get(7),
+            avatar: row.get(8),
         })
         .collect())
 }

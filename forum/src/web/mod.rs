@@ -1,6 +1,7 @@
 //! The server-rendered pages of the web role.
 
 pub mod account;
+pub mod avatar;
 pub mod forms;
 pub mod pages;
 pub mod templates;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(account::password_form).post(account::password_change),
         )
+        .route("/account/avatar", post(avatar::avatar_upload))
         .route("/static/{file}", get(static_file))
 }
 
