@@ -183,12 +183,18 @@ const CONFLICTS: &[Column] = &[
 /// `pg_stat_database_*{datid,datname}`; the columns the server has decide the families, so
 /// PostgreSQL 13 simply has no `sessions` family.
 pub async fn stat_database(session: &Session) -> Result<Vec<Family>, String> {
-    let rows = session.query("SELECT * FROM pg_stat_database").await?;
-    let mut families = families_from_rows(&rows, &["datid", "datname"], STAT_DATABASE);
-    let rows = session
-        .query("SELECT * FROM pg_stat_database_conflicts")
-        .await?;
-    families.extend(families_from_rows(&rows, &["datid", "datname"], CONFLICTS));
+    // Both queries go out together (pipelined on the connection).
+    let (stats, conflicts) = futures::future::try_join(
+        session.query("SELECT * FROM pg_stat_database"),
+        session.query("SELECT * FROM pg_stat_database_conflicts"),
+    )
+    .await?;
+    let mut families = families_from_rows(&stats, &["datid", "datname"], STAT_DATABASE);
+    families.extend(families_from_rows(
+        &conflicts,
+        &["datid", "datname"],
+        CONFLICTS,
+    ));
     Ok(families)
 }
 
