@@ -1,9 +1,12 @@
 //! Duplicate suppression: a notification whose key (group key, status, fingerprints) was
 //! accepted within the window is acknowledged and not delivered again. Covers Alertmanager's
 //! retries and the second Alertmanager of an HA pair. Bounded: at most `capacity` keys.
+//! Requests with the same key are handled one at a time ([`Dedup::serialize`]): the second of
+//! an HA pair waits for the first to be stored, so it is never told "duplicate" for a
+//! notification whose storing then failed.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 type Keys = (HashMap<String, Instant>, VecDeque<(Instant, String)>);
@@ -14,6 +17,26 @@ pub struct Dedup {
     window: Duration,
     capacity: usize,
     inner: Mutex<Keys>,
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while a notification with this key is being handled.
+pub struct KeyGuard<'a> {
+    owner: &'a Dedup,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = self.owner.in_flight.lock().expect("dedup lock");
+        // Only the map and this guard hold it: nobody waits, forget it.
+        if Arc::strong_count(&self.lock) <= 2 {
+            map.remove(&self.key);
+        }
+    }
 }
 
 impl Dedup {
@@ -23,6 +46,25 @@ impl Dedup {
             window,
             capacity,
             inner: Mutex::new((HashMap::new(), VecDeque::new())),
+            in_flight: Mutex::default(),
+        }
+    }
+
+    /// Waits until no other request with `key` is being handled, and holds that until dropped.
+    pub async fn serialize(&self, key: &str) -> KeyGuard<'_> {
+        let lock = self
+            .in_flight
+            .lock()
+            .expect("dedup lock")
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let guard = lock.clone().lock_owned().await;
+        KeyGuard {
+            owner: self,
+            key: key.to_string(),
+            lock,
+            guard: Some(guard),
         }
     }
 

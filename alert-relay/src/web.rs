@@ -156,6 +156,7 @@ async fn accept(
     }
     let n = Notification::parse(source, &body)?;
     let key = n.dedup_key();
+    let _one_at_a_time = s.dedup.serialize(&key).await;
     if !s.dedup.claim(&key) {
         s.metrics.deduplicated.inc();
         tracing::debug!(group_key = %n.group_key, "duplicate notification dropped");

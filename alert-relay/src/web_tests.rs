@@ -172,6 +172,25 @@ async fn a_grafana_notification_is_accepted_and_counted_by_source() {
 }
 
 #[tokio::test]
+async fn concurrent_copies_are_not_acknowledged_before_the_first_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _rx) = state(dir.path(), 100);
+    let app = app(s, 1 << 20);
+    let (a, b) = tokio::join!(
+        post(&app, "/alertmanager", Some("Bearer t0k"), BODY.into()),
+        post(&app, "/alertmanager", Some("Bearer t0k"), BODY.into())
+    );
+    assert_eq!(
+        (a.0, b.0),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE
+        ),
+        "{a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
 async fn health_ready_and_metrics_answer() {
     let dir = tempfile::tempdir().unwrap();
     let (s, _rx) = state(dir.path(), 1 << 20);
