@@ -98,3 +98,20 @@ rss=$(awk '/VmHWM/ { print $2 / 1024 }' "/proc/$pid/status")
 kill $pid; wait $pid 2>/dev/null || true; trap - EXIT
 echo "scrape: $n_series request series, $n_samples samples, $(wc -c <"$work/series.out") bytes; 20 scrapes:" \
   "median $(echo "$times" | sed -n 10p) s, max $(echo "$times" | tail -1) s; gzip median $(echo "$gz_times" | sed -n 10p) s; peak RSS ${rss} MB"
+
+# Cardinality flood: 1,000,000 distinct random paths; memory must stay bounded by the caps.
+flood_log="$work/flood-1000000.log"
+if [[ ! -s "$flood_log" ]]; then
+  python3 - "$flood_log" <<'PY'
+import random, sys
+rnd = random.Random(7)
+with open(sys.argv[1], "w", buffering=1 << 20) as f:
+    for i in range(1000000):
+        p = "/%s/%s" % ("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8)), "".join(rnd.choice("xyz") for _ in range(6)))
+        f.write('10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET %s HTTP/1.1" 200 10 "-" "flood"\n' % p)
+PY
+fi
+run flood "$work/flood.out" "$exe" --one-shot --format combined --log-file "$flood_log"
+echo "flood: $(total "$work/flood.out" nginx_http_requests_total) requests," \
+  "$(grep -c '^nginx_http_requests_total{' "$work/flood.out") series," \
+  "folded $(total "$work/flood.out" nginx_http_endpoints_folded_total); peak RSS $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(field flood "Maximum resident set size")") MB"
