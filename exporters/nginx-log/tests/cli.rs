@@ -177,3 +177,96 @@ fn the_repo_nginx_log_format_is_the_forum_format() {
         "monitoring/nginx/log_format.conf drifted from format::FORUM:\n{conf}"
     );
 }
+
+fn scrape(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn wait_for_lines(port: u16, n: u64) {
+    let expected = format!("\nnginx_log_lines_total {n}\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let text = scrape(port).unwrap_or_default();
+        if text.contains(&expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waiting for {n} lines:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn stop(child: &mut std::process::Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        child.wait().unwrap().success(),
+        "exporter exits cleanly on SIGTERM"
+    );
+}
+
+#[test]
+fn a_restart_with_a_checkpoint_resumes_where_it_stopped() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", "");
+    let checkpoint = dir.path().join("checkpoint.json").display().to_string();
+    let start = |port: u16| {
+        let listen = format!("127.0.0.1:{port}");
+        Command::new(EXE)
+            .args([
+                "--log-file",
+                &log,
+                "--format",
+                "combined",
+                "--checkpoint",
+                &checkpoint,
+                "--poll-interval-ms",
+                "50",
+            ])
+            .args(["--web.listen-address", &listen, "--log-level", "warn"])
+            .spawn()
+            .unwrap()
+    };
+    let append = |text: &str| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap()
+    };
+
+    let port = testkit::free_port();
+    let mut first = start(port);
+    wait_for_lines(port, 0);
+    append(COMBINED);
+    wait_for_lines(port, 3);
+    stop(&mut first);
+
+    // Written while the exporter is down: counted after the restart, and only those.
+    append(COMBINED);
+    append(&COMBINED[..COMBINED.find('\n').unwrap() + 1]);
+    let port = testkit::free_port();
+    let mut second = start(port);
+    wait_for_lines(port, 4);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_for_lines(port, 4);
+    stop(&mut second);
+}

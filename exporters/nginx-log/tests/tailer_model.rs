@@ -200,3 +200,40 @@ fn rotation_and_truncation_are_reported() {
     assert_eq!(m.counter.rotations, 1);
     assert_eq!(m.counter.truncations, 1);
 }
+
+#[test]
+fn globs_pick_up_new_files_from_their_start_and_existing_ones_from_their_end() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), b"before start\n").unwrap();
+    let options = Options {
+        patterns: vec![(dir.path().join("*.log").display().to_string(), 0)],
+        from_start: false,
+        checkpoint: None,
+        max_line: 1 << 16,
+        rotate_wait: Duration::from_secs(3600),
+    };
+    let mut server = FileServer::new(options.clone()).unwrap();
+    let mut counter = Counter::default();
+    server.poll(&mut counter);
+    assert_eq!(counter.lines, 0);
+    std::fs::write(dir.path().join("b.log"), b"one\ntwo\n").unwrap();
+    std::fs::write(dir.path().join("ignored.txt"), b"x\n").unwrap();
+    OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("a.log"))
+        .unwrap()
+        .write_all(b"after\n")
+        .unwrap();
+    server.poll(&mut counter);
+    assert_eq!(counter.lines, 3);
+    assert_eq!(server.paths().len(), 2);
+
+    let mut from_start = FileServer::new(Options {
+        from_start: true,
+        ..options
+    })
+    .unwrap();
+    let mut counter = Counter::default();
+    from_start.poll(&mut counter);
+    assert_eq!(counter.lines, 4);
+}
