@@ -143,8 +143,12 @@ pub fn one_shot(mut plan: Plan) -> anyhow::Result<String> {
                 });
             }
             // A file read once is complete: its last line counts even without a newline.
-            if let Some(last) = reader.take_partial() {
-                state.agg.process_block(format, source.labels, &last);
+            let pending = reader.pending();
+            match reader.take_partial() {
+                Some(last) => state.agg.process_block(format, source.labels, &last),
+                // An over-long last line, already dropped.
+                None if pending > 0 => state.agg.count_too_long(pending),
+                None => {}
             }
         }
     }

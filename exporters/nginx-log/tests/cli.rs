@@ -270,3 +270,30 @@ fn a_restart_with_a_checkpoint_resumes_where_it_stopped() {
     wait_for_lines(port, 4);
     stop(&mut second);
 }
+
+#[test]
+fn one_shot_counts_a_last_line_without_newline_and_an_overlong_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = COMBINED.trim_end().to_string();
+    let log = write(dir.path(), "access.log", &text);
+    let out = run(&["--one-shot", "--format", "combined", "--log-file", &log]);
+    assert!(
+        stdout(&out).contains("\nnginx_log_lines_total 3\n"),
+        "{}",
+        stdout(&out)
+    );
+    text.push('\n');
+    text.push_str(&"x".repeat(200_000));
+    let log = write(dir.path(), "access2.log", &text);
+    let out = run(&["--one-shot", "--format", "combined", "--log-file", &log]);
+    assert!(
+        stdout(&out).contains("\nnginx_log_lines_total 4\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("nginx_log_parse_errors_total{reason=\"too_long\"} 1\n"),
+        "{}",
+        stdout(&out)
+    );
+}
