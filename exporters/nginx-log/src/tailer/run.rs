@@ -55,6 +55,9 @@ pub fn spawn<E: TailEvents + Send + 'static>(
     mut events: E,
     interval: Duration,
 ) -> TailerHandle {
+    // The first scan happens before this returns: "start at the end" means the end when the
+    // exporter started, not whenever the thread first got scheduled.
+    server.poll(&mut events);
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<()>();
     let dirs: Vec<PathBuf> = server
