@@ -157,6 +157,7 @@ pub struct Aggregator {
     endpoint_masks: Vec<u64>,
     series_index: HashMap<u64, u32, Prehashed>,
     fast_series: HashMap<u64, u32, Prehashed>,
+    folded_by_method: [u64; 10],
     /// Request series.
     pub series: Vec<Series>,
     hist_index: HashMap<u64, u32, Prehashed>,
@@ -170,7 +171,7 @@ pub struct Aggregator {
     pub event_counts: Vec<u64>,
     /// Requests counted under `other` by the endpoint or series cap.
     pub folded: u64,
-    /// The most requested endpoints.
+    /// The most requested of the endpoints folded into `other` (space-saving).
     pub top: TopN,
     /// Complete lines seen.
     pub lines: u64,
@@ -196,6 +197,7 @@ impl Aggregator {
             endpoint_masks: Vec::new(),
             series_index: HashMap::default(),
             fast_series: HashMap::default(),
+            folded_by_method: [0; 10],
             series: Vec::new(),
             hist_index: HashMap::default(),
             hist_keys: Vec::new(),
@@ -253,7 +255,6 @@ impl Aggregator {
         let mut scratch = std::mem::take(&mut self.scratch);
         self.normalizer.normalize(uri, &mut scratch);
         let hash = key_hash(&scratch);
-        self.top.observe(method, &scratch, hash);
         // Steady state: one probe from (endpoint text, labels, method, status) to its series.
         let raw_status = status;
         let fast_key = hash
@@ -274,6 +275,10 @@ impl Aggregator {
                 // Only unfolded pairs are remembered, so this map is no bigger than the series.
                 if endpoint != 0 && self.series[series].endpoint == endpoint {
                     self.fast_series.insert(fast_key, series as u32);
+                } else if self.series[series].endpoint == 0 && self.scratch != b"other" {
+                    // Folded by a cap: the top list still sees it, by space-saving.
+                    self.top.observe(method, &self.scratch, hash);
+                    self.folded_by_method[method as usize] += 1;
                 }
                 series
             }
@@ -376,6 +381,34 @@ impl Aggregator {
         self.lines += 1;
         self.bytes += bytes;
         self.parse_errors[ParseError::TooLong as usize] += 1;
+    }
+
+    /// The top `(method, endpoint, requests)` list: exact counts for the endpoints kept, and
+    /// space-saving estimates (upper bounds) for those folded into `other` by the caps, which
+    /// then no longer count in `other` here.
+    pub fn top_requests(&self) -> Vec<(u8, &str, u64)> {
+        let mut counts: HashMap<(u8, &str), u64> = HashMap::new();
+        for s in &self.series {
+            *counts
+                .entry((s.method, self.endpoints[s.endpoint as usize].as_str()))
+                .or_default() += s.requests;
+        }
+        for (method, folded) in self.folded_by_method.iter().enumerate() {
+            if let Some(c) = counts.get_mut(&(method as u8, "other")) {
+                *c = c.saturating_sub(*folded);
+            }
+        }
+        for e in self.top.top() {
+            *counts.entry((e.method, e.endpoint.as_str())).or_default() += e.count;
+        }
+        let mut all: Vec<(u8, &str, u64)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|((m, e), c)| (m, e, c))
+            .collect();
+        all.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(b.1)).then(a.0.cmp(&b.0)));
+        all.truncate(self.settings.top_n);
+        all
     }
 
     /// Total requests counted.

@@ -208,23 +208,19 @@ impl Collector for StateCollector {
             &events,
         )?;
         let top: Vec<(Labels<'_>, u64)> = agg
-            .top
-            .top()
+            .top_requests()
             .into_iter()
-            .map(|e| {
+            .map(|(method, endpoint, count)| {
                 (
-                    vec![
-                        ("method", METHODS[e.method as usize]),
-                        ("endpoint", e.endpoint.as_str()),
-                    ],
-                    e.count,
+                    vec![("method", METHODS[method as usize]), ("endpoint", endpoint)],
+                    count,
                 )
             })
             .collect();
         counter(
             &mut encoder,
             "nginx_http_top_requests",
-            "Requests of the most requested (method, endpoint) pairs, estimated by space-saving (an upper bound).",
+            "Requests of the most requested (method, endpoint) pairs: exact for endpoints kept, space-saving upper bounds for endpoints folded by the caps.",
             &top,
         )?;
         counter(

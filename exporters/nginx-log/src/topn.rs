@@ -2,8 +2,9 @@
 //! (Metwally et al.). It monitors `capacity` keys; a key not monitored replaces the one with the
 //! smallest count and inherits that count plus one, so counts are over-estimates by at most the
 //! evicted count (kept as `error`), and every key requested more than `total / capacity` times
-//! is guaranteed to be monitored. Keys are the endpoint template before the cardinality cap, so
-//! the top list names endpoints even when they are folded into `other` elsewhere.
+//! is guaranteed to be monitored. The aggregator feeds it only the requests whose endpoint was
+//! folded into `other` by a cap (the kept endpoints have exact counts), so the top list names
+//! heavy hitters even beyond the cap, in bounded memory.
 
 use std::collections::HashMap;
 
