@@ -278,7 +278,13 @@ impl LogFormat {
 /// `hay` starts with `lit`. Literals are a few bytes: a loop beats a call to `memcmp`.
 #[inline(always)]
 fn prefix_eq(hay: &[u8], lit: &[u8]) -> bool {
-    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
+    match (lit, hay) {
+        ([], _) => true,
+        ([a], [x, ..]) => a == x,
+        ([a, b], [x, y, ..]) => a == x && b == y,
+        ([a, b, c], [x, y, z, ..]) => a == x && b == y && c == z,
+        _ => hay.starts_with(lit),
+    }
 }
 
 /// The first `byte` in `haystack`. Fields are short, so the first 64 bytes are searched eight

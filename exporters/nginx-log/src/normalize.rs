@@ -105,7 +105,10 @@ impl Normalizer {
         for rule in &self.rules {
             match rule {
                 Rule::Prefix { prefix, endpoint } => {
-                    if path.starts_with(prefix.as_bytes()) {
+                    // Most paths differ from a prefix in its first two bytes: check those
+                    // before calling `memcmp`.
+                    let p = prefix.as_bytes();
+                    if path.get(1) == p.get(1) && path.starts_with(p) {
                         out.extend_from_slice(endpoint.as_bytes());
                         return;
                     }
