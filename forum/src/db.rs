@@ -35,9 +35,20 @@ pub fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
 /// Applies the migrations that are not applied yet; returns how many ran.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     let mut client = pool.get().await.context("cannot connect to PostgreSQL")?;
+    // Several pods may start at once (Kubernetes init containers): a session advisory lock
+    // makes them migrate one after the other; the later ones find nothing left to apply.
+    const MIGRATION_LOCK: i64 = 0x0066_6f72_756d; // "forum" in ASCII
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .context("cannot take the migration lock")?;
     let report = embedded::migrations::runner()
         .run_async(&mut **client)
-        .await
-        .context("migrations failed")?;
+        .await;
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    let report = report.context("migrations failed")?;
+    unlocked.context("cannot release the migration lock")?;
     Ok(report.applied_migrations().len())
 }

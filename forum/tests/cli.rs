@@ -38,6 +38,41 @@ fn help_and_version_work_without_a_database() {
 }
 
 #[tokio::test]
+async fn pods_migrating_at_once_all_succeed_and_apply_each_migration_once() {
+    // As Kubernetes init containers do: several `forum migrate` on a fresh database together.
+    let db = testkit::TestDb::new().await;
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            forum(&db.url)
+                .arg("migrate")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        applied.push(String::from_utf8_lossy(&out.stdout).to_string());
+    }
+    let firsts = applied
+        .iter()
+        .filter(|o| o.contains("applied 3 migration(s)"))
+        .count();
+    let laters = applied
+        .iter()
+        .filter(|o| o.contains("applied 0 migration(s)"))
+        .count();
+    assert_eq!((firsts, laters), (1, 3), "{applied:?}");
+}
+
+#[tokio::test]
 async fn migrate_admin_seed_and_static_from_the_command_line() {
     let db = testkit::TestDb::new().await;
     let out = forum(&db.url).arg("migrate").output().unwrap();
