@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod discord;
+pub mod pg;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
