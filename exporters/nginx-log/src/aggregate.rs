@@ -118,11 +118,9 @@ impl Histograms {
 
     #[inline]
     fn observe(&mut self, slot: usize, v: f64) {
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|b| v <= *b)
-            .unwrap_or(self.bounds.len());
+        // The bounds are sorted: the first bound `>= v` is the number of bounds below `v`,
+        // counted without branches.
+        let bucket = self.bounds.iter().filter(|b| **b < v).count();
         self.counts[slot * (self.bounds.len() + 1) + bucket] += 1;
         self.sums[slot] += v;
     }
@@ -223,6 +221,18 @@ impl Aggregator {
     pub fn process_block(&mut self, format: &LineFormat, labels: u16, block: &[u8]) {
         self.bytes += block.len() as u64;
         let mut start = 0;
+        // The AVX2 searcher called directly: `memchr_iter` re-dispatches on every line.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(newline) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
+            for nl in newline.iter(block) {
+                self.process_line(format, labels, &block[start..nl]);
+                start = nl + 1;
+            }
+            if start < block.len() {
+                self.process_line(format, labels, &block[start..]);
+            }
+            return;
+        }
         for nl in memchr::memchr_iter(b'\n', block) {
             self.process_line(format, labels, &block[start..nl]);
             start = nl + 1;

@@ -75,6 +75,8 @@ pub struct Mismatch {
 #[derive(Clone, Debug)]
 struct Fused {
     before: Box<[u8]>,
+    /// `before` is the literal the previous step's search just found: skip it unchecked.
+    known: bool,
     field: Option<Field>,
     until: Until,
 }
@@ -132,14 +134,21 @@ impl LogFormat {
         let mut fused = Vec::new();
         let mut before: Vec<u8> = Vec::new();
         let mut skip_next_literal = false;
+        let mut found: Option<&[u8]> = None;
         for step in &steps {
             match step {
                 Step::Literal(_) if skip_next_literal => skip_next_literal = false,
                 Step::Literal(l) => before.extend_from_slice(l),
                 Step::Var { field, until, .. } => {
                     skip_next_literal = matches!(until, Until::LineEnd(_));
+                    let known = !before.is_empty() && found == Some(&before[..]);
+                    found = match until {
+                        Until::Next(lit) => Some(lit),
+                        _ => None,
+                    };
                     fused.push(Fused {
                         before: std::mem::take(&mut before).into(),
+                        known,
                         field: *field,
                         until: until.clone(),
                     });
@@ -174,7 +183,7 @@ impl LogFormat {
         record.clear();
         let mut pos = 0;
         for f in &self.fused {
-            if !prefix_eq(&line[pos..], &f.before) {
+            if !f.known && !prefix_eq(&line[pos..], &f.before) {
                 return false;
             }
             pos += f.before.len();
@@ -296,20 +305,24 @@ fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO * u64::from(byte);
+    let head = &haystack[..haystack.len().min(INLINE)];
+    let mut words = head.chunks_exact(8);
     let mut i = 0;
-    while i + 8 <= haystack.len() && i < INLINE {
-        let word = u64::from_le_bytes(haystack[i..i + 8].try_into().expect("8 bytes"));
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
         let x = word ^ pattern;
+        // The lowest flagged byte is the first match (borrows only flag bytes above it).
         let found = x.wrapping_sub(LO) & !x & HI;
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    if i >= INLINE {
-        return memchr(byte, &haystack[i..]).map(|at| at + i);
+    if haystack.len() > INLINE {
+        return memchr(byte, &haystack[INLINE..]).map(|at| at + INLINE);
     }
-    haystack[i..]
+    words
+        .remainder()
         .iter()
         .position(|b| *b == byte)
         .map(|at| at + i)

@@ -92,11 +92,7 @@ impl Normalizer {
     #[inline]
     pub fn normalize(&self, uri: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        // URIs are short: a plain loop beats the set-up of a vectorised search.
-        let end = uri
-            .iter()
-            .position(|b| *b == b'?' || *b == b'#')
-            .unwrap_or(uri.len());
+        let end = query_start(uri);
         let path = &uri[..end];
         if path.first() != Some(&b'/') {
             out.extend_from_slice(b"other");
@@ -126,6 +122,31 @@ impl Normalizer {
     }
 }
 
+/// Where the query string or fragment (`?` or `#`) starts, else the length. URIs are short:
+/// eight bytes at a time in a `u64` (SWAR) beat both a byte loop and a vectorised search.
+#[inline]
+fn query_start(uri: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut words = uri.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
+        // The lowest flagged byte of each is its first match (borrows only flag bytes above).
+        let found = (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI;
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|b| *b == b'?' || *b == b'#')
+        .map_or(uri.len(), |i| at + i)
+}
+
 /// The built-in replacements, segment by segment.
 #[inline]
 fn builtin(path: &[u8], out: &mut Vec<u8>) {
@@ -139,25 +160,24 @@ fn builtin(path: &[u8], out: &mut Vec<u8>) {
         if segment.is_empty() {
             continue;
         }
-        // One pass classifies the segment; most segments are plain words copied as they are.
-        let (mut digits, mut hex, mut safe) = (0, 0, true);
+        // One pass classifies the segment (a table look-up and two bit operations a byte);
+        // most segments are plain words copied as they are.
+        let (mut all, mut any) = (u8::MAX, 0u8);
         for &b in segment {
-            if b.is_ascii_digit() {
-                digits += 1;
-                hex += 1;
-            } else if b.is_ascii_hexdigit() {
-                hex += 1;
-            } else if !is_safe(b) {
-                safe = false;
-            }
+            let class = CLASS[usize::from(b)];
+            all &= class;
+            any |= class;
         }
-        if digits == segment.len() {
+        let digits = all & DIGIT != 0;
+        let hex = all & HEX != 0;
+        let safe = all & SAFE != 0;
+        if digits {
             out.extend_from_slice(b":id");
         } else if segment.len() == 36 && is_uuid(segment) {
             out.extend_from_slice(b":uuid");
-        } else if segment.len() >= 16 && hex == segment.len() {
+        } else if segment.len() >= 16 && hex {
             out.extend_from_slice(b":hash");
-        } else if digits == 0 && safe {
+        } else if any & DIGIT == 0 && safe {
             out.extend_from_slice(segment);
         } else {
             inner_numbers(segment, out);
@@ -165,6 +185,32 @@ fn builtin(path: &[u8], out: &mut Vec<u8>) {
     }
     out.truncate(MAX_ENDPOINT_LEN);
 }
+
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+const SAFE: u8 = 4;
+
+/// Byte classes for [`builtin`]: `DIGIT` (`0-9`), `HEX` (`0-9a-fA-F`), `SAFE` ([`is_safe`]).
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        let mut class = 0;
+        if byte.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        if byte.is_ascii_hexdigit() {
+            class |= HEX;
+        }
+        if is_safe(byte) {
+            class |= SAFE;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
 
 /// Copies a segment, replacing digit runs that stand between punctuation (not letters) with
 /// `:id` and unsafe bytes with `_`.
@@ -198,8 +244,8 @@ fn inner_numbers(segment: &[u8], out: &mut Vec<u8>) {
 
 /// A byte that may stand in a label value as it is.
 #[inline(always)]
-fn is_safe(b: u8) -> bool {
-    (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\'
+const fn is_safe(b: u8) -> bool {
+    matches!(b, 0x21..=0x7e) && b != b'"' && b != b'\\'
 }
 
 fn is_uuid(s: &[u8]) -> bool {
@@ -240,6 +286,26 @@ mod tests {
         assert_eq!(norm(&n, "/api/v1/users/9"), "/api/v1/users/:id");
         assert_eq!(norm(&n, "/"), "/");
         assert_eq!(norm(&n, "/search?q=1"), "/search");
+    }
+
+    #[test]
+    fn the_query_starts_at_the_first_question_mark_or_hash() {
+        for uri in [
+            &b""[..],
+            b"/",
+            b"/abc?",
+            b"/abcdefgh?x#y",
+            b"/abcdefghijklmnop#x?y",
+            b"/a/b/c/d/e/f/g/h/i/j",
+            b"?",
+            b"/\xff\x80?\x3f",
+        ] {
+            let plain = uri
+                .iter()
+                .position(|b| *b == b'?' || *b == b'#')
+                .unwrap_or(uri.len());
+            assert_eq!(query_start(uri), plain, "{uri:?}");
+        }
     }
 
     #[test]

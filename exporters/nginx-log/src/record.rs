@@ -181,7 +181,8 @@ pub fn parse_u64(s: &[u8]) -> u64 {
 /// A time in seconds such as `0.025`; `None` for `-`, empty or garbage.
 #[inline]
 pub fn parse_seconds(s: &[u8]) -> Option<f64> {
-    let (int, frac) = match memchr::memchr(b'.', s) {
+    // Times are a few bytes: a plain loop, no call to a vectorised search.
+    let (int, frac) = match s.iter().position(|b| *b == b'.') {
         Some(dot) => (&s[..dot], &s[dot + 1..]),
         None => (s, &b""[..]),
     };
@@ -208,6 +209,7 @@ pub fn parse_seconds(s: &[u8]) -> Option<f64> {
 
 /// `$upstream_response_time`: one time, or several separated by `, ` (several upstreams tried)
 /// or ` : ` (internal redirects). The sum is the time spent in upstreams; `-` parts count 0.
+#[inline]
 pub fn parse_upstream_seconds(s: &[u8]) -> Option<f64> {
     if s.is_empty() {
         return None;
