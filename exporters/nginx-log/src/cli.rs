@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
-use exporter_common::{LogArgs, WebArgs};
+use clap::{Args as ClapArgs, Parser};
+use exporter_common::{LogArgs, LogFormat, WebArgs};
 
 /// nginx access logs to Prometheus metrics: per-endpoint requests, bytes, latency histograms,
 /// top endpoints and named events (failed logins, 5xx, threads created), tailed without loss.
@@ -16,10 +16,17 @@ pub struct Args {
     #[arg(long = "log-file", env = "NGINX_LOG_FILE", value_delimiter = ',')]
     pub log_file: Vec<String>,
 
-    /// Log format: `combined`, `forum`, `json`, or an nginx log_format string such as
+    /// Access log format: `combined`, `forum`, `json`, or an nginx log_format string such as
     /// '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'.
-    /// Default: the config file's, else `forum`.
-    #[arg(long = "format", env = "NGINX_LOG_FORMAT")]
+    /// Default: the config file's, else `forum`. (This exporter's own log output is
+    /// `--log.format`.)
+    #[arg(
+        long = "log-format",
+        visible_alias = "format",
+        env = "NGINX_LOG_FORMAT",
+        value_name = "NAME_OR_FORMAT_STRING",
+        value_parser = access_log_format
+    )]
     pub format: Option<String>,
 
     /// Endpoint and event preset: `forum` (this project's forum), `misago` or `none`.
@@ -67,5 +74,85 @@ pub struct Args {
     pub web: WebArgs,
 
     #[command(flatten)]
-    pub log: LogArgs,
+    pub log: OwnLogArgs,
+}
+
+/// The exporter's own log flags. The shared `--log-format` of the other exporters is the
+/// access log's format here (issue 8), so the log output format is only `--log.format`.
+#[derive(ClapArgs, Clone, Debug)]
+pub struct OwnLogArgs {
+    /// This exporter's own log output: `text` or `json`.
+    #[arg(long = "log.format", env = "LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: LogFormat,
+
+    /// Log level or filter directive (`error`, `warn`, `info`, `debug`, `trace`, or
+    /// `info,nginx_log_exporter=debug`).
+    #[arg(
+        long = "log-level",
+        alias = "log.level",
+        env = "LOG_LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: String,
+}
+
+impl OwnLogArgs {
+    /// The shared form, for `exporter_common::logging::init`.
+    pub fn shared(&self) -> LogArgs {
+        LogArgs {
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+        }
+    }
+}
+
+/// Refuses `text`: it is this exporter's own log format (`--log.format`) given to the flag
+/// that, here, names the access log's format.
+fn access_log_format(value: &str) -> Result<String, String> {
+    if value.trim() == "text" {
+        return Err(
+            "`text` is not an nginx log format (use combined, forum, json or an nginx \
+             log_format string); this exporter's own log output is set with --log.format text|json"
+                .into(),
+        );
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("nginx-log-exporter").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn log_format_is_the_access_log_format_and_format_an_alias() {
+        let a = parse(&["--log-format", "combined"]).unwrap();
+        assert_eq!(a.format.as_deref(), Some("combined"));
+        let a = parse(&["--format", "$status \"$request\""]).unwrap();
+        assert_eq!(a.format.as_deref(), Some("$status \"$request\""));
+        let a = parse(&["--log-format=json"]).unwrap();
+        assert_eq!(a.format.as_deref(), Some("json"));
+        assert_eq!(a.log.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn the_own_log_format_is_log_dot_format() {
+        let a = parse(&["--log.format", "json", "--log-level", "warn"]).unwrap();
+        assert_eq!(a.log.log_format, LogFormat::Json);
+        assert_eq!(a.log.shared().log_level, "warn");
+        assert!(a.format.is_none());
+        assert!(parse(&["--log.format", "combined"]).is_err());
+    }
+
+    #[test]
+    fn log_format_text_is_refused_with_a_pointer_to_log_dot_format() {
+        for args in [&["--log-format", "text"][..], &["--format=text"]] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains("`text` is not an nginx log format"), "{err}");
+            assert!(err.contains("--log.format"), "{err}");
+        }
+    }
 }

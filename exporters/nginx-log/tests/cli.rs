@@ -297,3 +297,41 @@ fn one_shot_counts_a_last_line_without_newline_and_an_overlong_one() {
         stdout(&out)
     );
 }
+
+#[test]
+fn log_format_names_the_access_log_format_and_log_dot_format_the_exporters_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", COMBINED);
+    let out = run(&[
+        "--one-shot",
+        "--log-format",
+        "combined",
+        "--log.format",
+        "json",
+        "--log-file",
+        &log,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "nginx_http_requests_total{method=\"POST\",status=\"401\",endpoint=\"/login\"} 1"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // The exporter's own log lines are JSON objects, the one-shot timing line among them.
+    let timing = stderr(&out)
+        .lines()
+        .find(|l| l.contains("one-shot"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .expect("a one-shot timing line");
+    assert_eq!(timing["lines"], 3);
+
+    let out = run(&["--one-shot", "--log-format", "text", "--log-file", &log]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("`text` is not an nginx log format") && err.contains("--log.format"),
+        "{err}"
+    );
+}

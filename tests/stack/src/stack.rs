@@ -208,7 +208,7 @@ impl Stack {
         let mut c = Command::new(&nginx_exporter);
         c.arg("--log-file")
             .arg(nginx_dir.join("logs/access.log"))
-            .args(["--format", "forum", "--preset", "forum", "--from-start"])
+            .args(["--log-format", "forum", "--preset", "forum", "--from-start"])
             .arg("--checkpoint")
             .arg(dir.join("nginx-log-exporter.checkpoint"))
             .args([
