@@ -165,7 +165,8 @@ pub struct Aggregator {
     pub durations: Histograms,
     /// Upstream durations.
     pub upstreams: Histograms,
-    /// Count per event name, in the order of `events.names()`.
+    /// Count per static label set and event name: `event_counts[labels * names + event]`,
+    /// events in the order of `events.names()`.
     pub event_counts: Vec<u64>,
     /// Requests counted under `other` by the endpoint or series cap.
     pub folded: u64,
@@ -299,8 +300,17 @@ impl Aggregator {
         } else {
             self.endpoint_masks[endpoint as usize]
         };
-        self.events
-            .fire(mask, method, raw_status, &mut self.event_counts);
+        let names = self.events.names().len();
+        let base = usize::from(labels) * names;
+        if base + names > self.event_counts.len() {
+            self.event_counts.resize(base + names, 0);
+        }
+        self.events.fire(
+            mask,
+            method,
+            raw_status,
+            &mut self.event_counts[base..base + names],
+        );
         let s = &mut self.series[series];
         s.requests += 1;
         s.response_bytes += parse_u64(record.body_bytes);
@@ -384,6 +394,15 @@ impl Aggregator {
         self.durations.grow();
         self.upstreams.grow();
         i
+    }
+
+    /// Makes room for the event counts of `sets` static label sets, so every event of every
+    /// set is exported from 0.
+    pub fn reserve_label_sets(&mut self, sets: usize) {
+        let len = sets.max(1) * self.events.names().len();
+        if len > self.event_counts.len() {
+            self.event_counts.resize(len, 0);
+        }
     }
 
     /// Counts a line dropped before parsing because it was too long.

@@ -38,11 +38,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 /// The shared state for a plan (the plan's rules move into it).
 pub fn state(plan: &mut Plan) -> Shared {
-    let agg = Aggregator::new(
+    let mut agg = Aggregator::new(
         plan.settings.clone(),
         std::mem::take(&mut plan.normalizer),
         std::mem::take(&mut plan.events),
     );
+    agg.reserve_label_sets(plan.label_values.len());
     Arc::new(Mutex::new(State {
         agg,
         tail: TailStats::default(),

@@ -194,12 +194,20 @@ impl Collector for StateCollector {
             &state,
             &agg.upstreams,
         )?;
+        // By static label set too (e.g. failed logins per vhost): the sets are the config's.
+        let names = agg.events.names();
+        let st: &State = &state;
         let events: Vec<(Labels<'_>, u64)> = agg
-            .events
-            .names()
-            .iter()
-            .zip(&agg.event_counts)
-            .map(|(n, c)| (vec![("event", n.as_str())], *c))
+            .event_counts
+            .chunks(names.len().max(1))
+            .enumerate()
+            .flat_map(|(set, counts)| {
+                names.iter().zip(counts).map(move |(n, c)| {
+                    let mut labels = vec![("event", n.as_str())];
+                    push_static(&mut labels, st, set as u16);
+                    (labels, *c)
+                })
+            })
             .collect();
         counter(
             &mut encoder,

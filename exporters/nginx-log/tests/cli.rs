@@ -89,6 +89,7 @@ fn a_format_that_matches_no_line_is_reported_with_the_line_and_where_it_stopped(
 fn the_config_file_sets_formats_labels_rules_events_and_buckets() {
     let dir = tempfile::tempdir().unwrap();
     let log = write(dir.path(), "access.log", COMBINED);
+    let other = write(dir.path(), "other.log", COMBINED);
     let config = write(
         dir.path(),
         "config.toml",
@@ -101,6 +102,10 @@ duration_buckets = [0.1, 1.0]
 [[files]]
 path = "{log}"
 labels = {{ vhost = "forum" }}
+
+[[files]]
+path = "{other}"
+labels = {{ vhost = "other" }}
 
 [[rules]]
 regex = "^/api/threads/[0-9]+/posts/$"
@@ -116,8 +121,17 @@ status = "502"
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("nginx_http_requests_total{method=\"GET\",status=\"200\",endpoint=\"/api/threads/:thread/posts/\",vhost=\"forum\"} 1\n"), "{text}");
+    // Events carry the static labels of their file; the top list ranks all files together.
     assert!(
-        text.contains("nginx_events_total{event=\"bad_gateway\"} 1\n"),
+        text.contains("nginx_events_total{event=\"bad_gateway\",vhost=\"forum\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nginx_events_total{event=\"bad_gateway\",vhost=\"other\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nginx_http_top_requests_total{method=\"GET\",endpoint=\"/api/threads/:thread/posts/\"} 4\n"),
         "{text}"
     );
     assert!(
