@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Run the migrations before serving.
     #[arg(long, env = "FORUM_MIGRATE")]
     pub migrate: bool,
+    /// Keep the hot pages' data in memory, kept right by LISTEN/NOTIFY (`false`: every read
+    /// goes to PostgreSQL).
+    #[arg(long, env = "FORUM_READ_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub read_cache: bool,
 }
 
 /// Subcommands.
@@ -204,7 +208,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Worker(w)) => worker(pool, w).await,
-        None => serve(pool, cli.serve).await,
+        None => serve(pool, &cli.database_url, cli.serve).await,
     }
 }
 
@@ -237,7 +241,11 @@ pub async fn create_admin(
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn serve(pool: deadpool_postgres::Pool, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    pool: deadpool_postgres::Pool,
+    database_url: &str,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     if args.migrate {
         crate::db::migrate(&pool).await?;
     }
@@ -271,7 +279,13 @@ async fn serve(pool: deadpool_postgres::Pool, args: ServeArgs) -> anyhow::Result
     let addr = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.role.default_port())));
-    let state = AppState::new(pool, config);
+    let mut state = AppState::new(pool, config);
+    if args.read_cache {
+        let pg = database_url
+            .parse()
+            .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        state = state.with_read_cache(crate::cache::ListenerConfig::new(pg));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -291,6 +305,7 @@ async fn worker(pool: deadpool_postgres::Pool, args: WorkerArgs) -> anyhow::Resu
         pool: pool.clone(),
         config: std::sync::Arc::new(Config::default()),
         metrics: metrics.clone(),
+        cache: std::sync::Arc::new(crate::cache::ReadCache::disabled()),
     };
     let router = axum::Router::new()
         .merge(crate::web::health_routes())

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod db;
 pub mod error;
@@ -42,6 +43,10 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(web::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::invalidate_after_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

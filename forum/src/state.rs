@@ -1,10 +1,12 @@
-//! What every handler shares: the database pool, the configuration and the metrics.
+//! What every handler shares: the database pool, the configuration, the metrics and the read
+//! cache.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
+use crate::cache::{ListenerConfig, ReadCache};
 use crate::metrics::Metrics;
 
 /// Which routes a process serves, so nginx can route `/api/` and `/` to separate deployments.
@@ -95,6 +97,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// HTTP metrics of this process.
     pub metrics: Arc<Metrics>,
+    /// The read cache of the hot pages (off unless [`AppState::with_read_cache`]).
+    pub cache: Arc<ReadCache>,
 }
 
 impl AppState {
@@ -105,6 +109,14 @@ impl AppState {
             pool,
             config: Arc::new(config),
             metrics,
+            cache: Arc::new(ReadCache::disabled()),
         }
+    }
+
+    /// This state with a read cache kept right by a LISTEN connection made from `listen`
+    /// (spawned on the current tokio runtime; see [`crate::cache`]).
+    pub fn with_read_cache(mut self, listen: ListenerConfig) -> AppState {
+        self.cache = Arc::new(ReadCache::start(listen));
+        self
     }
 }

@@ -188,7 +188,8 @@ pub struct ThreadsQuery {
     pub after: Option<String>,
 }
 
-/// `GET /api/threads/`: the newest threads (as `/`), or a category's with `?category=`.
+/// `GET /api/threads/`: the newest threads (as `/`), or a category's with `?category=`. The
+/// first page of the newest as non-moderators see it comes from the read cache, serialised.
 pub async fn threads_index(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -200,19 +201,30 @@ pub async fn threads_index(
         .filter(|s| !s.is_empty())
         .map(Cursor::parse)
         .transpose()?;
-    let client = state.pool.get().await?;
     let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
-    let ids = match q.category.as_deref().filter(|s| !s.is_empty()) {
+    let category = q.category.as_deref().filter(|s| !s.is_empty());
+    if cursor.is_none() && !moderator && category.is_none() {
+        let body = state
+            .cache
+            .newest_json(&state.pool, state.config.threads_per_page)
+            .await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let ids = match category {
         Some(c) => {
             let id: i64 = c
                 .parse()
                 .map_err(|_| AppError::invalid("category must be an id"))?;
-            let tree = CategoryTree::load(&client).await?;
-            tree.get(id).ok_or(AppError::NotFound)?;
-            Some(tree.subtree_ids(id))
+            let mut tree = state.cache.tree(&state.pool).await?;
+            if tree.tree.get(id).is_none() {
+                tree = state.cache.load_tree(&state.pool).await?;
+            }
+            tree.tree.get(id).ok_or(AppError::NotFound)?;
+            Some(tree.tree.subtree_ids(id))
         }
         None => None,
     };
+    let client = state.pool.get().await?;
     let (results, next) = threads::list(
         &client,
         ids.as_deref(),

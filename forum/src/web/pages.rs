@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::models::{self, CategoryTree, Cursor, posts, threads};
+use crate::models::{self, Cursor, posts, threads};
 use crate::state::AppState;
 use crate::web::parse_id;
 use crate::web::templates::{self as t, Ctx};
@@ -18,33 +18,43 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// `GET /`: newest threads of every category.
+/// `GET /`: newest threads of every category. The first page as non-moderators see it, and the
+/// category tree, come from the read cache.
 pub async fn index(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
-    let client = state.pool.get().await?;
-    let tree = CategoryTree::load(&client).await?;
+    let tree = state.cache.tree(&state.pool).await?;
     let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
-    let (threads, next) = threads::list(
-        &client,
-        None,
-        cursor,
-        state.config.threads_per_page,
-        moderator,
-    )
-    .await?;
+    let (threads, next) = if cursor.is_none() && !moderator {
+        let list = state
+            .cache
+            .newest(&state.pool, state.config.threads_per_page)
+            .await?;
+        (list.threads.clone(), list.next.clone())
+    } else {
+        let client = state.pool.get().await?;
+        threads::list(
+            &client,
+            None,
+            cursor,
+            state.config.threads_per_page,
+            moderator,
+        )
+        .await?
+    };
     Ok(t::page(&t::IndexPage {
         ctx: Ctx::new(&viewer, "Newest threads"),
         threads,
         next,
-        tree: tree.flatten(),
+        tree: tree.flat.clone(),
     }))
 }
 
-/// `GET /c/{id}/`: threads of a category and its subcategories.
+/// `GET /c/{id}/`: threads of a category and its subcategories. The first page as
+/// non-moderators see it, and the category tree, come from the read cache.
 pub async fn category_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -53,23 +63,32 @@ pub async fn category_show(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
-    let client = state.pool.get().await?;
-    let tree = CategoryTree::load(&client).await?;
+    let mut tree = state.cache.tree(&state.pool).await?;
+    if tree.tree.get(id).is_none() {
+        // Created by another process a moment ago (its notification not in yet), or missing.
+        tree = state.cache.load_tree(&state.pool).await?;
+    }
+    let tree = &tree.tree;
     let category = tree.get(id).cloned().ok_or(AppError::NotFound)?;
     let ids = tree.subtree_ids(id);
     let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
-    let (threads, next) = threads::list(
-        &client,
-        Some(&ids),
-        cursor,
-        state.config.threads_per_page,
-        moderator,
-    )
-    .await?;
-    let pinned = if cursor.is_none() {
-        threads::pinned(&client, &ids).await?
+    let per_page = state.config.threads_per_page;
+    let (threads, next, pinned) = if cursor.is_none() && !moderator {
+        let list = state
+            .cache
+            .category_page(&state.pool, id, &ids, per_page)
+            .await?;
+        (list.threads.clone(), list.next.clone(), list.pinned.clone())
     } else {
-        Vec::new()
+        let client = state.pool.get().await?;
+        let (threads, next) =
+            threads::list(&client, Some(&ids), cursor, per_page, moderator).await?;
+        let pinned = if cursor.is_none() {
+            threads::pinned(&client, &ids).await?
+        } else {
+            Vec::new()
+        };
+        (threads, next, pinned)
     };
     let page = t::CategoryPage {
         ctx: Ctx::new(&viewer, category.name.clone()),
@@ -90,7 +109,8 @@ pub struct PageQuery {
     pub page: Option<String>,
 }
 
-/// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts.
+/// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts. The first page as
+/// anonymous visitors see it, and the category tree, come from the read cache.
 pub async fn thread_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -106,35 +126,60 @@ pub async fn thread_show(
             .filter(|n| (1..=1_000_000).contains(n))
             .ok_or_else(|| AppError::invalid("invalid page"))?,
     };
-    let client = state.pool.get().await?;
     let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
-    let thread = threads::get(&client, id, moderator)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let tree = CategoryTree::load(&client).await?;
+    let per_page = state.config.posts_per_page;
+    let (thread, posts, first_post_id, best, poll) = if page == 1 && viewer.user.is_none() {
+        let cached = state
+            .cache
+            .thread_page(&state.pool, id, per_page)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut poll = cached.poll.clone();
+        if let Some(p) = poll.as_mut() {
+            // Cached data must not go stale with time: the end of voting is checked now.
+            p.ended = p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
+        }
+        let first_post_id = cached.posts.first().map_or(0, |p| p.id);
+        (
+            cached.thread.clone(),
+            cached.posts.clone(),
+            first_post_id,
+            cached.best.clone(),
+            poll,
+        )
+    } else {
+        let client = state.pool.get().await?;
+        let thread = threads::get(&client, id, moderator)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
+        let first_post_id: i64 = match posts.first() {
+            Some(p) if page == 1 => p.id,
+            _ => client
+                .query_one(
+                    &client
+                        .prepare_cached(
+                            "SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1",
+                        )
+                        .await?,
+                    &[&id],
+                )
+                .await?
+                .get(0),
+        };
+        let best = match thread.best_answer_post_id {
+            Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
+            None => None,
+        };
+        let poll = models::polls::for_thread(&client, id, viewer.user_id()).await?;
+        (thread, posts, first_post_id, best, poll)
+    };
+    let tree = state.cache.tree(&state.pool).await?;
+    let tree = &tree.tree;
     let category = tree
         .get(thread.category_id)
         .cloned()
         .ok_or(AppError::NotFound)?;
-    let per_page = state.config.posts_per_page;
-    let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
-    let first_post_id: i64 = match posts.first() {
-        Some(p) if page == 1 => p.id,
-        _ => client
-            .query_one(
-                &client
-                    .prepare_cached("SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1")
-                    .await?,
-                &[&id],
-            )
-            .await?
-            .get(0),
-    };
-    let best = match thread.best_answer_post_id {
-        Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
-        None => None,
-    };
-    let poll = models::polls::for_thread(&client, id, viewer.user_id()).await?;
     let pages = ((i64::from(thread.post_count) + per_page - 1) / per_page).max(1);
     let page = t::ThreadPage {
         ctx: Ctx::new(&viewer, thread.title.clone()),

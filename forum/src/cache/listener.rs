@@ -1,0 +1,115 @@
+//! The LISTEN connection of a process: one connection of its own (pooled connections drop
+//! notifications), which bumps the cache generation on every notification of
+//! [`super::CHANNEL`]. Losing it turns the cache off until it is back; reconnects back off
+//! exponentially (with jitter, so replicas do not reconnect in step) up to a few seconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use rand::Rng as _;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::{CHANNEL, Shared};
+
+/// How the listener connects and checks its connection.
+#[derive(Clone, Debug)]
+pub struct ListenerConfig {
+    /// The database (the same as the pool's).
+    pub pg: tokio_postgres::Config,
+    /// The channel to LISTEN on: [`CHANNEL`], which the triggers notify (tests use another to
+    /// see what this process's own invalidation does alone).
+    pub channel: String,
+    /// First delay before reconnecting; doubled after each failure.
+    pub initial_backoff: Duration,
+    /// Longest delay between reconnections.
+    pub max_backoff: Duration,
+    /// How often the connection is checked with a query (a silently dead TCP connection would
+    /// otherwise go unnoticed, and the cache serve stale data).
+    pub ping_interval: Duration,
+}
+
+impl ListenerConfig {
+    /// Defaults for the database `pg`; the connection is named `forum-listen` in
+    /// `pg_stat_activity`.
+    pub fn new(mut pg: tokio_postgres::Config) -> ListenerConfig {
+        pg.application_name("forum-listen");
+        pg.connect_timeout(Duration::from_secs(5));
+        ListenerConfig {
+            pg,
+            channel: CHANNEL.to_string(),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Runs for the life of the process (the task is aborted when its cache is dropped).
+pub(super) async fn run(shared: Arc<Shared>, config: ListenerConfig) {
+    let mut backoff = config.initial_backoff;
+    loop {
+        match listen(&shared, &config).await {
+            Ok(()) => backoff = config.initial_backoff,
+            Err(e) => tracing::warn!(error = %e, "read cache: cannot listen for changes"),
+        }
+        // Whatever ended the connection, notifications may have been missed from now on.
+        shared.disable();
+        let jitter = rand::thread_rng().gen_range(0.5..1.0);
+        tokio::time::sleep(backoff.mul_f64(jitter)).await;
+        backoff = (backoff * 2).min(config.max_backoff);
+    }
+}
+
+/// One connection: LISTEN, turn the cache on, then serve notifications until the connection
+/// fails. `Ok` when it was up (so the backoff starts afresh), `Err` when it never was.
+async fn listen(
+    shared: &Arc<Shared>,
+    config: &ListenerConfig,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.pg.connect(NoTls).await?;
+    let notified = shared.clone();
+    let mut driver = tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(_)) => notified.invalidate(),
+                Ok(_) => {}
+                Err(e) => return Some(e),
+            }
+        }
+        None
+    });
+    // Quoted as an identifier: the channel is configuration, not SQL.
+    let channel = config.channel.replace('"', "\"\"");
+    client
+        .batch_execute(&format!("LISTEN \"{channel}\""))
+        .await?;
+    // From here every commit is notified to us; what was loaded before may be stale.
+    shared.enable();
+    tracing::info!("read cache: listening for changes");
+    let mut ping = tokio::time::interval(config.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            end = &mut driver => {
+                match end {
+                    Ok(Some(e)) => tracing::warn!(error = %e, "read cache: the LISTEN connection failed"),
+                    _ => tracing::warn!("read cache: the LISTEN connection closed"),
+                }
+                return Ok(());
+            }
+            _ = ping.tick() => {
+                let alive = tokio::time::timeout(config.ping_interval, client.simple_query(""))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+                if !alive {
+                    tracing::warn!("read cache: the LISTEN connection does not answer");
+                    driver.abort();
+                    return Ok(());
+                }
+            }
+        }
+    }
+}

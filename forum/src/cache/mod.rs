@@ -1,0 +1,492 @@
+//! The read cache: the read models every page needs (the category tree, the first page of the
+//! newest threads and of each category, the first page of a thread as an anonymous visitor sees
+//! it), kept in memory so the hot pages do not touch PostgreSQL.
+//!
+//! It is never stale by design rather than by a TTL:
+//! - every entry is tagged with the *generation* current when its load began, and is served only
+//!   while the generation is unchanged; a load that raced with a write is not stored;
+//! - a write through this process bumps the generation as soon as its request is answered
+//!   ([`invalidate_after_writes`]), so the writer's next read sees its write;
+//! - every committed change by any process (web, api, worker, CLI, psql) notifies channel
+//!   `forum_cache` (triggers of migration V4); each process LISTENs on one connection of its own
+//!   ([`listener`]) and bumps the generation on every notification;
+//! - while that connection is down the cache is off (every read goes to PostgreSQL), and on
+//!   reconnecting the generation is bumped again, since notifications were missed meanwhile.
+//!
+//! Data, not HTML, is cached: pages still render the viewer's own header and CSRF token.
+
+mod listener;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use deadpool_postgres::Pool;
+
+use crate::error::AppError;
+use crate::models::polls::Poll;
+use crate::models::posts::Post;
+use crate::models::{CategoryTree, ThreadSummary, TreeEntry, polls, posts, threads};
+use crate::state::AppState;
+
+pub use listener::ListenerConfig;
+
+/// The notification channel the triggers of migration V4 notify.
+pub const CHANNEL: &str = "forum_cache";
+
+/// Bytes of post text the cached thread pages may hold in all; past it they are dropped and
+/// refilled, so memory stays bounded whatever the threads' sizes.
+const THREAD_PAGES_BUDGET: usize = 64 * 1024 * 1024;
+/// Category pages kept at most (there is one per category; the cap bounds a huge tree).
+const MAX_CATEGORY_PAGES: usize = 4096;
+
+/// The category tree with its display order computed once.
+#[derive(Debug)]
+pub struct TreeSnapshot {
+    /// The tree.
+    pub tree: CategoryTree,
+    /// [`CategoryTree::flatten`] of it.
+    pub flat: Vec<TreeEntry>,
+}
+
+/// A first page of threads as non-moderators see it (hidden threads left out).
+#[derive(Debug)]
+pub struct ThreadList {
+    /// The threads.
+    pub threads: Vec<ThreadSummary>,
+    /// The cursor of the next page.
+    pub next: Option<String>,
+    /// Pinned threads (category pages only).
+    pub pinned: Vec<ThreadSummary>,
+}
+
+/// The first page of a visible thread as an anonymous visitor sees it (no likes or votes of
+/// their own).
+#[derive(Debug)]
+pub struct ThreadFirstPage {
+    /// The thread.
+    pub thread: ThreadSummary,
+    /// Its first posts.
+    pub posts: Vec<Post>,
+    /// The best answer, unless deleted.
+    pub best: Option<Post>,
+    /// Its poll (its `ended` flag must be recomputed from `ends_at` when shown).
+    pub poll: Option<Poll>,
+}
+
+impl ThreadFirstPage {
+    /// Roughly the memory it holds: the texts of its posts.
+    fn weight(&self) -> usize {
+        let post = |p: &Post| p.body.len() + p.body_html.len() + 256;
+        self.posts.iter().map(post).sum::<usize>() + self.best.as_ref().map_or(0, post) + 1024
+    }
+}
+
+/// What is cached, all of one generation.
+#[derive(Default)]
+struct Entries {
+    generation: u64,
+    tree: Option<Arc<TreeSnapshot>>,
+    newest: Option<Arc<ThreadList>>,
+    newest_json: Option<Bytes>,
+    categories: HashMap<i64, Arc<ThreadList>>,
+    threads: HashMap<i64, Arc<ThreadFirstPage>>,
+    threads_weight: usize,
+}
+
+impl Entries {
+    fn clear(&mut self, generation: u64) {
+        *self = Entries {
+            generation,
+            ..Entries::default()
+        };
+    }
+}
+
+/// Counters of the cache (tests and diagnostics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from memory.
+    pub hits: u64,
+    /// Reads that went to PostgreSQL (misses and reads while the cache is off).
+    pub misses: u64,
+    /// The current generation.
+    pub generation: u64,
+    /// Times the LISTEN connection was (re)established.
+    pub connects: u64,
+}
+
+/// The state shared with the listener task.
+#[derive(Default)]
+struct Shared {
+    /// Whether entries may be served: the LISTEN connection is up.
+    enabled: AtomicBool,
+    generation: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    connects: AtomicU64,
+    entries: Mutex<Entries>,
+}
+
+impl Shared {
+    fn entries(&self) -> MutexGuard<'_, Entries> {
+        // A panic while holding the lock cannot leave the maps inconsistent (every change is a
+        // single assignment or insert), so a poisoned lock is still usable.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Turns the cache on (LISTEN is in place): everything loaded before is dropped.
+    fn enable(&self) {
+        self.invalidate();
+        self.connects.fetch_add(1, Ordering::Relaxed);
+        self.enabled.store(true, Ordering::SeqCst);
+    }
+
+    /// Turns the cache off (LISTEN lost) and frees what it held.
+    fn disable(&self) {
+        self.enabled.store(false, Ordering::SeqCst);
+        self.invalidate();
+        let generation = self.generation.load(Ordering::SeqCst);
+        self.entries().clear(generation);
+    }
+}
+
+/// A permission to store what is about to be loaded: the generation when the load began, or
+/// None when the cache is off.
+#[derive(Clone, Copy, Debug)]
+struct Ticket(Option<u64>);
+
+/// The read cache of one process (cheap to share behind an `Arc`).
+pub struct ReadCache {
+    shared: Arc<Shared>,
+    listener: Option<tokio::task::AbortHandle>,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCache")
+            .field("stats", &self.stats())
+            .field("listening", &self.is_listening())
+            .finish()
+    }
+}
+
+impl Drop for ReadCache {
+    fn drop(&mut self) {
+        if let Some(task) = &self.listener {
+            task.abort();
+        }
+    }
+}
+
+impl ReadCache {
+    /// A cache that is always off: every read goes to PostgreSQL.
+    pub fn disabled() -> ReadCache {
+        ReadCache {
+            shared: Arc::new(Shared::default()),
+            listener: None,
+        }
+    }
+
+    /// A cache kept right by a LISTEN connection made from `config` (spawned on the current
+    /// tokio runtime). It is off until that connection is listening.
+    pub fn start(config: ListenerConfig) -> ReadCache {
+        let shared = Arc::new(Shared::default());
+        let task = tokio::spawn(listener::run(shared.clone(), config));
+        ReadCache {
+            shared,
+            listener: Some(task.abort_handle()),
+        }
+    }
+
+    /// Whether entries are served now (the LISTEN connection is up).
+    pub fn is_listening(&self) -> bool {
+        self.shared.enabled.load(Ordering::SeqCst)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> CacheStats {
+        let s = &self.shared;
+        CacheStats {
+            hits: s.hits.load(Ordering::Relaxed),
+            misses: s.misses.load(Ordering::Relaxed),
+            generation: s.generation.load(Ordering::SeqCst),
+            connects: s.connects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops everything cached: called after every write of this process.
+    pub fn invalidate(&self) {
+        self.shared.invalidate();
+    }
+
+    /// Waits until the cache is on, at most `timeout`; returns whether it is.
+    pub async fn wait_listening(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.is_listening() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    /// Looks an entry up with `pick`; None (a miss) when the cache is off or holds none of the
+    /// current generation.
+    fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Option<T> {
+        let s = &self.shared;
+        let found = if s.enabled.load(Ordering::SeqCst) {
+            let generation = s.generation.load(Ordering::SeqCst);
+            let mut entries = s.entries();
+            if entries.generation != generation {
+                entries.clear(generation);
+                None
+            } else {
+                pick(&entries)
+            }
+        } else {
+            None
+        };
+        let counter = if found.is_some() { &s.hits } else { &s.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn ticket(&self) -> Ticket {
+        let s = &self.shared;
+        // Generation first: if the cache is turned on in between, the bump on enabling voids
+        // this ticket.
+        let generation = s.generation.load(Ordering::SeqCst);
+        Ticket(s.enabled.load(Ordering::SeqCst).then_some(generation))
+    }
+
+    /// Stores with `put` what was loaded under `ticket`, unless a write happened since.
+    fn store(&self, ticket: Ticket, put: impl FnOnce(&mut Entries)) {
+        let Ticket(Some(generation)) = ticket else {
+            return;
+        };
+        let s = &self.shared;
+        let mut entries = s.entries();
+        if !s.enabled.load(Ordering::SeqCst) || s.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.generation != generation {
+            entries.clear(generation);
+        }
+        put(&mut entries);
+    }
+
+    /// The category tree.
+    pub async fn tree(&self, pool: &Pool) -> Result<Arc<TreeSnapshot>, AppError> {
+        if let Some(t) = self.lookup(|e| e.tree.clone()) {
+            return Ok(t);
+        }
+        let ticket = self.ticket();
+        let tree = self.load_tree(pool).await?;
+        self.store(ticket, |e| e.tree = Some(tree.clone()));
+        Ok(tree)
+    }
+
+    /// The category tree read from PostgreSQL now (for ids the cached tree does not know yet).
+    pub async fn load_tree(&self, pool: &Pool) -> Result<Arc<TreeSnapshot>, AppError> {
+        let client = pool.get().await?;
+        let tree = CategoryTree::load(&client).await?;
+        let flat = tree.flatten();
+        Ok(Arc::new(TreeSnapshot { tree, flat }))
+    }
+
+    /// The first page of the newest threads of every category, as non-moderators see it.
+    pub async fn newest(&self, pool: &Pool, limit: i64) -> Result<Arc<ThreadList>, AppError> {
+        if let Some(l) = self.lookup(|e| e.newest.clone()) {
+            return Ok(l);
+        }
+        let ticket = self.ticket();
+        let client = pool.get().await?;
+        let (threads, next) = threads::list(&client, None, None, limit, false).await?;
+        let list = Arc::new(ThreadList {
+            threads,
+            next,
+            pinned: Vec::new(),
+        });
+        self.store(ticket, |e| e.newest = Some(list.clone()));
+        Ok(list)
+    }
+
+    /// [`ReadCache::newest`] as the JSON body of `GET /api/threads/`.
+    pub async fn newest_json(&self, pool: &Pool, limit: i64) -> Result<Bytes, AppError> {
+        if let Some(b) = self.lookup(|e| e.newest_json.clone()) {
+            return Ok(b);
+        }
+        let ticket = self.ticket();
+        let list = self.newest(pool, limit).await?;
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "results": list.threads, "next": list.next }))
+                .map_err(|e| AppError::Internal(e.into()))?;
+        let body = Bytes::from(body);
+        self.store(ticket, |e| e.newest_json = Some(body.clone()));
+        Ok(body)
+    }
+
+    /// The first page of category `id` with its subcategories (`ids`, the subtree), and its
+    /// pinned threads, as non-moderators see it.
+    pub async fn category_page(
+        &self,
+        pool: &Pool,
+        id: i64,
+        ids: &[i64],
+        limit: i64,
+    ) -> Result<Arc<ThreadList>, AppError> {
+        if let Some(l) = self.lookup(|e| e.categories.get(&id).cloned()) {
+            return Ok(l);
+        }
+        let ticket = self.ticket();
+        let client = pool.get().await?;
+        let (threads, next) = threads::list(&client, Some(ids), None, limit, false).await?;
+        let pinned = threads::pinned(&client, ids).await?;
+        let list = Arc::new(ThreadList {
+            threads,
+            next,
+            pinned,
+        });
+        self.store(ticket, |e| {
+            if e.categories.len() >= MAX_CATEGORY_PAGES {
+                e.categories.clear();
+            }
+            e.categories.insert(id, list.clone());
+        });
+        Ok(list)
+    }
+
+    /// The first page of thread `id` as an anonymous visitor sees it; None when it does not
+    /// exist or is hidden.
+    pub async fn thread_page(
+        &self,
+        pool: &Pool,
+        id: i64,
+        per_page: i64,
+    ) -> Result<Option<Arc<ThreadFirstPage>>, AppError> {
+        if let Some(p) = self.lookup(|e| e.threads.get(&id).cloned()) {
+            return Ok(Some(p));
+        }
+        let ticket = self.ticket();
+        let client = pool.get().await?;
+        let Some(thread) = threads::get(&client, id, false).await? else {
+            return Ok(None);
+        };
+        let posts = posts::page(&client, id, 1, per_page, 0).await?;
+        let best = match thread.best_answer_post_id {
+            Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
+            None => None,
+        };
+        let poll = polls::for_thread(&client, id, 0).await?;
+        let page = Arc::new(ThreadFirstPage {
+            thread,
+            posts,
+            best,
+            poll,
+        });
+        let weight = page.weight();
+        self.store(ticket, |e| {
+            if e.threads_weight + weight > THREAD_PAGES_BUDGET {
+                e.threads.clear();
+                e.threads_weight = 0;
+            }
+            if let Some(old) = e.threads.insert(id, page.clone()) {
+                e.threads_weight -= old.weight();
+            }
+            e.threads_weight += weight;
+        });
+        Ok(Some(page))
+    }
+}
+
+/// Middleware: after any request that may have written (not GET, HEAD or OPTIONS) and was not
+/// refused (4xx: nothing was committed), drops this process's cache, so the writer's next read
+/// sees the write without waiting for the notification. A handler that commits and still
+/// answers 4xx is covered by the notification, a few milliseconds later.
+pub async fn invalidate_after_writes(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let res = next.run(req).await;
+    if !safe && !res.status().is_client_error() {
+        state.cache.invalidate();
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on() -> ReadCache {
+        let c = ReadCache::disabled();
+        c.shared.enable();
+        c
+    }
+
+    fn list(n: usize) -> Arc<ThreadList> {
+        Arc::new(ThreadList {
+            threads: Vec::with_capacity(n),
+            next: Some(n.to_string()),
+            pinned: Vec::new(),
+        })
+    }
+
+    fn cached_next(c: &ReadCache) -> Option<Option<String>> {
+        c.lookup(|e| e.newest.as_ref().map(|l| l.next.clone()))
+    }
+
+    #[test]
+    fn an_entry_is_served_until_the_next_write() {
+        let c = on();
+        let t = c.ticket();
+        c.store(t, |e| e.newest = Some(list(1)));
+        assert_eq!(cached_next(&c), Some(Some("1".into())));
+        c.invalidate();
+        assert_eq!(cached_next(&c), None);
+    }
+
+    #[test]
+    fn a_load_that_raced_with_a_write_is_not_stored() {
+        let c = on();
+        let t = c.ticket();
+        c.invalidate(); // a write committed while the load ran
+        c.store(t, |e| e.newest = Some(list(1)));
+        assert_eq!(cached_next(&c), None);
+        let t = c.ticket();
+        c.store(t, |e| e.newest = Some(list(2)));
+        assert_eq!(cached_next(&c), Some(Some("2".into())));
+    }
+
+    #[test]
+    fn nothing_is_served_or_stored_while_off_and_turning_on_voids_older_loads() {
+        let c = ReadCache::disabled();
+        let t = c.ticket();
+        c.store(t, |e| e.newest = Some(list(1)));
+        assert_eq!(cached_next(&c), None);
+        let c = on();
+        let t = c.ticket();
+        c.store(t, |e| e.newest = Some(list(1)));
+        c.shared.disable();
+        assert_eq!(cached_next(&c), None, "off: not served");
+        let stale = c.ticket();
+        c.shared.enable();
+        c.store(stale, |e| e.newest = Some(list(3)));
+        assert_eq!(cached_next(&c), None, "loaded while off: not stored");
+        assert_eq!(c.stats().connects, 2);
+    }
+}

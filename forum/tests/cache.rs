@@ -1,0 +1,292 @@
+//! The read cache is never stale: a write through this process is visible on its next read; a
+//! write by another process (or by hand in psql) within moments, through LISTEN/NOTIFY; and
+//! while the LISTEN connection is lost, reads go to PostgreSQL until it is back.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Browser, TestApp};
+use forum::AppState;
+use forum::cache::ListenerConfig;
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+
+/// How long a change by another process may take to show.
+const PROPAGATION: Duration = Duration::from_secs(2);
+
+/// `app` with the read cache on, LISTENing on `channel`.
+async fn cached(mut app: TestApp, channel: &str, initial_backoff: Duration) -> TestApp {
+    app.state = with_cache(&app, channel, initial_backoff).await;
+    app
+}
+
+/// A second process on the same database: its own pool, cache and LISTEN connection.
+async fn with_cache(app: &TestApp, channel: &str, initial_backoff: Duration) -> AppState {
+    let mut listen = ListenerConfig::new(app.db.url.parse().unwrap());
+    listen.channel = channel.to_string();
+    listen.initial_backoff = initial_backoff;
+    let pool = forum::db::pool(&app.db.url, 4).unwrap();
+    let state = AppState::new(pool, forum::Config::default()).with_read_cache(listen);
+    assert!(
+        state.cache.wait_listening(Duration::from_secs(5)).await,
+        "the read cache did not start listening"
+    );
+    state
+}
+
+/// `GET path` through the routes of `state` as an anonymous visitor: (status, body).
+async fn get(state: &AppState, path: &str) -> (StatusCode, String) {
+    let req = Request::get(path).body(Body::empty()).unwrap();
+    let res = tokio::time::timeout(
+        Duration::from_secs(30),
+        forum::app(state.clone()).oneshot(req),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Polls `path` through `state` until its body contains `needle` (true) or `within` passes.
+async fn shows_within(state: &AppState, path: &str, needle: &str, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if get(state, path).await.1.contains(needle) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// GETs `path` through `state` until an answer comes from the cache, and returns it. (A
+/// notification of an earlier write may still be in flight and void the first fill.)
+async fn served_from_cache(state: &AppState, path: &str) -> String {
+    for _ in 0..50 {
+        let before = state.cache.stats().hits;
+        let (status, body) = get(state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        if state.cache.stats().hits > before {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} was never served from the cache");
+}
+
+async fn insert_thread(app: &TestApp, category: i64, user: i64, title: &str) -> i64 {
+    let client = app.state.pool.get().await.unwrap();
+    client
+        .query_one(
+            "INSERT INTO threads (category_id, user_id, title, post_count) VALUES ($1, $2, $3, 1) RETURNING id",
+            &[&category, &user, &title],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_write_through_this_process_shows_on_its_next_read_without_any_notification() {
+    // A channel nobody notifies: only this process's own invalidation can make writes show.
+    let app = cached(
+        TestApp::new().await,
+        "forum_cache_unused",
+        Duration::from_millis(100),
+    )
+    .await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let first = app.thread(&alice, cat, "First thread", "hello").await;
+    let cat_path = format!("/c/{cat}/");
+    let thread_path = format!("/t/{first}/");
+    for path in ["/", "/api/threads/", &cat_path, &thread_path] {
+        served_from_cache(&app.state, path).await;
+    }
+
+    app.thread(&alice, cat, "Second thread", "again").await;
+    for path in ["/", "/api/threads/", &cat_path] {
+        let body = app.get(path, &Browser::default()).await.body;
+        assert!(body.contains("Second thread"), "{path}: {body}");
+    }
+    app.reply(&alice, first, "A fresh reply").await;
+    assert!(
+        app.get(&thread_path, &Browser::default())
+            .await
+            .body
+            .contains("A fresh reply")
+    );
+
+    let moderator = app.user("mod", "moderator").await;
+    let r = app
+        .post(
+            &format!("/t/{first}/moderate"),
+            &[("action", "hide")],
+            &moderator,
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    for path in ["/", "/api/threads/", &cat_path] {
+        let body = served_from_cache(&app.state, path).await;
+        assert!(
+            !body.contains("First thread"),
+            "{path} shows a hidden thread"
+        );
+    }
+    assert_eq!(
+        app.get(&thread_path, &Browser::default()).await.status,
+        axum::http::StatusCode::NOT_FOUND
+    );
+    // Moderators still see it: their lists never come from the cache.
+    assert!(app.get("/", &moderator).await.body.contains("First thread"));
+}
+
+#[tokio::test]
+async fn a_write_by_another_process_or_by_hand_shows_within_moments() {
+    // `app` is the process that writes; `web` another one on the same database that reads.
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let t = app.thread(&alice, cat, "Old news", "hello").await;
+    let thread_path = format!("/t/{t}/");
+    served_from_cache(&web, "/").await;
+    served_from_cache(&web, &thread_path).await;
+
+    app.thread(&alice, cat, "Fresh from the other process", "x")
+        .await;
+    assert!(shows_within(&web, "/", "Fresh from the other process", PROPAGATION).await);
+    app.reply(&alice, t, "A reply from elsewhere").await;
+    assert!(shows_within(&web, &thread_path, "A reply from elsewhere", PROPAGATION).await);
+
+    // Someone writes with psql: the triggers notify too.
+    served_from_cache(&web, "/").await;
+    insert_thread(&app, cat, alice.user_id, "Typed into psql").await;
+    assert!(shows_within(&web, "/", "Typed into psql", PROPAGATION).await);
+    served_from_cache(&web, "/api/threads/").await;
+    app.state
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE users SET username = 'alicia' WHERE id = $1",
+            &[&alice.user_id],
+        )
+        .await
+        .unwrap();
+    assert!(shows_within(&web, "/api/threads/", "alicia", PROPAGATION).await);
+}
+
+/// Ends the LISTEN connections of the test database.
+async fn kill_listeners(app: &TestApp) -> i64 {
+    app.scalar::<i64>(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = 'forum-listen' AND datname = current_database()) k",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn while_the_listen_connection_is_lost_reads_are_fresh_and_the_cache_comes_back() {
+    // A long first backoff leaves time to write while nobody listens.
+    let app = cached(
+        TestApp::new().await,
+        forum::cache::CHANNEL,
+        Duration::from_millis(1500),
+    )
+    .await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    app.thread(&alice, cat, "Before the outage", "x").await;
+    served_from_cache(&app.state, "/").await;
+    served_from_cache(&app.state, "/api/threads/").await;
+    let connects = app.state.cache.stats().connects;
+
+    assert_eq!(kill_listeners(&app).await, 1);
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    while app.state.cache.is_listening() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loss of the LISTEN connection went unnoticed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Written while nobody listens: its notification is lost for good.
+    insert_thread(&app, cat, alice.user_id, "During the outage").await;
+    let misses = app.state.cache.stats().misses;
+    for path in ["/", "/api/threads/"] {
+        let (status, body) = get(&app.state, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("During the outage"), "{path}: {body}");
+    }
+    assert!(
+        app.state.cache.stats().misses > misses,
+        "read from PostgreSQL"
+    );
+
+    assert!(
+        app.state
+            .cache
+            .wait_listening(Duration::from_secs(10))
+            .await,
+        "the LISTEN connection did not come back"
+    );
+    assert!(app.state.cache.stats().connects > connects);
+    for path in ["/", "/api/threads/"] {
+        let body = served_from_cache(&app.state, path).await;
+        assert!(body.contains("During the outage"), "{path}: {body}");
+    }
+    // Notifications flow again.
+    insert_thread(&app, cat, alice.user_id, "After the outage").await;
+    assert!(shows_within(&app.state, "/", "After the outage", PROPAGATION).await);
+}
+
+#[tokio::test]
+async fn a_cached_poll_ends_on_time() {
+    let app = cached(
+        TestApp::new().await,
+        forum::cache::CHANNEL,
+        Duration::from_millis(100),
+    )
+    .await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let r = app
+        .post(
+            &format!("/c/{cat}/new"),
+            &[
+                ("title", "Which colour"),
+                ("body", "Vote please"),
+                ("poll_question", "Colour?"),
+                ("poll_choices", "Red\nBlue"),
+            ],
+            &alice,
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{}: {}", r.status, r.body);
+    let t = common::id_in(&r.location(), "/t/");
+    let client = app.state.pool.get().await.unwrap();
+    let n = client
+        .execute(
+            "UPDATE polls SET ends_at = now() + interval '3 seconds' WHERE thread_id = $1",
+            &[&t],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the thread has a poll");
+    let path = format!("/t/{t}/");
+    assert!(shows_within(&app.state, &path, " · ends ", PROPAGATION).await);
+    let body = served_from_cache(&app.state, &path).await;
+    assert!(!body.contains(" · ended"), "{body}");
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let body = served_from_cache(&app.state, &path).await;
+    assert!(body.contains(" · ended"), "{body}");
+}
