@@ -1,5 +1,7 @@
 //! Where each file was read up to, saved atomically (temp file, fsync, rename) so a restart
-//! resumes there. The format is versioned JSON.
+//! resumes there. The format is versioned JSON: `files` are the files followed under the paths
+//! the patterns match, `draining` the ones rotated away (renamed or deleted) and not yet read to
+//! their end. A checkpoint written before `draining` existed loads with none.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,18 @@ pub struct Position {
 struct FileFormat {
     version: u32,
     files: Vec<Position>,
+    #[serde(default)]
+    draining: Vec<Position>,
+}
+
+/// What a checkpoint holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// Files followed under a path a pattern matched.
+    pub files: Vec<Position>,
+    /// Files rotated away from such a path and still being read; `path` is the path they were
+    /// followed under, which tells where to look for them.
+    pub draining: Vec<Position>,
 }
 
 /// Loads and saves the checkpoint file.
@@ -47,10 +61,10 @@ impl Checkpointer {
 
     /// The saved positions; none when the file does not exist. A corrupt or newer file is an
     /// error (starting over silently would re-count or skip lines).
-    pub fn load(&self) -> anyhow::Result<Vec<Position>> {
+    pub fn load(&self) -> anyhow::Result<Saved> {
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Saved::default()),
             Err(e) => anyhow::bail!("cannot read checkpoint {}: {e}", self.path.display()),
         };
         let parsed: FileFormat = serde_json::from_slice(&text).map_err(|e| {
@@ -66,15 +80,19 @@ impl Checkpointer {
                 parsed.version
             );
         }
-        Ok(parsed.files)
+        Ok(Saved {
+            files: parsed.files,
+            draining: parsed.draining,
+        })
     }
 
-    /// Writes `positions` atomically.
-    pub fn save(&self, positions: &[Position]) -> std::io::Result<()> {
+    /// Writes `saved` atomically.
+    pub fn save(&self, saved: &Saved) -> std::io::Result<()> {
         let tmp = self.path.with_extension("tmp");
         let body = serde_json::to_vec(&FileFormat {
             version: VERSION,
-            files: positions.to_vec(),
+            files: saved.files.clone(),
+            draining: saved.draining.clone(),
         })
         .map_err(std::io::Error::other)?;
         let mut file = std::fs::File::create(&tmp)?;
@@ -97,7 +115,7 @@ mod tests {
     fn positions_survive_a_round_trip_and_garbage_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let cp = Checkpointer::new(&dir.path().join("cp.json"));
-        assert!(cp.load().unwrap().is_empty());
+        assert_eq!(cp.load().unwrap(), Saved::default());
         let p = Position {
             fingerprint: Fingerprint { dev: 1, ino: 2 },
             head_len: 3,
@@ -105,8 +123,16 @@ mod tests {
             offset: 5,
             path: "/x".into(),
         };
-        cp.save(std::slice::from_ref(&p)).unwrap();
-        assert_eq!(cp.load().unwrap(), vec![p]);
+        let saved = Saved {
+            files: vec![p.clone()],
+            draining: vec![Position {
+                fingerprint: Fingerprint { dev: 1, ino: 7 },
+                path: "/x.1".into(),
+                ..p
+            }],
+        };
+        cp.save(&saved).unwrap();
+        assert_eq!(cp.load().unwrap(), saved);
         std::fs::write(dir.path().join("cp.json"), b"{garbage").unwrap();
         assert!(
             cp.load()
@@ -114,5 +140,21 @@ mod tests {
                 .to_string()
                 .contains("invalid checkpoint")
         );
+    }
+
+    #[test]
+    fn a_checkpoint_without_draining_files_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.json");
+        // Written by the exporter before it recorded the files being drained.
+        std::fs::write(
+            &path,
+            br#"{"version":1,"files":[{"fingerprint":{"dev":1,"ino":2},"head_len":3,"head_hash":4,"offset":5,"path":"/x"}]}"#,
+        )
+        .unwrap();
+        let saved = Checkpointer::new(&path).load().unwrap();
+        assert_eq!(saved.files.len(), 1);
+        assert_eq!(saved.files[0].offset, 5);
+        assert!(saved.draining.is_empty());
     }
 }

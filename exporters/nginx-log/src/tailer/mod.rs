@@ -5,7 +5,15 @@
 //! files), notices when a path names another file (rename rotation: the old file is kept open
 //! and drained until it has been idle for `rotate_wait`) or none (deleted or renamed away: same),
 //! notices truncation (`size < offset`, or the first bytes changed: reading restarts at 0), and reads every file to its end.
+//! A rotated file that a pattern also matches under its new name (`access.log*`) is followed
+//! on from where it was, never read again.
 //! [`run`] calls it on file events (`notify`) and on a polling interval, whichever comes first.
+//!
+//! The checkpoint records the files being drained too. On restart, a checkpointed file that no
+//! pattern matches any more (rotated while being drained, or while the exporter was down) is
+//! looked for in the directory of the path it was followed under, by device, inode and head
+//! hash, and read from its offset to its end; one that is gone is reported
+//! ([`TailEvents::rotated_file_lost`] and a warning) and forgotten.
 
 pub mod checkpoint;
 pub mod fingerprint;
@@ -20,7 +28,7 @@ use std::time::{Duration, Instant};
 pub use run::{TailerHandle, spawn};
 
 use crate::lines::{Chunk, LineReader};
-use checkpoint::{Checkpointer, Position};
+use checkpoint::{Checkpointer, Position, Saved};
 use fingerprint::{Fingerprint, HEAD_BYTES, head, head_of_len};
 
 /// Most bytes read from one file per poll, so one busy file cannot starve the others.
@@ -38,6 +46,12 @@ pub trait TailEvents {
     fn truncated(&mut self, path: &Path);
     /// After each poll: the files followed (by path) and the bytes not yet read in each.
     fn watched(&mut self, files: &[(PathBuf, u64)]);
+    /// At startup: a file the checkpoint says was rotated away from `path` with lines not yet
+    /// read could not be found again (deleted or compressed); those lines are not counted. The
+    /// tailer also logs a warning with the file's identity.
+    fn rotated_file_lost(&mut self, path: &Path) {
+        let _ = path;
+    }
 }
 
 /// What to follow and how.
@@ -57,6 +71,7 @@ pub struct Options {
 }
 
 struct Watched {
+    /// The path a pattern matched; for a draining file, the path it was followed under.
     path: PathBuf,
     source: usize,
     file: File,
@@ -76,7 +91,14 @@ pub struct FileServer {
     options: Options,
     files: Vec<Watched>,
     first_scan: bool,
+    /// Checkpointed positions not yet taken up.
     resume: HashMap<Fingerprint, Position>,
+    /// Which of `resume` were being drained when the checkpoint was written.
+    resume_draining: HashSet<Fingerprint>,
+    /// Paths the checkpoint's files were followed under: a file found at one of them at startup
+    /// that the checkpoint does not know replaced the old one while the exporter was down, and
+    /// is read from its start.
+    known_paths: HashSet<PathBuf>,
     checkpointer: Option<Checkpointer>,
     buf: Vec<u8>,
     dirty: bool,
@@ -86,15 +108,30 @@ impl FileServer {
     /// A server for `options`; loads the checkpoint file if there is one.
     pub fn new(options: Options) -> anyhow::Result<FileServer> {
         let checkpointer = options.checkpoint.as_deref().map(Checkpointer::new);
-        let resume = match &checkpointer {
-            Some(c) => c.load()?.into_iter().map(|p| (p.fingerprint, p)).collect(),
-            None => HashMap::new(),
+        let saved = match &checkpointer {
+            Some(c) => c.load()?,
+            None => Saved::default(),
         };
+        let known_paths = saved
+            .files
+            .iter()
+            .chain(&saved.draining)
+            .map(|p| PathBuf::from(&p.path))
+            .collect();
+        let resume_draining = saved.draining.iter().map(|p| p.fingerprint).collect();
+        let resume = saved
+            .files
+            .into_iter()
+            .chain(saved.draining)
+            .map(|p| (p.fingerprint, p))
+            .collect();
         Ok(FileServer {
             options,
             files: Vec::new(),
             first_scan: true,
             resume,
+            resume_draining,
+            known_paths,
             checkpointer,
             buf: vec![0; 256 * 1024],
             dirty: false,
@@ -145,6 +182,7 @@ impl FileServer {
             }
         }
         let wait = self.options.rotate_wait;
+        let before = self.files.len();
         self.files.retain(|w| {
             let keep = !w.draining || now.duration_since(w.last_growth) < wait;
             if !keep {
@@ -152,11 +190,15 @@ impl FileServer {
             }
             keep
         });
+        if self.files.len() != before {
+            self.dirty = true;
+        }
         events.watched(&report);
     }
 
     fn scan(&mut self, events: &mut impl TailEvents) {
         let mut seen: HashSet<PathBuf> = HashSet::new();
+        let mut seen_at: HashMap<Fingerprint, (PathBuf, usize)> = HashMap::new();
         let patterns = self.options.patterns.clone();
         for (pattern, source) in &patterns {
             for path in crate::app::expand(pattern) {
@@ -168,6 +210,9 @@ impl FileServer {
                 }
                 let fingerprint = Fingerprint::of(&meta);
                 seen.insert(path.clone());
+                seen_at
+                    .entry(fingerprint)
+                    .or_insert_with(|| (path.clone(), *source));
                 if let Some(w) = self
                     .files
                     .iter_mut()
@@ -180,11 +225,20 @@ impl FileServer {
                     w.draining = true;
                     events.rotated(&path);
                 }
-                if self.files.iter().any(|w| w.fingerprint == fingerprint) {
-                    // The same file under a second name (a rotated name the glob also matches).
+                if let Some(w) = self.files.iter_mut().find(|w| w.fingerprint == fingerprint) {
+                    if w.draining {
+                        // Rotated to a name a pattern matches too (`access.log*`): followed on
+                        // from where it was, under that name.
+                        tracing::info!(from = %w.path.display(), to = %path.display(), "rotated log file matched under its new name; following it");
+                        w.draining = false;
+                        w.path = path;
+                        w.source = *source;
+                        self.dirty = true;
+                    }
+                    // Else the same file under a second name.
                     continue;
                 }
-                self.open(path, *source, fingerprint, meta.len());
+                self.open(path, *source, fingerprint, meta.len(), events);
             }
         }
         for w in self
@@ -192,14 +246,170 @@ impl FileServer {
             .iter_mut()
             .filter(|w| !w.draining && !seen.contains(&w.path))
         {
+            if let Some((path, source)) = seen_at.get(&w.fingerprint) {
+                // Renamed to another name the patterns match (`access.log.1` to `.2`).
+                tracing::debug!(from = %w.path.display(), to = %path.display(), "log file renamed");
+                w.path = path.clone();
+                w.source = *source;
+                self.dirty = true;
+                continue;
+            }
             tracing::info!(path = %w.path.display(), "log file renamed away or deleted; draining it");
             w.draining = true;
             events.rotated(&w.path);
         }
+        if self.first_scan {
+            self.find_rotated(events);
+        }
         self.first_scan = false;
     }
 
-    fn open(&mut self, path: PathBuf, source: usize, fingerprint: Fingerprint, size: u64) {
+    /// The source of the first pattern that matches `path`.
+    fn source_of(&self, path: &Path) -> Option<usize> {
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        self.options
+            .patterns
+            .iter()
+            .find(|(pattern, _)| {
+                if pattern.contains(['*', '?', '[']) {
+                    glob::Pattern::new(pattern).is_ok_and(|g| g.matches_path_with(path, options))
+                } else {
+                    Path::new(pattern) == path
+                }
+            })
+            .map(|(_, source)| *source)
+    }
+
+    /// At startup, after the patterns were scanned: the checkpointed files no pattern matched
+    /// that were being drained, or whose path now names another file, were rotated away. Each
+    /// is looked for in the directory of the path it was followed under (by device and inode,
+    /// then head hash) and drained from its offset; one that is not there is reported lost.
+    fn find_rotated(&mut self, events: &mut impl TailEvents) {
+        let mut by_dir: HashMap<PathBuf, HashSet<Fingerprint>> = HashMap::new();
+        for p in self.resume.values() {
+            let path = Path::new(&p.path);
+            if self.source_of(path).is_none() {
+                continue;
+            }
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            by_dir
+                .entry(dir.to_path_buf())
+                .or_default()
+                .insert(p.fingerprint);
+        }
+        for (dir, wanted) in by_dir {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot list the directory of a rotated log file");
+                    continue;
+                }
+            };
+            for entry in entries.flatten() {
+                use std::os::unix::fs::DirEntryExt;
+                let ino = entry.ino();
+                if !wanted.iter().any(|f| f.ino == ino) {
+                    continue;
+                }
+                // Not following symlinks: the file itself, as the checkpoint knew it.
+                let Ok(meta) = entry.metadata() else {
+                    continue;
+                };
+                let fingerprint = Fingerprint::of(&meta);
+                if !meta.is_file() || !wanted.contains(&fingerprint) {
+                    continue;
+                }
+                self.drain_found(entry.path(), fingerprint, meta.len(), events);
+            }
+        }
+        let gone: Vec<Fingerprint> = self
+            .resume
+            .values()
+            .filter(|p| {
+                self.resume_draining.contains(&p.fingerprint)
+                    || self
+                        .files
+                        .iter()
+                        .any(|w| !w.draining && w.path.as_os_str() == p.path.as_str())
+            })
+            .map(|p| p.fingerprint)
+            .collect();
+        for fingerprint in gone {
+            let Some(p) = self.resume.remove(&fingerprint) else {
+                continue;
+            };
+            self.resume_draining.remove(&fingerprint);
+            report_lost(&p, events);
+            self.dirty = true;
+        }
+    }
+
+    /// Drains the checkpointed file with `fingerprint`, found at `found`, if its head is still
+    /// the one the checkpoint saw (else the inode was reused by another file).
+    fn drain_found(
+        &mut self,
+        found: PathBuf,
+        fingerprint: Fingerprint,
+        size: u64,
+        events: &mut impl TailEvents,
+    ) {
+        let Some(p) = self.resume.get(&fingerprint) else {
+            return;
+        };
+        let Some(source) = self.source_of(Path::new(&p.path)) else {
+            return;
+        };
+        let mut file = match File::open(&found) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(path = %found.display(), error = %e, "cannot open rotated log file");
+                return;
+            }
+        };
+        if p.offset > size || head_of_len(&file, p.head_len).ok().flatten() != Some(p.head_hash) {
+            return;
+        }
+        if let Err(e) = file.seek(SeekFrom::Start(p.offset)) {
+            tracing::warn!(path = %found.display(), error = %e, "cannot seek rotated log file");
+            return;
+        }
+        let Some(p) = self.resume.remove(&fingerprint) else {
+            return;
+        };
+        let path = PathBuf::from(&p.path);
+        if !self.resume_draining.remove(&fingerprint) {
+            // It was followed under `path` when the exporter stopped: rotated since.
+            events.rotated(&path);
+        }
+        tracing::info!(path = %found.display(), followed_as = %path.display(), offset = p.offset, "rotated log file found; reading it to its end");
+        self.files.push(Watched {
+            path,
+            source,
+            file,
+            fingerprint,
+            offset: p.offset,
+            reader: LineReader::new(self.options.max_line),
+            draining: true,
+            last_growth: Instant::now(),
+            head: None,
+        });
+        self.dirty = true;
+    }
+
+    fn open(
+        &mut self,
+        path: PathBuf,
+        source: usize,
+        fingerprint: Fingerprint,
+        size: u64,
+        events: &mut impl TailEvents,
+    ) {
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) => {
@@ -207,6 +417,7 @@ impl FileServer {
                 return;
             }
         };
+        let was_draining = self.resume_draining.remove(&fingerprint);
         let offset = match self.resume.remove(&fingerprint) {
             Some(p)
                 if p.offset <= size
@@ -215,8 +426,19 @@ impl FileServer {
                 p.offset
             }
             // Same inode, other content: truncated or replaced while the exporter was down.
-            Some(_) => 0,
-            None if self.first_scan && !self.options.from_start => size,
+            Some(p) => {
+                if was_draining {
+                    // A rotated file deleted, its inode reused by the new one.
+                    report_lost(&p, events);
+                }
+                0
+            }
+            None if self.first_scan
+                && !self.options.from_start
+                && !self.known_paths.contains(&path) =>
+            {
+                size
+            }
             None => 0,
         };
         if let Err(e) = file.seek(SeekFrom::Start(offset)) {
@@ -246,24 +468,33 @@ impl FileServer {
         if !self.dirty {
             return;
         }
-        let mut positions: Vec<Position> = self
-            .files
-            .iter()
-            .filter(|w| !w.draining)
-            .filter_map(|w| {
-                let (head_len, head_hash) = head(&w.file, w.offset).ok()?;
-                Some(Position {
-                    fingerprint: w.fingerprint,
-                    head_len,
-                    head_hash,
-                    offset: w.offset - w.reader.pending().min(w.offset),
-                    path: w.path.display().to_string(),
-                })
-            })
-            .collect();
+        let mut saved = Saved::default();
+        for w in &self.files {
+            let Ok((head_len, head_hash)) = head(&w.file, w.offset) else {
+                continue;
+            };
+            let position = Position {
+                fingerprint: w.fingerprint,
+                head_len,
+                head_hash,
+                offset: w.offset - w.reader.pending().min(w.offset),
+                path: w.path.display().to_string(),
+            };
+            if w.draining {
+                saved.draining.push(position);
+            } else {
+                saved.files.push(position);
+            }
+        }
         // Files not seen this run keep their positions, in case they come back.
-        positions.extend(self.resume.values().cloned());
-        match checkpointer.save(&positions) {
+        for p in self.resume.values() {
+            if self.resume_draining.contains(&p.fingerprint) {
+                saved.draining.push(p.clone());
+            } else {
+                saved.files.push(p.clone());
+            }
+        }
+        match checkpointer.save(&saved) {
             Ok(()) => self.dirty = false,
             Err(e) => tracing::warn!(error = %e, "cannot write the checkpoint file"),
         }
@@ -277,6 +508,17 @@ impl FileServer {
             .map(|w| w.path.clone())
             .collect()
     }
+}
+
+fn report_lost(p: &Position, events: &mut impl TailEvents) {
+    tracing::warn!(
+        path = %p.path,
+        dev = p.fingerprint.dev,
+        ino = p.fingerprint.ino,
+        offset = p.offset,
+        "rotated log file not found (deleted or compressed?); its lines after the offset are not counted"
+    );
+    events.rotated_file_lost(Path::new(&p.path));
 }
 
 fn read_available(w: &mut Watched, buf: &mut [u8], events: &mut impl TailEvents) {
