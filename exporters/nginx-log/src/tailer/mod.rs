@@ -95,10 +95,10 @@ pub struct FileServer {
     resume: HashMap<Fingerprint, Position>,
     /// Which of `resume` were being drained when the checkpoint was written.
     resume_draining: HashSet<Fingerprint>,
-    /// Paths the checkpoint's files were followed under: a file found at one of them at startup
-    /// that the checkpoint does not know replaced the old one while the exporter was down, and
-    /// is read from its start.
-    known_paths: HashSet<PathBuf>,
+    /// Patterns that match a path of the checkpoint: a file one of them matches at startup that
+    /// the checkpoint does not know appeared while the exporter was down (a new `access.log`
+    /// after a rotation), and is read from its start.
+    known_patterns: HashSet<String>,
     checkpointer: Option<Checkpointer>,
     buf: Vec<u8>,
     dirty: bool,
@@ -112,11 +112,18 @@ impl FileServer {
             Some(c) => c.load()?,
             None => Saved::default(),
         };
-        let known_paths = saved
-            .files
+        let known_patterns = options
+            .patterns
             .iter()
-            .chain(&saved.draining)
-            .map(|p| PathBuf::from(&p.path))
+            .map(|(pattern, _)| pattern)
+            .filter(|pattern| {
+                saved
+                    .files
+                    .iter()
+                    .chain(&saved.draining)
+                    .any(|p| pattern_matches(pattern, Path::new(&p.path)))
+            })
+            .cloned()
             .collect();
         let resume_draining = saved.draining.iter().map(|p| p.fingerprint).collect();
         let resume = saved
@@ -131,7 +138,7 @@ impl FileServer {
             first_scan: true,
             resume,
             resume_draining,
-            known_paths,
+            known_patterns,
             checkpointer,
             buf: vec![0; 256 * 1024],
             dirty: false,
@@ -238,7 +245,15 @@ impl FileServer {
                     // Else the same file under a second name.
                     continue;
                 }
-                self.open(path, *source, fingerprint, meta.len(), events);
+                let new_since_stop = self.first_scan && self.known_patterns.contains(pattern);
+                self.open(
+                    path,
+                    *source,
+                    fingerprint,
+                    meta.len(),
+                    new_since_stop,
+                    events,
+                );
             }
         }
         for w in self
@@ -266,20 +281,10 @@ impl FileServer {
 
     /// The source of the first pattern that matches `path`.
     fn source_of(&self, path: &Path) -> Option<usize> {
-        let options = glob::MatchOptions {
-            require_literal_separator: true,
-            ..glob::MatchOptions::new()
-        };
         self.options
             .patterns
             .iter()
-            .find(|(pattern, _)| {
-                if pattern.contains(['*', '?', '[']) {
-                    glob::Pattern::new(pattern).is_ok_and(|g| g.matches_path_with(path, options))
-                } else {
-                    Path::new(pattern) == path
-                }
-            })
+            .find(|(pattern, _)| pattern_matches(pattern, path))
             .map(|(_, source)| *source)
     }
 
@@ -408,6 +413,7 @@ impl FileServer {
         source: usize,
         fingerprint: Fingerprint,
         size: u64,
+        new_since_stop: bool,
         events: &mut impl TailEvents,
     ) {
         let mut file = match File::open(&path) {
@@ -433,12 +439,7 @@ impl FileServer {
                 }
                 0
             }
-            None if self.first_scan
-                && !self.options.from_start
-                && !self.known_paths.contains(&path) =>
-            {
-                size
-            }
+            None if self.first_scan && !self.options.from_start && !new_since_stop => size,
             None => 0,
         };
         if let Err(e) = file.seek(SeekFrom::Start(offset)) {
@@ -507,6 +508,20 @@ impl FileServer {
             .filter(|w| !w.draining)
             .map(|w| w.path.clone())
             .collect()
+    }
+}
+
+/// Whether `pattern` (a path, or a glob whose wildcards stay within a path component, as in
+/// [`crate::app::expand`]) matches `path`.
+fn pattern_matches(pattern: &str, path: &Path) -> bool {
+    if pattern.contains(['*', '?', '[']) {
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        glob::Pattern::new(pattern).is_ok_and(|g| g.matches_path_with(path, options))
+    } else {
+        Path::new(pattern) == path
     }
 }
 
