@@ -286,3 +286,27 @@ fn a_draining_file_a_new_glob_matches_is_resumed_not_reread() {
     assert_eq!(counter.lines, ["a1", "a2"]);
     assert!(counter.lost.is_empty());
 }
+
+#[test]
+fn with_a_glob_two_rotations_while_the_exporter_was_down_lose_nothing() {
+    let s = Setup::new("access.log*");
+    let mut counter = Counter::default();
+    let mut server = s.server();
+    server.poll(&mut counter);
+    let mut nginx = append(&s.log("access.log"));
+    write(&mut nginx, &["a1"]);
+    stop(server, &mut counter);
+
+    write(&mut nginx, &["a2"]);
+    std::fs::rename(s.log("access.log"), s.log("access.log.1")).unwrap();
+    let mut nginx = append(&s.log("access.log"));
+    write(&mut nginx, &["b1"]);
+    std::fs::rename(s.log("access.log"), s.log("access.log.2")).unwrap();
+    let mut nginx = append(&s.log("access.log"));
+    write(&mut nginx, &["c1"]);
+
+    let mut server = s.server();
+    server.poll(&mut counter);
+    assert_eq!(sorted(&counter), ["a1", "a2", "b1", "c1"]);
+    assert!(counter.lost.is_empty());
+}
