@@ -1,10 +1,15 @@
 //! The background worker (`forum worker`): a job queue in the `jobs` table.
 //!
-//! A worker claims one due job with `SELECT ... FOR UPDATE SKIP LOCKED` and runs it inside the
-//! same transaction, holding the row lock: a job never runs twice at once, its effects commit
-//! together with its `done` mark, and if the worker dies the transaction aborts, the lock goes
-//! with the connection and another worker picks the job up. A failing job is rolled back to a
-//! savepoint, and retried later with exponential backoff until `max_attempts`.
+//! A worker claims one due job with `SELECT ... FOR UPDATE SKIP LOCKED` in a short transaction
+//! that counts the attempt and leases the job (`run_at` moves [`LEASE`] ahead, so no other worker
+//! claims it meanwhile), then runs it in a second transaction that holds the job's row lock: a
+//! job never runs twice at once, and its effects commit together with its `done` mark.
+//!
+//! If the worker dies mid-job, that transaction aborts and the lock goes with the connection;
+//! once the lease ends another worker claims the job again. The attempt was counted when it was
+//! claimed, so a job that kills its worker every time (a poison job) ends as `failed` after
+//! `max_attempts` claims instead of looping forever. A job that fails without killing the worker
+//! is rolled back to a savepoint and retried with exponential backoff until `max_attempts`.
 
 use std::time::Duration;
 
@@ -38,7 +43,7 @@ pub async fn enqueue(
 }
 
 /// What one [`run_once`] did.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ran {
     /// No job was due.
     Idle,
@@ -55,9 +60,46 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 12) as u32).min(3600))
 }
 
-/// Claims and runs one due job.
-pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, AppError> {
-    let mut client = pool.get().await?;
+/// How long a claimed job is hidden from other workers. The running worker holds the job's row
+/// lock, so a longer job is still never claimed twice; the lease only matters when the worker
+/// died, and then it is the delay before the job is retried.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+/// A job claimed by [`claim`]: its attempt is already counted.
+#[derive(Debug)]
+pub struct Claimed {
+    /// Its id.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Its payload.
+    pub payload: Value,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+}
+
+/// What [`claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// No job was due.
+    Idle,
+    /// A job to run.
+    Job(Claimed),
+    /// A job whose earlier attempts all ended with their worker dying: now marked failed.
+    Abandoned {
+        /// Its id.
+        id: i64,
+        /// Its kind.
+        kind: String,
+    },
+}
+
+/// Claims the next due job in its own committed transaction: counts the attempt and leases the
+/// job for [`LEASE`]. A due job that has used up its attempts was abandoned by dying workers
+/// (a job that fails normally is marked failed by the worker): it is marked failed instead.
+pub async fn claim(client: &mut deadpool_postgres::Client) -> Result<Claim, AppError> {
     let tx = client.transaction().await?;
     let Some(row) = tx
         .query_opt(
@@ -68,31 +110,92 @@ pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, App
         )
         .await?
     else {
-        return Ok(Ran::Idle);
+        return Ok(Claim::Idle);
     };
-    let (id, kind, payload, attempts, max): (i64, String, Value, i32, i32) =
+    let (id, kind, payload, attempts, max_attempts): (i64, String, Value, i32, i32) =
         (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    if attempts >= max_attempts {
+        let message =
+            format!("the worker stopped while running this job ({attempts} attempts); giving up");
+        tx.execute(
+            "UPDATE jobs SET status = 'failed', last_error = $2, finished_at = now()
+                 WHERE id = $1",
+            &[&id, &message],
+        )
+        .await?;
+        tracing::warn!(job = id, kind = %kind, attempts, "abandoned job marked failed");
+        tx.commit().await?;
+        return Ok(Claim::Abandoned { id, kind });
+    }
+    let lease = LEASE.as_secs_f64();
+    tx.execute(
+        "UPDATE jobs SET attempts = attempts + 1, run_at = now() + make_interval(secs => $2)
+             WHERE id = $1",
+        &[&id, &lease],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Claim::Job(Claimed {
+        id,
+        kind,
+        payload,
+        attempts: attempts + 1,
+        max_attempts,
+    }))
+}
+
+/// Claims and runs one due job.
+pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, AppError> {
+    let mut client = pool.get().await?;
+    let job = match claim(&mut client).await? {
+        Claim::Idle => return Ok(Ran::Idle),
+        Claim::Abandoned { id, kind } => {
+            count(metrics, kind_label(&kind), Ran::Failed(id));
+            return Ok(Ran::Failed(id));
+        }
+        Claim::Job(job) => job,
+    };
+    let tx = client.transaction().await?;
+    // Lock the job for the run. The attempt count fences out a stale claim: if another worker
+    // claimed the job again after this one's lease, this worker leaves it alone.
+    if tx
+        .query_opt(
+            "SELECT 1 FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = $2
+             FOR UPDATE SKIP LOCKED",
+            &[&job.id, &job.attempts],
+        )
+        .await?
+        .is_none()
+    {
+        return Ok(Ran::Idle);
+    }
+    let Claimed {
+        id,
+        kind,
+        payload,
+        attempts,
+        max_attempts,
+    } = job;
     tx.batch_execute("SAVEPOINT job").await?;
     let result = run_job(&tx, &kind, &payload).await;
-    let label = KINDS
-        .iter()
-        .copied()
-        .find(|k| *k == kind)
-        .unwrap_or("unknown");
+    let label = kind_label(&kind);
     let ran = match result {
         Ok(()) => {
-            tx.execute("UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = now() WHERE id = $1", &[&id])
-                .await?;
+            tx.execute(
+                "UPDATE jobs SET status = 'done', finished_at = now() WHERE id = $1",
+                &[&id],
+            )
+            .await?;
             tracing::info!(job = id, kind = %kind, "job done");
             Ran::Done(id)
         }
         Err(e) => {
             tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
-            let last = attempts + 1 >= max;
-            let delay = backoff(attempts).as_secs_f64();
+            let last = attempts >= max_attempts;
+            let delay = backoff(attempts - 1).as_secs_f64();
             let message: String = e.to_string().chars().take(1000).collect();
             tx.execute(
-                "UPDATE jobs SET attempts = attempts + 1, last_error = $2,
+                "UPDATE jobs SET last_error = $2,
                         status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
                         run_at = now() + make_interval(secs => $4),
                         finished_at = CASE WHEN $3 THEN now() END
@@ -109,20 +212,28 @@ pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, App
         }
     };
     tx.commit().await?;
-    if let Some(m) = metrics {
-        let outcome = match ran {
-            Ran::Done(_) => "done",
-            Ran::Retry(_) => "retry",
-            _ => "failed",
-        };
-        m.jobs
-            .get_or_create(&JobLabels {
-                kind: label,
-                outcome,
-            })
-            .inc();
-    }
+    count(metrics, label, ran);
     Ok(ran)
+}
+
+/// The metrics label of `kind`: a known kind or `unknown`.
+fn kind_label(kind: &str) -> &'static str {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| *k == kind)
+        .unwrap_or("unknown")
+}
+
+fn count(metrics: Option<&Metrics>, kind: &'static str, ran: Ran) {
+    let Some(m) = metrics else { return };
+    let outcome = match ran {
+        Ran::Idle => return,
+        Ran::Done(_) => "done",
+        Ran::Retry(_) => "retry",
+        Ran::Failed(_) => "failed",
+    };
+    m.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
 }
 
 fn id_field(payload: &Value, name: &str) -> Result<i64, AppError> {

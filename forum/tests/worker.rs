@@ -243,3 +243,186 @@ async fn seed_creates_what_it_is_asked_for() {
     let page = app.get("/", &common::Browser::default()).await;
     assert_eq!(page.status, axum::http::StatusCode::OK);
 }
+
+/// Starts `forum worker` on `url`; it claims the due job and blocks inside it while the test
+/// holds `outbox` locked.
+fn spawn_worker(url: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_forum"))
+        .env("DATABASE_URL", url)
+        .env("LOG_LEVEL", "warn")
+        .args(["worker", "--listen", "127.0.0.1:0", "--idle-ms", "50"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start `forum worker`")
+}
+
+/// Runs a `notify_watchers` job in a real `forum worker` process and kills the process
+/// (SIGKILL) while the job runs; returns when the dead worker's transaction is gone.
+async fn crash_a_worker_mid_job(app: &TestApp, job: i64, attempts_before: i32) {
+    let (mut locker, conn) = tokio_postgres::connect(&app.db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let conn_task = tokio::spawn(conn);
+    let tx = locker.transaction().await.unwrap();
+    // The job writes to the outbox: it blocks on this lock, mid-job, holding its row lock.
+    tx.batch_execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut worker = spawn_worker(&app.db.url);
+    let mut waiting = false;
+    for _ in 0..200 {
+        waiting = app
+            .scalar::<i64>(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                 WHERE c.relname = 'outbox' AND NOT l.granted",
+            )
+            .await
+            == 1;
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waiting, "the worker never reached the job");
+    assert_eq!(
+        app.scalar::<i32>(&format!("SELECT attempts FROM jobs WHERE id = {job}"))
+            .await,
+        attempts_before + 1,
+        "claiming the job counted the attempt"
+    );
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    tx.rollback().await.unwrap();
+    drop(locker);
+    conn_task.abort();
+    // The dead worker's backend notices its client is gone and releases the job's row lock.
+    let mut free = false;
+    for _ in 0..200 {
+        free = app
+            .scalar::<i64>(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND state LIKE 'idle in transaction%'",
+            )
+            .await
+            == 0
+            && app
+                .scalar::<i64>(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                     WHERE c.relname = 'jobs' AND l.mode = 'RowShareLock'",
+                )
+                .await
+                == 0;
+        if free {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(free, "the dead worker's transaction is still open");
+    let row = app
+        .state
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT status, run_at > now() FROM jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "queued");
+    assert!(
+        row.get::<_, bool>(1),
+        "the lease keeps the job away from other workers for a while"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_kills_its_worker_counts_attempts_and_ends_failed() {
+    let app = TestApp::new().await;
+    let client = app.state.pool.get().await.unwrap();
+    let id = enqueue(
+        &client,
+        "notify_watchers",
+        serde_json::json!({ "thread_id": 1, "post_id": 1 }),
+    )
+    .await
+    .unwrap();
+    client
+        .execute("UPDATE jobs SET max_attempts = 2 WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    crash_a_worker_mid_job(&app, id, 0).await;
+    assert_eq!(
+        run_once(&app.state.pool, None).await.unwrap(),
+        Ran::Idle,
+        "leased"
+    );
+    // The lease ends (as it would after forum::worker::LEASE).
+    client
+        .execute("UPDATE jobs SET run_at = now() WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    crash_a_worker_mid_job(&app, id, 1).await;
+    client
+        .execute("UPDATE jobs SET run_at = now() WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    let metrics = forum::metrics::Metrics::new(forum::Role::All);
+    assert_eq!(
+        run_once(&app.state.pool, Some(&metrics)).await.unwrap(),
+        Ran::Failed(id),
+        "two crashes use up max_attempts = 2"
+    );
+    let row = client
+        .query_one(
+            "SELECT status, attempts, last_error, finished_at IS NOT NULL FROM jobs WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "failed");
+    assert_eq!(row.get::<_, i32>(1), 2);
+    assert!(row.get::<_, String>(2).contains("worker stopped"));
+    assert!(row.get::<_, bool>(3));
+    assert!(
+        metrics
+            .encode()
+            .contains("forum_jobs_total{kind=\"notify_watchers\",outcome=\"failed\"} 1")
+    );
+    assert_eq!(run_once(&app.state.pool, None).await.unwrap(), Ran::Idle);
+}
+
+#[tokio::test]
+async fn a_lease_that_runs_out_lets_another_worker_claim_the_job_once() {
+    let app = TestApp::new().await;
+    let mut client = app.state.pool.get().await.unwrap();
+    let id = enqueue(&client, "prune_sessions", serde_json::json!({}))
+        .await
+        .unwrap();
+    // A worker claims the job and dies before running it.
+    let forum::worker::Claim::Job(first) = forum::worker::claim(&mut client).await.unwrap() else {
+        panic!("the job is due");
+    };
+    assert_eq!((first.id, first.attempts), (id, 1));
+    assert_eq!(
+        run_once(&app.state.pool, None).await.unwrap(),
+        Ran::Idle,
+        "leased to the first worker"
+    );
+    client
+        .execute("UPDATE jobs SET run_at = now() WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(
+        run_once(&app.state.pool, None).await.unwrap(),
+        Ran::Done(id)
+    );
+    assert_eq!(
+        app.scalar::<i32>(&format!("SELECT attempts FROM jobs WHERE id = {id}"))
+            .await,
+        2
+    );
+}
