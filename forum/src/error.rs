@@ -26,6 +26,18 @@ pub enum AppError {
     /// Invalid input (422).
     #[error("{0}")]
     Invalid(String),
+    /// Invalid input in one named field (422; the API names the field).
+    #[error("{message}")]
+    Field {
+        /// The field of the request body, e.g. `body`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The request conflicts with the current state (409), e.g. a second vote in a poll
+    /// without revotes.
+    #[error("{0}")]
+    Conflict(String),
     /// Too many attempts (429).
     #[error("too many attempts; try again later")]
     RateLimited,
@@ -50,7 +62,8 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::LoginRequired | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -73,6 +86,15 @@ impl AppError {
     /// Shorthand for [`AppError::Invalid`].
     pub fn invalid(msg: impl Into<String>) -> AppError {
         AppError::Invalid(msg.into())
+    }
+
+    /// Attaches `field` to an [`AppError::Invalid`] (other errors pass unchanged), so the API
+    /// can say which field of the body is wrong: `.map_err(AppError::in_field("body"))`.
+    pub fn in_field(field: &'static str) -> impl Fn(AppError) -> AppError {
+        move |e| match e {
+            AppError::Invalid(message) => AppError::Field { field, message },
+            e => e,
+        }
     }
 }
 
@@ -105,6 +127,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();
         let message = self.0.public_message();
-        (status, Json(serde_json::json!({ "error": message }))).into_response()
+        let body = match &self.0 {
+            AppError::Field { field, .. } => serde_json::json!({
+                "error": message,
+                "field": field,
+                "fields": { *field: [&message] },
+            }),
+            _ => serde_json::json!({ "error": message }),
+        };
+        (status, Json(body)).into_response()
     }
 }

@@ -321,11 +321,7 @@ async fn polls_take_votes_within_their_rules() {
     let again = app
         .post(&format!("/t/{t}/vote"), &[("choice", &c)], &bob)
         .await;
-    assert_eq!(
-        again.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "no revote on this poll"
-    );
+    assert_eq!(again.status, StatusCode::CONFLICT, "no revote on this poll");
     assert_eq!(
         app.post(&format!("/t/{t}/vote"), &[("choice", "999999")], &alice)
             .await

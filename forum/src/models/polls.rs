@@ -228,11 +228,11 @@ pub async fn vote(
         return Err(AppError::NotFound);
     };
     if poll.ended {
-        return Err(AppError::invalid("this poll has ended"));
+        return Err(AppError::Conflict("this poll has ended".into()));
     }
     if poll.voted && !poll.allow_revote {
-        return Err(AppError::invalid(
-            "you have already voted and this poll does not allow changing votes",
+        return Err(AppError::Conflict(
+            "you have already voted and this poll does not allow changing votes".into(),
         ));
     }
     let mut picked: Vec<i64> = choice_ids.to_vec();

@@ -204,6 +204,11 @@ pub async fn edit(
     if !post.editable_by(Some(user)) {
         return Err(AppError::Forbidden("you cannot edit this post".into()));
     }
+    if post.is_deleted {
+        return Err(AppError::Conflict(
+            "this post is deleted; a moderator can restore it first".into(),
+        ));
+    }
     tx.execute(
         "INSERT INTO post_edits (post_id, user_id, old_body) VALUES ($1, $2, $3)",
         &[&id, &user.id, &post.body],
@@ -248,7 +253,8 @@ pub async fn history(client: &impl GenericClient, id: i64) -> Result<Vec<Edit>, 
         .collect())
 }
 
-/// Soft-deletes (or restores) post `id` as `user`.
+/// Soft-deletes post `id` as `user` (its author or a moderator), or restores it (`deleted`
+/// false: moderators only, so a moderator's mistake can be undone).
 pub async fn set_deleted(
     tx: &impl GenericClient,
     id: i64,
@@ -256,7 +262,12 @@ pub async fn set_deleted(
     deleted: bool,
 ) -> Result<Post, AppError> {
     let post = get(tx, id).await?;
-    if !post.editable_by(Some(user)) || (!deleted && !user.is_moderator()) {
+    if !deleted && (!user.is_moderator() || user.is_banned()) {
+        return Err(AppError::Forbidden(
+            "only moderators can restore a post".into(),
+        ));
+    }
+    if !post.editable_by(Some(user)) {
         return Err(AppError::Forbidden("you cannot delete this post".into()));
     }
     tx.execute(
