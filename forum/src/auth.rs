@@ -391,6 +391,43 @@ pub async fn login(
     }
 }
 
+/// Changes the password of `user` (pages and API): validates `new` (422), checks `current`
+/// through [`login`] (so guesses are rate limited: 401 when wrong, 429), stores the new hash,
+/// and ends every other session of the user (all but the one whose token hash is `keep`).
+pub async fn change_password(
+    state: &AppState,
+    ip: &str,
+    user: &User,
+    keep: Option<&str>,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    let new = crate::models::users::parse_password(new)?;
+    let creds = login(state, ip, &user.username, current)
+        .await
+        .map_err(|e| match e {
+            AppError::Unauthorized(_) => {
+                AppError::Unauthorized("the current password is wrong".into())
+            }
+            e => e,
+        })?;
+    let hash = hash_password_async(new).await?;
+    let client = state.pool.get().await?;
+    client
+        .execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&creds.id, &hash],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+            &[&creds.id, &keep],
+        )
+        .await?;
+    Ok(())
+}
+
 /// An Argon2id hash of a random password, verified against when the user does not exist, so
 /// the time of a failed login does not reveal which names exist.
 fn dummy_hash() -> &'static str {

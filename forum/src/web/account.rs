@@ -187,32 +187,23 @@ pub async fn password_change(
 ) -> AppResult<Response> {
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_user()?;
-    let new = users::parse_password(&form.new)?;
-    let creds = match auth::login(&state, &viewer.ip, &user.username, &form.current).await {
-        Ok(c) => c,
-        Err(AppError::Unauthorized(_)) => {
-            let page = t::PasswordPage {
-                ctx: Ctx::new(&viewer, "Change password"),
-                message: Some("the current password is wrong".into()),
-            };
-            return Ok(t::page_with(StatusCode::UNAUTHORIZED, &page));
-        }
-        Err(e) => return Err(e),
-    };
-    let hash = auth::hash_password_async(new).await?;
-    let client = state.pool.get().await?;
-    client
-        .execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            &[&creds.id, &hash],
-        )
-        .await?;
-    client
-        .execute(
-            "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
-            &[&creds.id, &viewer.session],
-        )
-        .await?;
+    let changed = auth::change_password(
+        &state,
+        &viewer.ip,
+        user,
+        viewer.session.as_deref(),
+        &form.current,
+        &form.new,
+    )
+    .await;
+    if let Err(AppError::Unauthorized(msg)) = changed {
+        let page = t::PasswordPage {
+            ctx: Ctx::new(&viewer, "Change password"),
+            message: Some(msg),
+        };
+        return Ok(t::page_with(StatusCode::UNAUTHORIZED, &page));
+    }
+    changed?;
     let page = t::PasswordPage {
         ctx: Ctx::new(&viewer, "Change password"),
         message: Some("Your password was changed.".into()),
