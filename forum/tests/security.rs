@@ -37,6 +37,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         (format!("/t/{t}/moderate"), vec![("action", "hide")]),
         (format!("/p/{p}/edit"), vec![("body", "forged")]),
         (format!("/p/{p}/delete"), vec![]),
+        (format!("/p/{p}/restore"), vec![]),
         (format!("/p/{p}/like"), vec![("like", "true")]),
         (format!("/p/{p}/best"), vec![]),
         (

@@ -302,6 +302,23 @@ pub async fn post_delete(
     Ok(Redirect::to(&format!("/t/{}/", post.thread_id)).into_response())
 }
 
+/// `POST /p/{id}/restore` (moderators): undoes a soft delete.
+pub async fn post_restore(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    viewer.check_csrf(&form.csrf)?;
+    let user = viewer.require_writer()?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    posts::set_deleted(&tx, id, user, false).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/p/{id}/")).into_response())
+}
+
 /// The like form.
 #[derive(Debug, Deserialize)]
 pub struct LikeForm {

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/p/{id}/history", get(pages::post_history))
         .route("/p/{id}/delete", post(forms::post_delete))
+        .route("/p/{id}/restore", post(forms::post_restore))
         .route("/p/{id}/like", post(forms::post_like))
         .route("/p/{id}/best", post(forms::post_best))
         .route("/u/{id}/", get(pages::user_show))
