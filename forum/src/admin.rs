@@ -310,10 +310,35 @@ struct CategoryForm {
     parent_id: String,
     #[serde(default)]
     target_id: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    place: String,
 }
 
-/// `POST /admin/categories/{id}`: `rename`, `move` (never under itself), `delete` (its threads
-/// and subcategories move to `target_id`).
+/// Where `action` (`up`, `down`, or `place` with a 1-based `place`) puts the category at
+/// `index` among `count` siblings.
+fn new_place(action: &str, place: &str, index: usize, count: usize) -> AppResult<usize> {
+    Ok(match action {
+        "up" => index.saturating_sub(1),
+        "down" => (index + 1).min(count - 1),
+        _ => {
+            let n: usize = place
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=count).contains(n))
+                .ok_or_else(|| {
+                    AppError::invalid(format!("the place must be between 1 and {count}"))
+                })?;
+            n - 1
+        }
+    })
+}
+
+/// `POST /admin/categories/{id}`: `rename`, `describe`, `up` / `down` / `place` (order among
+/// siblings), `move` (never under itself), `delete` (its threads and subcategories move to
+/// `target_id`).
 async fn categories_update(
     State(state): State<AppState>,
     admin: Admin,
@@ -338,6 +363,45 @@ async fn categories_update(
             )
             .await?;
             "Category renamed."
+        }
+        "describe" => {
+            let description =
+                crate::models::text_field("the description", &form.description, 0, 1000)?;
+            tx.execute(
+                "UPDATE categories SET description = $2 WHERE id = $1",
+                &[&id, &description],
+            )
+            .await?;
+            "Description saved."
+        }
+        "up" | "down" | "place" => {
+            let c = tree.get(id).ok_or(AppError::NotFound)?;
+            // Siblings in display order (the tree sorts by position, then id).
+            let mut siblings: Vec<i64> = tx
+                .query(
+                    "SELECT id FROM categories WHERE parent_id IS NOT DISTINCT FROM $1
+                     ORDER BY position, id",
+                    &[&c.parent_id],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let index = siblings
+                .iter()
+                .position(|s| *s == id)
+                .ok_or(AppError::NotFound)?;
+            let to = new_place(&form.action, &form.place, index, siblings.len())?;
+            siblings.remove(index);
+            siblings.insert(to, id);
+            for (i, sibling) in siblings.iter().enumerate() {
+                tx.execute(
+                    "UPDATE categories SET position = $2 WHERE id = $1 AND position <> $2",
+                    &[sibling, &(i as i32 + 1)],
+                )
+                .await?;
+            }
+            "Category order saved."
         }
         "move" => {
             let to = parent(&form.parent_id)?;
