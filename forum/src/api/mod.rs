@@ -1,6 +1,12 @@
 //! The JSON API under `/api/`. Writes need a session (bearer token from `POST /api/auth/login`,
 //! or the session cookie); a browser request from another origin is refused (Origin check), and
-//! JSON bodies need `Content-Type: application/json`, which a cross-site form cannot send.
+//! JSON bodies need `Content-Type: application/json`, which a cross-site form cannot send; a
+//! write with a content type a form can send is refused whatever its body (so actions without a
+//! body, such as a like, are as safe as the JSON ones).
+
+pub mod account;
+pub mod moderation;
+pub mod post_actions;
 
 use axum::Json;
 use axum::Router;
@@ -54,15 +60,45 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/login", post(auth_login))
         .route("/api/auth/logout", post(auth_logout))
         .route("/api/users/", post(users_create))
+        .route("/api/users/{id}/", get(account::user_show))
+        .route("/api/me/", get(account::me))
+        .route("/api/me/password", post(account::password))
         .route("/api/categories/", get(categories_index))
         .route("/api/threads/", get(threads_index).post(threads_create))
-        .route("/api/threads/{id}/", get(threads_show))
+        .route(
+            "/api/threads/{id}/",
+            get(threads_show).patch(moderation::update),
+        )
+        .route("/api/threads/{id}/poll/", get(moderation::poll_show))
+        .route("/api/threads/{id}/poll/vote", post(moderation::poll_vote))
         .route(
             "/api/threads/{id}/posts/",
             get(posts_index).post(posts_create),
         )
+        .route(
+            "/api/posts/{id}/",
+            get(post_actions::show)
+                .patch(post_actions::update)
+                .delete(post_actions::delete),
+        )
+        .route("/api/posts/{id}/edits/", get(post_actions::edits))
+        .route("/api/posts/{id}/restore", post(post_actions::restore))
+        .route(
+            "/api/posts/{id}/like",
+            post(post_actions::like).delete(post_actions::unlike),
+        )
+        .route(
+            "/api/posts/{id}/best-answer",
+            post(post_actions::best_answer),
+        )
         .route("/api/search/", get(search))
-        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .route(
+            "/api/{*rest}",
+            get(api_not_found)
+                .post(api_not_found)
+                .patch(api_not_found)
+                .delete(api_not_found),
+        )
         .layer(axum::middleware::from_fn(origin_check))
 }
 
@@ -71,10 +107,29 @@ async fn api_not_found() -> ApiError {
 }
 
 /// Refuses state-changing requests whose `Origin` is not this host (cross-site requests from
-/// browsers). Clients that send no `Origin` (curl, servers) are not browsers and pass.
+/// browsers). Clients that send no `Origin` (curl, servers) are not browsers and pass. A write
+/// whose content type is one an HTML form can send is refused with 415: the API takes JSON.
 pub async fn origin_check(req: Request, next: Next) -> Response {
     let writes =
         req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD;
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| {
+            [
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+                "text/plain",
+            ]
+            .contains(&v.as_str())
+        });
+    if writes && form_type {
+        let body = json!({ "error": "the API takes JSON bodies (Content-Type: application/json)" });
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response();
+    }
     if let Some(origin) = req.headers().get(header::ORIGIN).filter(|_| writes) {
         let host = req
             .headers()

@@ -1,0 +1,175 @@
+//! `/api/posts/{id}/...`: read, edit (history kept), soft delete, restore, like / unlike, and
+//! mark as the best answer. The rules are the models' (the pages call the same functions).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use deadpool_postgres::GenericClient;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiJson, login_as_401};
+use crate::auth::Viewer;
+use crate::error::{ApiResult, AppError};
+use crate::models::posts::{self, Post};
+use crate::models::{text_field, threads};
+use crate::state::AppState;
+use crate::web::parse_id;
+
+/// Post `id` as the viewer may see it: 404 when its thread is hidden from them; a deleted
+/// post keeps its place but loses its text for non-moderators.
+async fn visible_post(
+    client: &impl GenericClient,
+    id: i64,
+    viewer: &Viewer,
+) -> Result<Post, AppError> {
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let mut post = posts::get(client, id).await?;
+    if threads::get(client, post.thread_id, moderator)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    if post.is_deleted && !moderator {
+        post.body.clear();
+        post.body_html.clear();
+    }
+    Ok(post)
+}
+
+/// `GET /api/posts/{id}/`.
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let post = visible_post(&client, id, &viewer).await?;
+    Ok(Json(post).into_response())
+}
+
+/// The edit body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    /// The new Markdown text.
+    pub body: String,
+}
+
+/// `PATCH /api/posts/{id}/`: the author or a moderator edits; the old text goes to the history.
+pub async fn update(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let text =
+        text_field("the message", &body.body, 1, 50_000).map_err(AppError::in_field("body"))?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    posts::edit(&tx, id, user, &text).await?;
+    tx.commit().await?;
+    let post = visible_post(&client, id, &viewer).await?;
+    Ok(Json(post).into_response())
+}
+
+/// `DELETE /api/posts/{id}/`: soft delete by the author or a moderator; 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    posts::set_deleted(&tx, id, user, true).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/posts/{id}/restore`: a moderator undoes a soft delete; 200 with the post.
+pub async fn restore(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    posts::set_deleted(&tx, id, user, false).await?;
+    tx.commit().await?;
+    let post = visible_post(&client, id, &viewer).await?;
+    Ok(Json(post).into_response())
+}
+
+/// `GET /api/posts/{id}/edits/`: the edit history, newest first (as `/p/{id}/history`: not for
+/// deleted posts or hidden threads unless the viewer moderates).
+pub async fn edits(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let post = visible_post(&client, id, &viewer).await?;
+    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    if post.is_deleted && !moderator {
+        return Err(AppError::NotFound.into());
+    }
+    let results = posts::history(&client, id).await?;
+    Ok(Json(json!({ "post_id": id, "results": results })).into_response())
+}
+
+async fn set_like(state: &AppState, viewer: &Viewer, id: &str, like: bool) -> ApiResult<Response> {
+    let id = parse_id(id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let mut client = state.pool.get().await?;
+    visible_post(&client, id, viewer).await?;
+    let tx = client.transaction().await?;
+    let like_count = posts::set_like(&tx, id, user, like).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "post_id": id, "like_count": like_count, "liked": like })).into_response())
+}
+
+/// `POST /api/posts/{id}/like`: 200 `{post_id, like_count, liked}` (liking twice changes
+/// nothing); 403 on one's own post.
+pub async fn like(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    set_like(&state, &viewer, &id, true).await
+}
+
+/// `DELETE /api/posts/{id}/like`.
+pub async fn unlike(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    set_like(&state, &viewer, &id, false).await
+}
+
+/// `POST /api/posts/{id}/best-answer`: the thread's author or a moderator, in question
+/// categories; 200 `{thread_id, best_answer_post_id}`.
+pub async fn best_answer(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let mut client = state.pool.get().await?;
+    visible_post(&client, id, &viewer).await?;
+    let tx = client.transaction().await?;
+    let thread_id = posts::mark_best(&tx, id, user).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "thread_id": thread_id, "best_answer_post_id": id })).into_response())
+}
