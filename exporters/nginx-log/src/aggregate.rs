@@ -1,13 +1,15 @@
 //! The hot path: log lines in, counts out. Plain integers in flat vectors, keyed by interned
-//! ids, so a line costs a parse, a normalisation, two hash lookups and a few additions. The
-//! caller holds one lock per block of lines; scrapes read the same state (see `collector`).
+//! ids. A repeated request path costs a parse, a hash of the path, a look-up in a fixed-size
+//! path cache and one probe from (endpoint, method, status) to its series, which also carries
+//! the events it fires; a new path is normalised and interned first. The caller holds one lock
+//! per block of lines; scrapes read the same state (see `collector`).
 
 use std::collections::HashMap;
 
 use crate::events::Events;
 use crate::hash::{Prehashed, key_hash};
 use crate::lineformat::LineFormat;
-use crate::normalize::Normalizer;
+use crate::normalize::{Normalizer, path_of};
 use crate::record::{
     Record, method_index, parse_seconds, parse_status, parse_u64, parse_upstream_seconds,
 };
@@ -141,6 +143,97 @@ impl Histograms {
     }
 }
 
+/// A series and the events its requests fire (bits of event indices).
+#[derive(Clone, Copy, Debug)]
+struct Fast {
+    series: u32,
+    events: u64,
+}
+
+/// The key of [`Aggregator::fast_series`]: endpoint id, label set, method, raw status.
+#[inline(always)]
+fn fast_key(endpoint: u32, labels: u16, method: u8, raw_status: u16) -> u64 {
+    (u64::from(endpoint) << 32)
+        | (u64::from(labels) << 16)
+        | (u64::from(method) << 12)
+        | u64::from(raw_status)
+}
+
+/// A series without a histogram slot yet.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Slots of the path cache.
+const PATH_SLOTS: usize = 2048;
+
+/// The longest path the path cache keeps; longer ones are normalised every time.
+const PATH_KEY: usize = 48;
+
+/// Recently seen request paths (the part of the URI before `?`) and their endpoint id, so a
+/// repeated path skips normalisation and the endpoint look-up. Direct-mapped with a fixed
+/// number of slots, allocated once: a flood of distinct paths overwrites slots and never grows
+/// it. Only kept endpoints (id > 0) are cached; an endpoint, once kept, stays kept.
+#[derive(Clone, Debug)]
+struct PathCache {
+    slots: Vec<PathSlot>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PathSlot {
+    hash: u64,
+    /// 0: empty.
+    endpoint: u32,
+    len: u8,
+    key: [u8; PATH_KEY],
+}
+
+impl PathCache {
+    /// A cache of `slots` slots (a power of two; 0 disables it).
+    fn new(slots: usize) -> PathCache {
+        let empty = PathSlot {
+            hash: 0,
+            endpoint: 0,
+            len: 0,
+            key: [0; PATH_KEY],
+        };
+        PathCache {
+            slots: vec![empty; slots.checked_next_power_of_two().unwrap_or(0)],
+        }
+    }
+
+    #[inline(always)]
+    fn index(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (self.slots.len() - 1)
+    }
+
+    /// The endpoint of `path` (`hash` = [`key_hash`] of it), if cached.
+    #[inline(always)]
+    fn get(&self, path: &[u8], hash: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let slot = &self.slots[self.index(hash)];
+        (slot.hash == hash
+            && usize::from(slot.len) == path.len()
+            && slot.key[..path.len()] == *path
+            && slot.endpoint != 0)
+            .then_some(slot.endpoint)
+    }
+
+    /// Remembers that `path` is endpoint `endpoint`, replacing the slot's previous path.
+    #[inline]
+    fn insert(&mut self, path: &[u8], hash: u64, endpoint: u32) {
+        if self.slots.is_empty() || path.len() > PATH_KEY {
+            return;
+        }
+        let i = self.index(hash);
+        let slot = &mut self.slots[i];
+        slot.hash = hash;
+        slot.endpoint = endpoint;
+        slot.len = path.len() as u8;
+        slot.key[..path.len()].copy_from_slice(path);
+    }
+}
+
 /// Everything counted from the lines.
 #[derive(Debug)]
 pub struct Aggregator {
@@ -154,7 +247,13 @@ pub struct Aggregator {
     pub endpoints: Vec<String>,
     endpoint_masks: Vec<u64>,
     series_index: HashMap<u64, u32, Prehashed>,
-    fast_series: HashMap<u64, u32, Prehashed>,
+    /// Recently seen request paths to their (kept) endpoint id.
+    paths: PathCache,
+    /// `(endpoint, labels, method, raw status)` to its series and the events it fires, for
+    /// the series whose endpoint is kept (not folded), so a repeated request costs one probe.
+    fast_series: HashMap<u64, Fast, Prehashed>,
+    /// Histogram slot of each series (`NO_SLOT` until it has an observation).
+    series_hist: Vec<u32>,
     folded_by_method: [u64; 10],
     /// Request series.
     pub series: Vec<Series>,
@@ -195,7 +294,9 @@ impl Aggregator {
             endpoints: Vec::new(),
             endpoint_masks: Vec::new(),
             series_index: HashMap::default(),
+            paths: PathCache::new(PATH_SLOTS),
             fast_series: HashMap::default(),
+            series_hist: Vec::new(),
             folded_by_method: [0; 10],
             series: Vec::new(),
             hist_index: HashMap::default(),
@@ -260,57 +361,35 @@ impl Aggregator {
 
     #[inline]
     fn count(&mut self, labels: u16, record: &Record<'_>) -> Result<(), ParseError> {
-        let mut status = parse_status(record.status).ok_or(ParseError::Status)?;
+        let raw_status = parse_status(record.status).ok_or(ParseError::Status)?;
         let (method, uri) = record.method_and_uri();
         let method = method_index(method);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        self.normalizer.normalize(uri, &mut scratch);
-        let hash = key_hash(&scratch);
-        // Steady state: one probe from (endpoint text, labels, method, status) to its series.
-        let raw_status = status;
-        let fast_key = hash
-            ^ ((u64::from(labels) << 32) | (u64::from(method) << 16) | u64::from(raw_status))
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let series = match self.fast_series.get(&fast_key) {
-            Some(&i) => {
-                self.scratch = scratch;
-                i as usize
-            }
-            None => {
-                let (endpoint, _) = self.endpoint(&scratch, hash);
-                self.scratch = scratch;
-                if self.settings.status_class {
-                    status = status / 100 * 100;
-                }
-                let series = self.series_slot(labels, method, status, endpoint);
-                // Only unfolded pairs are remembered, so this map is no bigger than the series.
-                if endpoint != 0 && self.series[series].endpoint == endpoint {
-                    self.fast_series.insert(fast_key, series as u32);
-                } else if self.series[series].endpoint == 0 && self.scratch != b"other" {
-                    // Folded by a cap: the top list still sees it, by space-saving.
-                    self.top.observe(method, &self.scratch, hash);
-                    self.folded_by_method[method as usize] += 1;
-                }
-                series
-            }
+        let path = path_of(uri);
+        let path_hash = key_hash(path);
+        // Steady state: the path was seen lately and this (endpoint, method, status) series
+        // is kept: no normalisation, no event rules, two probes.
+        let fast = match self.paths.get(path, path_hash) {
+            Some(endpoint) => self
+                .fast_series
+                .get(&fast_key(endpoint, labels, method, raw_status))
+                .copied(),
+            None => None,
         };
-        let endpoint = self.series[series].endpoint;
-        let mask = if endpoint == 0 {
-            self.endpoint_masks[0] | self.events.mask(&self.scratch)
-        } else {
-            self.endpoint_masks[endpoint as usize]
+        let Fast { series, events } = match fast {
+            Some(fast) => fast,
+            None => self.resolve(labels, method, raw_status, path, path_hash),
         };
+        let series = series as usize;
         let names = self.events.names().len();
         let base = usize::from(labels) * names;
         if base + names > self.event_counts.len() {
             self.event_counts.resize(base + names, 0);
         }
-        self.events.fire(
-            mask,
-            method,
-            raw_status,
-            &mut self.event_counts[base..base + names],
-        );
+        let mut events = events;
+        while events != 0 {
+            self.event_counts[base + events.trailing_zeros() as usize] += 1;
+            events &= events - 1;
+        }
         let s = &mut self.series[series];
         s.requests += 1;
         s.response_bytes += parse_u64(record.body_bytes);
@@ -320,7 +399,14 @@ impl Aggregator {
         let request_time = parse_seconds(record.request_time);
         let upstream_time = parse_upstream_seconds(record.upstream_time);
         if request_time.is_some() || upstream_time.is_some() {
-            let slot = self.hist_slot(labels, endpoint);
+            let slot = match self.series_hist[series] {
+                NO_SLOT => {
+                    let slot = self.hist_slot(labels, endpoint);
+                    self.series_hist[series] = slot as u32;
+                    slot
+                }
+                slot => slot as usize,
+            };
             if let Some(t) = request_time {
                 self.durations.observe(slot, t);
             }
@@ -329,6 +415,61 @@ impl Aggregator {
             }
         }
         Ok(())
+    }
+
+    /// The series of a request and the events it fires, the long way: normalise the path,
+    /// intern the endpoint, find or make the series (folding by the caps); remembers the path
+    /// and the series for the steady state when the endpoint is kept.
+    #[inline(never)]
+    fn resolve(
+        &mut self,
+        labels: u16,
+        method: u8,
+        raw_status: u16,
+        path: &[u8],
+        path_hash: u64,
+    ) -> Fast {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.normalizer.normalize_path(path, &mut scratch);
+        let hash = key_hash(&scratch);
+        let (endpoint, _) = self.endpoint(&scratch, hash);
+        if endpoint != 0 {
+            self.paths.insert(path, path_hash, endpoint);
+            if let Some(&fast) = self
+                .fast_series
+                .get(&fast_key(endpoint, labels, method, raw_status))
+            {
+                self.scratch = scratch;
+                return fast;
+            }
+        }
+        let status = if self.settings.status_class {
+            raw_status / 100 * 100
+        } else {
+            raw_status
+        };
+        let series = self.series_slot(labels, method, status, endpoint);
+        let kept = self.series[series].endpoint;
+        let mask = if kept == 0 {
+            self.endpoint_masks[0] | self.events.mask(&scratch)
+        } else {
+            self.endpoint_masks[kept as usize]
+        };
+        let fast = Fast {
+            series: series as u32,
+            events: self.events.fired(mask, method, raw_status),
+        };
+        // Only unfolded pairs are remembered, so this map is no bigger than the series.
+        if endpoint != 0 && kept == endpoint {
+            self.fast_series
+                .insert(fast_key(endpoint, labels, method, raw_status), fast);
+        } else if kept == 0 && scratch != b"other" {
+            // Folded by a cap: the top list still sees it, by space-saving.
+            self.top.observe(method, &scratch, hash);
+            self.folded_by_method[method as usize] += 1;
+        }
+        self.scratch = scratch;
+        fast
     }
 
     /// The id and event mask of an endpoint, interning it while under the cap.
@@ -370,6 +511,7 @@ impl Aggregator {
         }
         let i = self.series.len();
         self.series_index.insert(key(endpoint), i as u32);
+        self.series_hist.push(NO_SLOT);
         self.series.push(Series {
             labels,
             method,
@@ -443,5 +585,151 @@ impl Aggregator {
     /// Total requests counted.
     pub fn requests(&self) -> u64 {
         self.series.iter().map(|s| s.requests).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::preset_events;
+    use crate::normalize::preset_rules;
+    use proptest::prelude::*;
+
+    fn aggregator(settings: Settings, path_slots: usize) -> Aggregator {
+        let mut agg = Aggregator::new(
+            settings,
+            Normalizer::new(preset_rules("forum").unwrap()),
+            Events::new(preset_events("forum").unwrap()).unwrap(),
+        );
+        agg.paths = PathCache::new(path_slots);
+        agg
+    }
+
+    fn line(method: &str, uri: &str, status: &str, i: usize) -> String {
+        format!(
+            r#"10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "{method} {uri} HTTP/1.1" {status} {i} "-" "t" {} 0.{:03} "0.00{}" forum.example"#,
+            i % 700,
+            i % 1000,
+            i % 10
+        )
+    }
+
+    /// Everything an aggregator exports, as text.
+    fn snapshot(agg: &Aggregator) -> String {
+        let hist = |h: &Histograms| {
+            (0..agg.hist_keys.len())
+                .map(|slot| (h.cumulative(slot), h.sums[slot]))
+                .collect::<Vec<_>>()
+        };
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{} {} {} {:?}",
+            agg.endpoints,
+            agg.series,
+            agg.event_counts,
+            agg.hist_keys,
+            hist(&agg.durations),
+            hist(&agg.upstreams),
+            agg.top_requests(),
+            agg.folded,
+            agg.lines,
+            agg.bytes,
+            agg.parse_errors
+        )
+    }
+
+    const METHODS_USED: [&str; 4] = ["GET", "POST", "PUT", "BREW"];
+    const STATUSES: [&str; 8] = ["200", "201", "303", "401", "500", "502", "000", "20x"];
+    const PATHS: [&str; 12] = [
+        "/",
+        "/login",
+        "/api/threads/{}/posts/",
+        "/static/app.{}.js",
+        "/c/{}/new",
+        "/search?q={}",
+        "*",
+        "/p{}x",
+        "/e{}",
+        "/0b0e4bc4-7f0c-4a6b-9d2c-1f1e2d3c4b5a/{}",
+        "/long/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/{}",
+        "/api/threads/",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The path cache and the per-series memo are only shortcuts: with and without the
+        /// cache, under tight caps or none, every count is the same.
+        #[test]
+        fn the_path_cache_changes_no_count(
+            requests in proptest::collection::vec((0..4usize, 0..12usize, 0..8usize, 0..40usize), 1..300),
+            max_endpoints in 1..12usize,
+            max_series in 1..40usize,
+            status_class in any::<bool>(),
+            slots in 0..3usize,
+        ) {
+            let settings = Settings {
+                max_endpoints,
+                max_series,
+                status_class,
+                top_n: 3,
+                top_capacity: 4,
+                ..Settings::default()
+            };
+            let format = LineFormat::compile("forum").unwrap();
+            let mut cached = aggregator(settings.clone(), [1, 4, PATH_SLOTS][slots]);
+            let mut plain = aggregator(settings, 0);
+            for (i, (m, p, s, id)) in requests.into_iter().enumerate() {
+                let uri = PATHS[p].replace("{}", &id.to_string());
+                let text = line(METHODS_USED[m], &uri, STATUSES[s], i);
+                cached.process_line(&format, (i % 2) as u16, text.as_bytes());
+                plain.process_line(&format, (i % 2) as u16, text.as_bytes());
+            }
+            prop_assert_eq!(snapshot(&cached), snapshot(&plain));
+        }
+    }
+
+    #[test]
+    fn a_flood_of_distinct_paths_keeps_the_cache_bounded_and_counts_exactly() {
+        let settings = Settings {
+            max_endpoints: 100,
+            ..Settings::default()
+        };
+        let format = LineFormat::compile("forum").unwrap();
+        let mut agg = aggregator(settings, PATH_SLOTS);
+        let flood = 200_000;
+        for i in 0..flood {
+            let text = line("GET", &format!("/f{i}x/y"), "200", i);
+            agg.process_line(&format, 0, text.as_bytes());
+            let text = line("POST", "/login", "401", i);
+            agg.process_line(&format, 0, text.as_bytes());
+        }
+        assert_eq!(agg.paths.slots.len(), PATH_SLOTS);
+        assert_eq!(agg.paths.slots.capacity(), PATH_SLOTS);
+        assert_eq!(agg.requests(), 2 * flood as u64);
+        // "/login" and 99 flood endpoints are kept; every later flood line is folded.
+        assert_eq!(agg.endpoints.len(), 101);
+        assert_eq!(agg.folded, flood as u64 - 99);
+        let login = agg
+            .series
+            .iter()
+            .find(|s| agg.endpoints[s.endpoint as usize] == "/login")
+            .unwrap();
+        assert_eq!((login.requests, login.status), (flood as u64, 401));
+        let failed = agg
+            .events
+            .names()
+            .iter()
+            .position(|n| n == "failed_login")
+            .unwrap();
+        assert_eq!(agg.event_counts[failed], flood as u64);
+        // Each kept flood endpoint: one request, one histogram observation.
+        let slot = agg
+            .hist_keys
+            .iter()
+            .position(|(_, e)| agg.endpoints[*e as usize] == "/f5x/y")
+            .unwrap();
+        assert_eq!(agg.durations.cumulative(slot).1, 1);
+        let other = agg.hist_keys.iter().position(|(_, e)| *e == 0).unwrap();
+        assert_eq!(agg.durations.cumulative(other).1, flood as u64 - 99);
     }
 }

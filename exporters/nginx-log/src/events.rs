@@ -192,20 +192,29 @@ impl Events {
 
     /// Adds one to `counts[event]` for each event a request fires (once per event).
     #[inline]
-    pub fn fire(&self, mut mask: u64, method: u8, status: u16, counts: &mut [u64]) {
+    pub fn fire(&self, mask: u64, method: u8, status: u16, counts: &mut [u64]) {
+        let mut fired = self.fired(mask, method, status);
+        while fired != 0 {
+            counts[fired.trailing_zeros() as usize] += 1;
+            fired &= fired - 1;
+        }
+    }
+
+    /// The events a request fires, as a bit mask of event indices (at most [`MAX_RULES`]
+    /// events, so they fit): a function of the endpoint's rule mask, the method and the status
+    /// only, so the aggregator works it out once per series.
+    #[inline]
+    pub fn fired(&self, mut mask: u64, method: u8, status: u16) -> u64 {
         let mut fired: u64 = 0;
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             mask &= mask - 1;
             let rule = &self.compiled[i];
-            if rule.status.matches(status)
-                && rule.method.is_none_or(|m| m == method)
-                && fired & (1 << rule.event) == 0
-            {
+            if rule.status.matches(status) && rule.method.is_none_or(|m| m == method) {
                 fired |= 1 << rule.event;
-                counts[rule.event] += 1;
             }
         }
+        fired
     }
 }
 

@@ -74,11 +74,82 @@ pub struct Mismatch {
 /// line is one pass over a few of these.
 #[derive(Clone, Debug)]
 struct Fused {
-    before: Box<[u8]>,
+    before: Lit,
     /// `before` is the literal the previous step's search just found: skip it unchecked.
     known: bool,
     field: Option<Field>,
-    until: Until,
+    kind: Kind,
+    /// The literal that ends the variable (empty for [`Kind::End`]).
+    until: Lit,
+}
+
+/// [`Until`] without its literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Next,
+    LineEnd,
+    End,
+}
+
+/// A literal with its first eight bytes packed in a `u64`, so comparing it with the line is
+/// one load, a mask and a compare.
+#[derive(Clone, Debug)]
+struct Lit {
+    bytes: Box<[u8]>,
+    word: u64,
+    mask: u64,
+    /// The first byte repeated eight times (0 for an empty literal), for the SWAR search.
+    pattern: u64,
+}
+
+impl Lit {
+    fn new(bytes: &[u8]) -> Lit {
+        let n = bytes.len().min(8);
+        let mut word = [0u8; 8];
+        word[..n].copy_from_slice(&bytes[..n]);
+        Lit {
+            bytes: bytes.into(),
+            word: u64::from_le_bytes(word),
+            mask: if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            },
+            pattern: 0x0101_0101_0101_0101 * u64::from(word[0]),
+        }
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// `line` ends with the literal.
+    #[inline(always)]
+    fn is_at_end(&self, line: &[u8]) -> bool {
+        let n = self.bytes.len();
+        if n == 0 {
+            return true;
+        }
+        if n <= 8
+            && let Some(w) = line.last_chunk::<8>()
+        {
+            return u64::from_le_bytes(*w) >> (64 - 8 * n) == self.word;
+        }
+        line.ends_with(&self.bytes)
+    }
+
+    /// `line[at..]` starts with the literal.
+    #[inline(always)]
+    fn is_at(&self, line: &[u8], at: usize) -> bool {
+        if self.bytes.len() <= 8
+            && let Some(w) = line.get(at..at.wrapping_add(8))
+        {
+            let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            return w & self.mask == self.word;
+        }
+        line.get(at..).is_some_and(|h| h.starts_with(&self.bytes))
+    }
 }
 
 /// A compiled log format.
@@ -89,7 +160,7 @@ pub struct LogFormat {
     fused: Vec<Fused>,
     /// A literal after the last variable that is not at the line's end (never, for formats
     /// that end with a variable or a literal; kept for completeness).
-    tail: Box<[u8]>,
+    tail: Lit,
 }
 
 impl LogFormat {
@@ -146,11 +217,17 @@ impl LogFormat {
                         Until::Next(lit) => Some(lit),
                         _ => None,
                     };
+                    let (kind, lit) = match until {
+                        Until::Next(l) => (Kind::Next, &l[..]),
+                        Until::LineEnd(l) => (Kind::LineEnd, &l[..]),
+                        Until::End => (Kind::End, &b""[..]),
+                    };
                     fused.push(Fused {
-                        before: std::mem::take(&mut before).into(),
+                        before: Lit::new(&std::mem::take(&mut before)),
                         known,
                         field: *field,
-                        until: until.clone(),
+                        kind,
+                        until: Lit::new(lit),
                     });
                 }
             }
@@ -159,7 +236,7 @@ impl LogFormat {
             source: source.to_string(),
             steps,
             fused,
-            tail: before.into(),
+            tail: Lit::new(&before),
         })
     }
 
@@ -183,31 +260,30 @@ impl LogFormat {
         record.clear();
         let mut pos = 0;
         for f in &self.fused {
-            if !f.known && !prefix_eq(&line[pos..], &f.before) {
+            if !f.known && !f.before.is_at(line, pos) {
                 return false;
             }
             pos += f.before.len();
-            let (end, next) = match &f.until {
-                Until::End => (line.len(), line.len()),
-                Until::LineEnd(lit) => {
-                    if line.len() < pos + lit.len()
-                        || !prefix_eq(&line[line.len() - lit.len()..], lit)
-                    {
-                        return false;
-                    }
-                    (line.len() - lit.len(), line.len())
-                }
-                Until::Next(lit) => match find(&line[pos..], lit) {
-                    Some(at) => (pos + at, pos + at),
+            let (end, next) = match f.kind {
+                Kind::Next => match find_lit(line, pos, &f.until) {
+                    Some(at) => (at, at),
                     None => return false,
                 },
+                Kind::LineEnd => {
+                    let n = f.until.len();
+                    if line.len() < pos + n || !f.until.is_at_end(line) {
+                        return false;
+                    }
+                    (line.len() - n, line.len())
+                }
+                Kind::End => (line.len(), line.len()),
             };
             if let Some(field) = f.field {
                 record.set(field, &line[pos..end]);
             }
             pos = next;
         }
-        prefix_eq(&line[pos..], &self.tail) && pos + self.tail.len() == line.len()
+        pos + self.tail.len() == line.len() && self.tail.is_at_end(line)
     }
 
     /// The step-by-step walk: the same result as the fused one, and a precise [`Mismatch`].
@@ -339,6 +415,52 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
             return Some(at);
         }
         from = at + 1;
+    }
+    None
+}
+
+/// The first occurrence of `lit` (non-empty) in `line` at or after `from`. Fields are short:
+/// the first 64 bytes are searched eight at a time in a `u64` (SWAR), each candidate checked
+/// in place with one masked compare; a longer rest goes to `memchr`'s vectorised search.
+#[inline(always)]
+fn find_lit(line: &[u8], from: usize, lit: &Lit) -> Option<usize> {
+    const INLINE: usize = 64;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let first = lit.bytes[0];
+    let pattern = lit.pattern;
+    let stop = line.len().min(from.saturating_add(INLINE));
+    let mut i = from;
+    while i + 8 <= stop {
+        let word = u64::from_le_bytes(line[i..i + 8].try_into().expect("8 bytes"));
+        let x = word ^ pattern;
+        // Every byte equal to `first` is flagged (and, above one, maybe a false one: each
+        // candidate is checked against the whole literal, in order).
+        let mut found = x.wrapping_sub(LO) & !x & HI;
+        while found != 0 {
+            let at = i + (found.trailing_zeros() / 8) as usize;
+            if lit.is_at(line, at) {
+                return Some(at);
+            }
+            found &= found - 1;
+        }
+        i += 8;
+    }
+    if i + 8 <= line.len() {
+        while let Some(at) = memchr(first, &line[i..]) {
+            let at = i + at;
+            if lit.is_at(line, at) {
+                return Some(at);
+            }
+            i = at + 1;
+        }
+        return None;
+    }
+    while i < line.len() {
+        if line[i] == first && lit.is_at(line, i) {
+            return Some(i);
+        }
+        i += 1;
     }
     None
 }
@@ -499,6 +621,45 @@ mod tests {
                     plain,
                     "start {start} byte {byte}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn find_lit_agrees_with_a_plain_search() {
+        // `!` is `"` ^ 1: the bytes the SWAR test may flag falsely above a true match.
+        let pattern = b"ab\"! \"\" -x";
+        let hay: Vec<u8> = (0..90usize)
+            .map(|i| pattern[i % pattern.len()])
+            .chain(*b"\" \"")
+            .collect();
+        for lit in [
+            &b"\""[..],
+            b"\" ",
+            b"\" \"",
+            b" -",
+            b"!\"",
+            b"x",
+            b"ab\"! \"\" -xa",
+            b"zz",
+        ] {
+            let l = Lit::new(lit);
+            for from in 0..=hay.len() {
+                for end in [hay.len(), hay.len().min(from + 9), hay.len().min(from + 70)] {
+                    if end < from {
+                        continue;
+                    }
+                    let line = &hay[..end];
+                    let plain = line[from..]
+                        .windows(lit.len())
+                        .position(|w| w == lit)
+                        .map(|at| at + from);
+                    assert_eq!(
+                        find_lit(line, from, &l),
+                        plain,
+                        "{lit:?} from {from} end {end}"
+                    );
+                }
             }
         }
     }

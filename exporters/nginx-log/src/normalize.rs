@@ -91,9 +91,14 @@ impl Normalizer {
     /// path (`*`, `http://…`, garbage) yields `other`.
     #[inline]
     pub fn normalize(&self, uri: &[u8], out: &mut Vec<u8>) {
+        self.normalize_path(path_of(uri), out);
+    }
+
+    /// [`Normalizer::normalize`] of a URI already cut by [`path_of`]: the template depends on
+    /// nothing else.
+    #[inline]
+    pub fn normalize_path(&self, path: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        let end = query_start(uri);
-        let path = &uri[..end];
         if path.first() != Some(&b'/') {
             out.extend_from_slice(b"other");
             return;
@@ -122,6 +127,12 @@ impl Normalizer {
     }
 }
 
+/// The path of a URI: the part before its query string or fragment.
+#[inline]
+pub fn path_of(uri: &[u8]) -> &[u8] {
+    &uri[..query_start(uri)]
+}
+
 /// Where the query string or fragment (`?` or `#`) starts, else the length. URIs are short:
 /// eight bytes at a time in a `u64` (SWAR) beat both a byte loop and a vectorised search.
 #[inline]
@@ -147,50 +158,58 @@ fn query_start(uri: &[u8]) -> usize {
         .map_or(uri.len(), |i| at + i)
 }
 
-/// The built-in replacements, segment by segment.
+/// The built-in replacements, segment by segment. One pass classifies each segment (a table
+/// look-up and two bit operations a byte); runs of plain segments are copied in one piece when
+/// a replacement (or the end) comes.
 #[inline]
 fn builtin(path: &[u8], out: &mut Vec<u8>) {
-    for (i, segment) in path.split(|b| *b == b'/').enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        if out.len() >= MAX_ENDPOINT_LEN {
+    // `path[copied..]` is not handled yet; `path[copied..start]` is plain and copied as is.
+    let mut copied = 0;
+    let mut start = 0;
+    while start <= path.len() {
+        if out.len() + (start - copied) >= MAX_ENDPOINT_LEN {
             break;
         }
-        if segment.is_empty() {
-            continue;
-        }
-        // One pass classifies the segment (a table look-up and two bit operations a byte);
-        // most segments are plain words copied as they are.
         let (mut all, mut any) = (u8::MAX, 0u8);
-        for &b in segment {
-            let class = CLASS[usize::from(b)];
+        let mut end = start;
+        while end < path.len() {
+            let class = CLASS[usize::from(path[end])];
+            if class & SLASH != 0 {
+                break;
+            }
             all &= class;
             any |= class;
+            end += 1;
         }
-        let digits = all & DIGIT != 0;
-        let hex = all & HEX != 0;
-        let safe = all & SAFE != 0;
-        if digits {
-            out.extend_from_slice(b":id");
-        } else if segment.len() == 36 && is_uuid(segment) {
-            out.extend_from_slice(b":uuid");
-        } else if segment.len() >= 16 && hex {
-            out.extend_from_slice(b":hash");
-        } else if any & DIGIT == 0 && safe {
-            out.extend_from_slice(segment);
-        } else {
-            inner_numbers(segment, out);
+        let segment = &path[start..end];
+        // Empty and plain segments (safe bytes, no digit) stay in the run copied as is.
+        let plain = segment.is_empty() || (any & DIGIT == 0 && all & SAFE != 0);
+        if !plain {
+            out.extend_from_slice(&path[copied..start]);
+            if all & DIGIT != 0 {
+                out.extend_from_slice(b":id");
+            } else if segment.len() == 36 && is_uuid(segment) {
+                out.extend_from_slice(b":uuid");
+            } else if segment.len() >= 16 && all & HEX != 0 {
+                out.extend_from_slice(b":hash");
+            } else {
+                inner_numbers(segment, out);
+            }
+            copied = end;
         }
+        start = end + 1;
     }
+    out.extend_from_slice(&path[copied..start.min(path.len())]);
     out.truncate(MAX_ENDPOINT_LEN);
 }
 
 const DIGIT: u8 = 1;
 const HEX: u8 = 2;
 const SAFE: u8 = 4;
+const SLASH: u8 = 8;
 
-/// Byte classes for [`builtin`]: `DIGIT` (`0-9`), `HEX` (`0-9a-fA-F`), `SAFE` ([`is_safe`]).
+/// Byte classes for [`builtin`]: `DIGIT` (`0-9`), `HEX` (`0-9a-fA-F`), `SAFE` ([`is_safe`]),
+/// `SLASH` (`/`).
 static CLASS: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
@@ -205,6 +224,9 @@ static CLASS: [u8; 256] = {
         }
         if is_safe(byte) {
             class |= SAFE;
+        }
+        if byte == b'/' {
+            class |= SLASH;
         }
         table[b] = class;
         b += 1;
@@ -305,6 +327,63 @@ mod tests {
                 .position(|b| *b == b'?' || *b == b'#')
                 .unwrap_or(uri.len());
             assert_eq!(query_start(uri), plain, "{uri:?}");
+        }
+    }
+
+    /// The segment-by-segment walk `builtin` replaced, kept as its specification.
+    fn builtin_reference(path: &[u8], out: &mut Vec<u8>) {
+        for (i, segment) in path.split(|b| *b == b'/').enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            if out.len() >= MAX_ENDPOINT_LEN {
+                break;
+            }
+            if segment.is_empty() {
+                continue;
+            }
+            let digits = segment.iter().all(u8::is_ascii_digit);
+            let hex = segment.iter().all(u8::is_ascii_hexdigit);
+            let safe = segment.iter().all(|b| is_safe(*b));
+            if digits {
+                out.extend_from_slice(b":id");
+            } else if segment.len() == 36 && is_uuid(segment) {
+                out.extend_from_slice(b":uuid");
+            } else if segment.len() >= 16 && hex {
+                out.extend_from_slice(b":hash");
+            } else if !segment.iter().any(u8::is_ascii_digit) && safe {
+                out.extend_from_slice(segment);
+            } else {
+                inner_numbers(segment, out);
+            }
+        }
+        out.truncate(MAX_ENDPOINT_LEN);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn builtin_agrees_with_the_segment_walk(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-z]{0,12}").unwrap(),
+                    proptest::string::string_regex("[0-9]{1,8}").unwrap(),
+                    proptest::string::string_regex("[0-9a-f]{14,40}").unwrap(),
+                    proptest::string::string_regex("[a-z0-9.\\-_\"\\\\é ]{0,20}").unwrap(),
+                    proptest::string::string_regex("[a-z]{0,60}").unwrap(),
+                    proptest::prelude::Just("0b0e4bc4-7f0c-4a6b-9d2c-1f1e2d3c4b5a".to_string()),
+                ],
+                0..12,
+            ),
+            lead in proptest::prelude::any::<bool>(),
+        ) {
+            let mut path = parts.join("/");
+            if lead {
+                path.insert(0, '/');
+            }
+            let (mut fast, mut plain) = (Vec::new(), Vec::new());
+            builtin(path.as_bytes(), &mut fast);
+            builtin_reference(path.as_bytes(), &mut plain);
+            proptest::prop_assert_eq!(fast, plain, "{:?}", path);
         }
     }
 
