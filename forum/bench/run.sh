@@ -9,7 +9,8 @@
 # For figures worth quoting: each endpoint gets a warm-up run first (not reported: it fills
 # the read cache and PostgreSQL's buffers and plan caches); wrk, the forum and PostgreSQL share
 # the machine, so each measured run prints `other%`, the share of all CPU time that processes
-# other than forum, postgres and wrk used meanwhile (a build next door shows there), and the
+# other than the bench's own (forum, its PostgreSQL backends, wrk) used meanwhile (a build or
+# a test run next door shows there), and the
 # load average is printed before and after; with RUNS=3 every endpoint is measured three times
 # and the median reported.
 #
@@ -77,12 +78,15 @@ end
 LUA
 
 # "busy total ours" in clock ticks: CPU time used by anything, CPU time in all, and CPU time
-# of the forum and postgres processes plus this script's finished children (wrk).
+# of this bench: the forum, the PostgreSQL backends of its database (other sessions' backends
+# count as others), and this script's finished children (wrk).
 cpu_ticks() {
-    local ours children
-    ours="$(awk '$2 == "(forum)" || $2 == "(postgres)" { s += $14 + $15 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null || true)"
-    children="$(awk '{ print $16 + $17 }' "/proc/$$/stat")"
-    awk -v ours="$((${ours:-0} + children))" '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, ours }' /proc/stat
+    local ours pid
+    ours="$(awk '{ print $16 + $17 }' "/proc/$$/stat")"
+    for pid in "$server_pid" $(pgrep -f "^postgres: .* $db " || true); do
+        ours=$((ours + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    awk -v ours="$ours" '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, ours }' /proc/stat
 }
 
 # The percentage of CPU time others used between two cpu_ticks snapshots.
