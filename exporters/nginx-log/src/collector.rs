@@ -20,6 +20,9 @@ pub struct TailStats {
     pub rotations: u64,
     /// Truncations seen (a file shrank below the read offset).
     pub truncations: u64,
+    /// Rotated files the checkpoint named but a restart could not find (their unread lines
+    /// are not counted).
+    pub rotated_files_lost: u64,
     /// Files currently watched.
     pub files_watched: u64,
     /// Bytes behind the end of each file, by path.
@@ -272,6 +275,12 @@ impl Collector for StateCollector {
             "nginx_log_truncations",
             "Truncations seen (a file shrank below the read offset; reading restarted at 0).",
             &[(vec![], tail.truncations)],
+        )?;
+        counter(
+            &mut encoder,
+            "nginx_log_rotated_files_lost",
+            "Rotated files with unread lines that a restart could not find again (deleted or compressed while the exporter was down).",
+            &[(vec![], tail.rotated_files_lost)],
         )?;
         gauge(
             &mut encoder,

@@ -62,6 +62,10 @@ impl TailEvents for Feed {
         lock(&self.shared).tail.truncations += 1;
     }
 
+    fn rotated_file_lost(&mut self, _path: &Path) {
+        lock(&self.shared).tail.rotated_files_lost += 1;
+    }
+
     fn watched(&mut self, files: &[(PathBuf, u64)]) {
         let mut state = lock(&self.shared);
         state.tail.files_watched = files.len() as u64;

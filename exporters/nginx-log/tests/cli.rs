@@ -283,6 +283,24 @@ fn a_restart_with_a_checkpoint_resumes_where_it_stopped() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     wait_for_lines(port, 4);
     stop(&mut second);
+
+    // Rotated away with an unread line and deleted while the exporter is down: that line is
+    // lost, and the restart says so in a counter rather than failing.
+    append(&COMBINED[..COMBINED.find('\n').unwrap() + 1]);
+    // As logrotate does: rename, nginx creates the new file, later the old one is compressed
+    // into another file and deleted.
+    std::fs::rename(&log, format!("{log}.1")).unwrap();
+    std::fs::write(&log, "").unwrap();
+    std::fs::remove_file(format!("{log}.1")).unwrap();
+    let port = testkit::free_port();
+    let mut third = start(port);
+    wait_for_lines(port, 0);
+    let text = scrape(port).unwrap();
+    assert!(
+        text.contains("\nnginx_log_rotated_files_lost_total 1\n"),
+        "{text}"
+    );
+    stop(&mut third);
 }
 
 #[test]
