@@ -956,3 +956,91 @@ async fn unknown_api_paths_and_methods_answer_json() {
         assert!(r.json()["error"].is_string());
     }
 }
+
+/// SQL injection strings in the new API's text fields and path ids are plain text: stored as
+/// written, or refused as not found / wrong; no table touched.
+#[tokio::test]
+async fn sql_injection_strings_in_the_api_actions_are_plain_text() {
+    let app = TestApp::new().await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    let b = token(&app, &bob).await;
+    let t = app.thread(&alice, cat, "Injections", "first").await;
+    let p = app.reply(&bob, t, "to be edited").await;
+    let nasty = [
+        "' OR '1'='1",
+        "'; DROP TABLE posts; --",
+        "1; DELETE FROM users",
+        "\\'; SELECT pg_sleep(5); --",
+        "%' AND 1=1 --",
+        "$1 $2 ::text",
+    ];
+    for s in nasty {
+        let path = format!("/api/posts/{p}/");
+        let edited = call(
+            &app,
+            "PATCH",
+            &path,
+            Some(json!({"body": s})),
+            Who::Bearer(&b),
+        )
+        .await;
+        assert_eq!(edited.status, StatusCode::OK, "{s}: {}", edited.body);
+        let shown = call(&app, "GET", &path, None, Who::Anon).await;
+        assert_eq!(shown.json()["body"], s);
+
+        let segment = common::form_urlencoded(&[("x", s)]);
+        let segment = segment.trim_start_matches("x=");
+        for url in [
+            format!("/api/posts/{segment}/"),
+            format!("/api/posts/{segment}/edits/"),
+            format!("/api/users/{segment}/"),
+            format!("/api/threads/{segment}/poll/"),
+        ] {
+            let r = call(&app, "GET", &url, None, Who::Anon).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{url}: {}", r.body);
+        }
+        let like = call(
+            &app,
+            "POST",
+            &format!("/api/posts/{segment}/like"),
+            None,
+            Who::Bearer(&b),
+        )
+        .await;
+        assert_eq!(
+            like.status,
+            StatusCode::NOT_FOUND,
+            "like {s}: {}",
+            like.body
+        );
+
+        let password = call(
+            &app,
+            "POST",
+            "/api/me/password",
+            Some(json!({"current": s, "new": s})),
+            Who::Bearer(&b),
+        )
+        .await;
+        assert!(
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+            .contains(&password.status),
+            "password change with {s}: {} {}",
+            password.status,
+            password.body
+        );
+    }
+    assert_eq!(app.scalar::<i64>("SELECT count(*) FROM posts").await, 2);
+    assert_eq!(app.scalar::<i64>("SELECT count(*) FROM users").await, 2);
+    assert_eq!(
+        app.scalar::<i64>("SELECT count(*) FROM post_edits").await,
+        6,
+        "every edit kept in the history"
+    );
+}
