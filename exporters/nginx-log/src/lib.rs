@@ -20,6 +20,7 @@ pub mod lineformat;
 pub mod lines;
 pub mod normalize;
 pub mod record;
+pub mod scan;
 pub mod serve;
 pub mod stub_status;
 pub mod tailer;

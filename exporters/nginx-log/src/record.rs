@@ -80,13 +80,9 @@ impl<'a> Record<'a> {
             Field::Method => &mut self.method,
             Field::Uri => &mut self.uri,
             Field::Status => &mut self.status,
-            Field::BodyBytes => {
-                // `$body_bytes_sent` wins over `$bytes_sent` when a format has both.
-                if !self.body_bytes.is_empty() {
-                    return;
-                }
-                &mut self.body_bytes
-            }
+            // A format with both `$body_bytes_sent` and `$bytes_sent` keeps only the former
+            // (`LogFormat::compile`).
+            Field::BodyBytes => &mut self.body_bytes,
             Field::RequestLength => &mut self.request_length,
             Field::RequestTime => &mut self.request_time,
             Field::UpstreamTime => &mut self.upstream_time,
