@@ -265,6 +265,9 @@ const NO_SLOT: u32 = u32::MAX;
 /// Slots of the path cache.
 const PATH_SLOTS: usize = 2048;
 
+/// Slots of the cache of paths with a number at the end.
+const NUMBERED_SLOTS: usize = 512;
+
 /// The longest path the path cache keeps; longer ones are normalised every time.
 const PATH_KEY: usize = 48;
 
@@ -319,6 +322,39 @@ impl PathCache {
             .then_some(slot.endpoint)
     }
 
+    /// The endpoint of the path `head` + `tail` (`hash` of both, [`split_hash`]), if cached.
+    #[inline(always)]
+    fn get_split(&self, head: &[u8], tail: &[u8], hash: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let slot = &self.slots[self.index(hash)];
+        let len = head.len() + tail.len();
+        (slot.hash == hash
+            && usize::from(slot.len) == len
+            && len <= PATH_KEY
+            && slot.key[..head.len()] == *head
+            && slot.key[head.len()..len] == *tail
+            && slot.endpoint != 0)
+            .then_some(slot.endpoint)
+    }
+
+    /// Remembers that the path `head` + `tail` is endpoint `endpoint`.
+    #[inline]
+    fn insert_split(&mut self, head: &[u8], tail: &[u8], hash: u64, endpoint: u32) {
+        let len = head.len() + tail.len();
+        if self.slots.is_empty() || len > PATH_KEY {
+            return;
+        }
+        let i = self.index(hash);
+        let slot = &mut self.slots[i];
+        slot.hash = hash;
+        slot.endpoint = endpoint;
+        slot.len = len as u8;
+        slot.key[..head.len()].copy_from_slice(head);
+        slot.key[head.len()..len].copy_from_slice(tail);
+    }
+
     /// Remembers that `path` is endpoint `endpoint`, replacing the slot's previous path.
     #[inline]
     fn insert(&mut self, path: &[u8], hash: u64, endpoint: u32) {
@@ -332,6 +368,12 @@ impl PathCache {
         slot.len = path.len() as u8;
         slot.key[..path.len()].copy_from_slice(path);
     }
+}
+
+/// The hash of a path cut in two, for [`PathCache::get_split`].
+#[inline(always)]
+fn split_hash(head: &[u8], tail: &[u8]) -> u64 {
+    key_hash(head) ^ key_hash(tail).rotate_left(29)
 }
 
 /// Everything counted from the lines.
@@ -349,6 +391,10 @@ pub struct Aggregator {
     series_index: HashMap<u64, u32, Prehashed>,
     /// Recently seen request paths to their (kept) endpoint id.
     paths: PathCache,
+    /// Paths whose last segment is a number (`/api/users/123`, `/images/7.png`), with the
+    /// number cut out, to their (kept) endpoint id: the template does not depend on the number
+    /// ([`Normalizer::number_at_end`]), so a fresh id costs no normalisation.
+    numbered: PathCache,
     /// `(endpoint, labels, method, raw status)` to its series and the events it fires, for
     /// the series whose endpoint is kept (not folded), so a repeated request costs one probe.
     fast_series: FastMap,
@@ -395,6 +441,7 @@ impl Aggregator {
             endpoint_masks: Vec::new(),
             series_index: HashMap::default(),
             paths: PathCache::new(PATH_SLOTS),
+            numbered: PathCache::new(NUMBERED_SLOTS),
             fast_series: FastMap::new(),
             series_hist: Vec::new(),
             folded_by_method: [0; 10],
@@ -534,12 +581,29 @@ impl Aggregator {
         if end > self.event_counts.len() {
             self.event_counts.resize(end, 0);
         }
+        // A fresh number at the end of a known path: its endpoint without normalising. The
+        // rest (a new series, a fold) takes the long way.
+        let numbered = self.normalizer.number_at_end(path).map(|(from, to)| {
+            let (head, tail) = (&path[..from], &path[to..]);
+            (head, tail, split_hash(head, tail))
+        });
+        if let Some((head, tail, hash)) = numbered
+            && let Some(endpoint) = self.numbered.get_split(head, tail, hash)
+            && let Some(fast) = self
+                .fast_series
+                .get(fast_key(endpoint, labels, method, raw_status))
+        {
+            return fast;
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         self.normalizer.normalize_path(path, &mut scratch);
         let hash = key_hash(&scratch);
         let (endpoint, _) = self.endpoint(&scratch, hash);
         if endpoint != 0 {
             self.paths.insert(path, path_hash, endpoint);
+            if let Some((head, tail, split)) = numbered {
+                self.numbered.insert_split(head, tail, split, endpoint);
+            }
             if let Some(fast) = self
                 .fast_series
                 .get(fast_key(endpoint, labels, method, raw_status))
@@ -707,6 +771,7 @@ mod tests {
             Events::new(preset_events("forum").unwrap()).unwrap(),
         );
         agg.paths = PathCache::new(path_slots);
+        agg.numbered = PathCache::new(path_slots);
         agg
     }
 
@@ -744,7 +809,7 @@ mod tests {
 
     const METHODS_USED: [&str; 4] = ["GET", "POST", "PUT", "BREW"];
     const STATUSES: [&str; 8] = ["200", "201", "303", "401", "500", "502", "000", "20x"];
-    const PATHS: [&str; 12] = [
+    const PATHS: [&str; 15] = [
         "/",
         "/login",
         "/api/threads/{}/posts/",
@@ -757,6 +822,9 @@ mod tests {
         "/0b0e4bc4-7f0c-4a6b-9d2c-1f1e2d3c4b5a/{}",
         "/long/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/{}",
         "/api/threads/",
+        "/api/threads/{}",
+        "/images/{}.png",
+        "/static/{}",
     ];
 
     proptest! {
@@ -766,7 +834,7 @@ mod tests {
         /// cache, under tight caps or none, every count is the same.
         #[test]
         fn the_path_cache_changes_no_count(
-            requests in proptest::collection::vec((0..4usize, 0..12usize, 0..8usize, 0..40usize), 1..300),
+            requests in proptest::collection::vec((0..4usize, 0..15usize, 0..8usize, 0..40usize), 1..300),
             max_endpoints in 1..12usize,
             max_series in 1..40usize,
             status_class in any::<bool>(),
