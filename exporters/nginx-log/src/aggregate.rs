@@ -98,17 +98,29 @@ pub struct Histograms {
     pub counts: Vec<u64>,
     /// Sum per slot.
     pub sums: Vec<f64>,
+    /// The bounds padded with `+Inf` to [`PADDED`], when there are fewer: the bucket is then
+    /// found in four steps without a branch.
+    padded: Option<[f64; PADDED]>,
 }
+
+/// Bounds searched without a branch: up to `PADDED - 1`, so the last one is always `+Inf`.
+const PADDED: usize = 16;
 
 impl Histograms {
     fn new(mut bounds: Vec<f64>) -> Histograms {
         bounds.retain(|b| b.is_finite());
         bounds.sort_by(f64::total_cmp);
         bounds.dedup();
+        let padded = (bounds.len() < PADDED).then(|| {
+            let mut padded = [f64::INFINITY; PADDED];
+            padded[..bounds.len()].copy_from_slice(&bounds);
+            padded
+        });
         Histograms {
             bounds,
             counts: Vec::new(),
             sums: Vec::new(),
+            padded,
         }
     }
 
@@ -120,9 +132,19 @@ impl Histograms {
 
     #[inline]
     fn observe(&mut self, slot: usize, v: f64) {
-        // The bounds are sorted: the first bound `>= v` is the number of bounds below `v`,
-        // counted without branches.
-        let bucket = self.bounds.iter().filter(|b| **b < v).count();
+        // The bounds are sorted: the bucket is the number of bounds below `v` (0 for NaN).
+        let bucket = match &self.padded {
+            Some(p) => {
+                // A binary search of 16 without branches: the bounds below `v` are a prefix,
+                // and `p[15]` (`+Inf`) is never below, so `i` ends at their number.
+                let mut i = 0;
+                i += usize::from(p[i + 7] < v) * 8;
+                i += usize::from(p[i + 3] < v) * 4;
+                i += usize::from(p[i + 1] < v) * 2;
+                i + usize::from(p[i] < v)
+            }
+            None => self.bounds.iter().filter(|b| **b < v).count(),
+        };
         self.counts[slot * (self.bounds.len() + 1) + bucket] += 1;
         self.sums[slot] += v;
     }
@@ -159,11 +181,92 @@ fn fast_key(endpoint: u32, labels: u16, method: u8, raw_status: u16) -> u64 {
         | u64::from(raw_status)
 }
 
+/// `(endpoint, labels, method, raw status)` keys ([`fast_key`]) to their [`Fast`]: open
+/// addressing with linear probing in one flat table, kept at most half full. Cheaper per probe
+/// than a general map: one multiply, and nearly always one compare. Only grows (it holds no
+/// more entries than there are series).
+#[derive(Clone, Debug)]
+struct FastMap {
+    /// `EMPTY` keys mark free slots.
+    entries: Vec<(u64, Fast)>,
+    len: usize,
+    /// `64 - log2(slots)`: the top bits of the multiplied key pick the slot.
+    shift: u32,
+}
+
+impl FastMap {
+    /// [`fast_key`] never makes it: the method is below 10, so bits 12-15 are never all set.
+    const EMPTY: u64 = u64::MAX;
+    const FREE: (u64, Fast) = (
+        Self::EMPTY,
+        Fast {
+            series: 0,
+            events: 0,
+        },
+    );
+
+    fn new() -> FastMap {
+        FastMap {
+            entries: vec![Self::FREE; 64],
+            len: 0,
+            shift: 64 - 6,
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<Fast> {
+        let mask = self.entries.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let (k, fast) = self.entries[i];
+            if k == key {
+                return Some(fast);
+            }
+            if k == Self::EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, key: u64, fast: Fast) {
+        debug_assert_ne!(key, Self::EMPTY);
+        if 2 * (self.len + 1) > self.entries.len() {
+            let slots = 2 * self.entries.len();
+            let old = std::mem::replace(&mut self.entries, vec![Self::FREE; slots]);
+            self.shift -= 1;
+            self.len = 0;
+            for (k, f) in old {
+                if k != Self::EMPTY {
+                    self.insert(k, f);
+                }
+            }
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.slot(key);
+        while self.entries[i].0 != Self::EMPTY && self.entries[i].0 != key {
+            i = (i + 1) & mask;
+        }
+        if self.entries[i].0 == Self::EMPTY {
+            self.len += 1;
+        }
+        self.entries[i] = (key, fast);
+    }
+}
+
 /// A series without a histogram slot yet.
 const NO_SLOT: u32 = u32::MAX;
 
 /// Slots of the path cache.
 const PATH_SLOTS: usize = 2048;
+
+/// Slots of the cache of paths with a number at the end.
+const NUMBERED_SLOTS: usize = 512;
 
 /// The longest path the path cache keeps; longer ones are normalised every time.
 const PATH_KEY: usize = 48;
@@ -219,6 +322,39 @@ impl PathCache {
             .then_some(slot.endpoint)
     }
 
+    /// The endpoint of the path `head` + `tail` (`hash` of both, [`split_hash`]), if cached.
+    #[inline(always)]
+    fn get_split(&self, head: &[u8], tail: &[u8], hash: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let slot = &self.slots[self.index(hash)];
+        let len = head.len() + tail.len();
+        (slot.hash == hash
+            && usize::from(slot.len) == len
+            && len <= PATH_KEY
+            && slot.key[..head.len()] == *head
+            && slot.key[head.len()..len] == *tail
+            && slot.endpoint != 0)
+            .then_some(slot.endpoint)
+    }
+
+    /// Remembers that the path `head` + `tail` is endpoint `endpoint`.
+    #[inline]
+    fn insert_split(&mut self, head: &[u8], tail: &[u8], hash: u64, endpoint: u32) {
+        let len = head.len() + tail.len();
+        if self.slots.is_empty() || len > PATH_KEY {
+            return;
+        }
+        let i = self.index(hash);
+        let slot = &mut self.slots[i];
+        slot.hash = hash;
+        slot.endpoint = endpoint;
+        slot.len = len as u8;
+        slot.key[..head.len()].copy_from_slice(head);
+        slot.key[head.len()..len].copy_from_slice(tail);
+    }
+
     /// Remembers that `path` is endpoint `endpoint`, replacing the slot's previous path.
     #[inline]
     fn insert(&mut self, path: &[u8], hash: u64, endpoint: u32) {
@@ -232,6 +368,12 @@ impl PathCache {
         slot.len = path.len() as u8;
         slot.key[..path.len()].copy_from_slice(path);
     }
+}
+
+/// The hash of a path cut in two, for [`PathCache::get_split`].
+#[inline(always)]
+fn split_hash(head: &[u8], tail: &[u8]) -> u64 {
+    key_hash(head) ^ key_hash(tail).rotate_left(29)
 }
 
 /// Everything counted from the lines.
@@ -249,9 +391,13 @@ pub struct Aggregator {
     series_index: HashMap<u64, u32, Prehashed>,
     /// Recently seen request paths to their (kept) endpoint id.
     paths: PathCache,
+    /// Paths whose last segment is a number (`/api/users/123`, `/images/7.png`), with the
+    /// number cut out, to their (kept) endpoint id: the template does not depend on the number
+    /// ([`Normalizer::number_at_end`]), so a fresh id costs no normalisation.
+    numbered: PathCache,
     /// `(endpoint, labels, method, raw status)` to its series and the events it fires, for
     /// the series whose endpoint is kept (not folded), so a repeated request costs one probe.
-    fast_series: HashMap<u64, Fast, Prehashed>,
+    fast_series: FastMap,
     /// Histogram slot of each series (`NO_SLOT` until it has an observation).
     series_hist: Vec<u32>,
     folded_by_method: [u64; 10],
@@ -295,7 +441,8 @@ impl Aggregator {
             endpoint_masks: Vec::new(),
             series_index: HashMap::default(),
             paths: PathCache::new(PATH_SLOTS),
-            fast_series: HashMap::default(),
+            numbered: PathCache::new(NUMBERED_SLOTS),
+            fast_series: FastMap::new(),
             series_hist: Vec::new(),
             folded_by_method: [0; 10],
             series: Vec::new(),
@@ -371,8 +518,7 @@ impl Aggregator {
         let fast = match self.paths.get(path, path_hash) {
             Some(endpoint) => self
                 .fast_series
-                .get(&fast_key(endpoint, labels, method, raw_status))
-                .copied(),
+                .get(fast_key(endpoint, labels, method, raw_status)),
             None => None,
         };
         let Fast { series, events } = match fast {
@@ -380,15 +526,15 @@ impl Aggregator {
             None => self.resolve(labels, method, raw_status, path, path_hash),
         };
         let series = series as usize;
-        let names = self.events.names().len();
-        let base = usize::from(labels) * names;
-        if base + names > self.event_counts.len() {
-            self.event_counts.resize(base + names, 0);
-        }
-        let mut events = events;
-        while events != 0 {
-            self.event_counts[base + events.trailing_zeros() as usize] += 1;
-            events &= events - 1;
+        // Few requests fire an event. The counts of this label set are there: `resolve` made
+        // room when it first saw the set, and the fast way only knows series it resolved.
+        if events != 0 {
+            let base = usize::from(labels) * self.events.names().len();
+            let mut events = events;
+            while events != 0 {
+                self.event_counts[base + events.trailing_zeros() as usize] += 1;
+                events &= events - 1;
+            }
         }
         let s = &mut self.series[series];
         s.requests += 1;
@@ -429,15 +575,38 @@ impl Aggregator {
         path: &[u8],
         path_hash: u64,
     ) -> Fast {
+        // Every label set counted gets its event counts (exported from 0).
+        let names = self.events.names().len();
+        let end = (usize::from(labels) + 1) * names;
+        if end > self.event_counts.len() {
+            self.event_counts.resize(end, 0);
+        }
+        // A fresh number at the end of a known path: its endpoint without normalising. The
+        // rest (a new series, a fold) takes the long way.
+        let numbered = self.normalizer.number_at_end(path).map(|(from, to)| {
+            let (head, tail) = (&path[..from], &path[to..]);
+            (head, tail, split_hash(head, tail))
+        });
+        if let Some((head, tail, hash)) = numbered
+            && let Some(endpoint) = self.numbered.get_split(head, tail, hash)
+            && let Some(fast) = self
+                .fast_series
+                .get(fast_key(endpoint, labels, method, raw_status))
+        {
+            return fast;
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         self.normalizer.normalize_path(path, &mut scratch);
         let hash = key_hash(&scratch);
         let (endpoint, _) = self.endpoint(&scratch, hash);
         if endpoint != 0 {
             self.paths.insert(path, path_hash, endpoint);
-            if let Some(&fast) = self
+            if let Some((head, tail, split)) = numbered {
+                self.numbered.insert_split(head, tail, split, endpoint);
+            }
+            if let Some(fast) = self
                 .fast_series
-                .get(&fast_key(endpoint, labels, method, raw_status))
+                .get(fast_key(endpoint, labels, method, raw_status))
             {
                 self.scratch = scratch;
                 return fast;
@@ -602,6 +771,7 @@ mod tests {
             Events::new(preset_events("forum").unwrap()).unwrap(),
         );
         agg.paths = PathCache::new(path_slots);
+        agg.numbered = PathCache::new(path_slots);
         agg
     }
 
@@ -639,7 +809,7 @@ mod tests {
 
     const METHODS_USED: [&str; 4] = ["GET", "POST", "PUT", "BREW"];
     const STATUSES: [&str; 8] = ["200", "201", "303", "401", "500", "502", "000", "20x"];
-    const PATHS: [&str; 12] = [
+    const PATHS: [&str; 15] = [
         "/",
         "/login",
         "/api/threads/{}/posts/",
@@ -652,6 +822,9 @@ mod tests {
         "/0b0e4bc4-7f0c-4a6b-9d2c-1f1e2d3c4b5a/{}",
         "/long/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/{}",
         "/api/threads/",
+        "/api/threads/{}",
+        "/images/{}.png",
+        "/static/{}",
     ];
 
     proptest! {
@@ -661,7 +834,7 @@ mod tests {
         /// cache, under tight caps or none, every count is the same.
         #[test]
         fn the_path_cache_changes_no_count(
-            requests in proptest::collection::vec((0..4usize, 0..12usize, 0..8usize, 0..40usize), 1..300),
+            requests in proptest::collection::vec((0..4usize, 0..15usize, 0..8usize, 0..40usize), 1..300),
             max_endpoints in 1..12usize,
             max_series in 1..40usize,
             status_class in any::<bool>(),
@@ -685,6 +858,67 @@ mod tests {
                 plain.process_line(&format, (i % 2) as u16, text.as_bytes());
             }
             prop_assert_eq!(snapshot(&cached), snapshot(&plain));
+        }
+    }
+
+    fn interesting_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            -1.0..20.0f64,
+            (0..12_000u32).prop_map(|ms| f64::from(ms) / 1e3),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(0.0),
+            Just(-0.0),
+            Just(0.005),
+            Just(1.0),
+            Just(10.0),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// The branch-free search puts every value in the bucket the plain count did, for any
+        /// number of bounds (padded or not) and values on, between and beyond them.
+        #[test]
+        fn histogram_buckets_are_the_count_of_bounds_below(
+            bounds in proptest::collection::vec(interesting_f64(), 0..20),
+            values in proptest::collection::vec(interesting_f64(), 1..40),
+        ) {
+            let mut h = Histograms::new(bounds);
+            h.grow();
+            h.grow();
+            let width = h.bounds.len() + 1;
+            let mut expected = vec![0u64; 2 * width];
+            for (i, v) in values.iter().enumerate() {
+                let slot = i % 2;
+                h.observe(slot, *v);
+                expected[slot * width + h.bounds.iter().filter(|b| **b < *v).count()] += 1;
+            }
+            prop_assert_eq!(&h.counts, &expected);
+        }
+
+        /// The flat table answers as a map does, through growth.
+        #[test]
+        fn the_fast_map_is_a_map(
+            ops in proptest::collection::vec((0..3u32, 0..2u16, 0..10u8, 0..1000u16, any::<bool>()), 1..400),
+        ) {
+            let mut flat = FastMap::new();
+            let mut model: HashMap<u64, u32> = HashMap::new();
+            for (i, (endpoint, labels, method, status, insert)) in ops.into_iter().enumerate() {
+                let key = fast_key(endpoint * 1000 + u32::from(status % 7), labels, method, status);
+                if insert {
+                    flat.insert(key, Fast { series: i as u32, events: i as u64 });
+                    model.insert(key, i as u32);
+                }
+                prop_assert_eq!(flat.get(key).map(|f| f.series), model.get(&key).copied());
+                prop_assert_eq!(flat.len, model.len());
+                prop_assert!(2 * flat.len <= flat.entries.len());
+            }
+            for (key, series) in &model {
+                prop_assert_eq!(flat.get(*key).map(|f| (f.series, f.events)), Some((*series, u64::from(*series))));
+            }
         }
     }
 

@@ -76,15 +76,71 @@ pub fn preset_rules(preset: &str) -> Option<Vec<Rule>> {
 }
 
 /// Turns paths into endpoint templates.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Normalizer {
     rules: Vec<Rule>,
+    /// No regex rule, and the longest prefix rule: see [`Normalizer::number_at_end`].
+    prefixes_only: bool,
+    longest_prefix: usize,
+}
+
+impl Default for Normalizer {
+    fn default() -> Normalizer {
+        Normalizer::new(Vec::new())
+    }
 }
 
 impl Normalizer {
     /// A normaliser with `rules` tried in order before the built-in replacements.
     pub fn new(rules: Vec<Rule>) -> Normalizer {
-        Normalizer { rules }
+        let prefixes_only = rules.iter().all(|r| matches!(r, Rule::Prefix { .. }));
+        let longest_prefix = rules
+            .iter()
+            .map(|r| match r {
+                Rule::Prefix { prefix, .. } => prefix.len(),
+                Rule::Regex { .. } => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        Normalizer {
+            rules,
+            prefixes_only,
+            longest_prefix,
+        }
+    }
+
+    /// For a path whose last segment is a number, alone or before a suffix that starts with
+    /// neither a letter nor a digit and holds no digit (`/api/users/123`, `/images/77.png`):
+    /// where the number starts and ends. The template of such a path is the same whatever the
+    /// number: its segments before the last are the same, the last becomes `:id` and the
+    /// suffix, and the prefix rules are decided before the number. `None` for other paths, and
+    /// for every path when there is a regex rule (it could look at the number).
+    #[inline]
+    pub fn number_at_end(&self, path: &[u8]) -> Option<(usize, usize)> {
+        if !self.prefixes_only {
+            return None;
+        }
+        let start = memchr::memrchr(b'/', path)? + 1;
+        if start < self.longest_prefix {
+            return None;
+        }
+        let last = &path[start..];
+        let digits = last.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let suffix = &last[digits..];
+        // A suffix makes the segment go through `inner_numbers`: the number is `:id` when a
+        // non-letter follows it, and the rest is copied when it is safe and has no digit. A
+        // 36-byte segment could be a UUID instead.
+        if !suffix.is_empty()
+            && (last.len() == 36
+                || suffix[0].is_ascii_alphabetic()
+                || !suffix.iter().all(|b| is_safe(*b) && !b.is_ascii_digit()))
+        {
+            return None;
+        }
+        Some((start, start + digits))
     }
 
     /// Writes the endpoint template of `uri` into `out` (cleared first). A URI that is not a
@@ -385,6 +441,62 @@ mod tests {
             builtin_reference(path.as_bytes(), &mut plain);
             proptest::prop_assert_eq!(fast, plain, "{:?}", path);
         }
+    }
+
+    proptest::proptest! {
+        /// Paths `number_at_end` accepts have one template whatever the number.
+        #[test]
+        fn the_number_at_the_end_does_not_change_the_template(
+            head in proptest::string::string_regex("(/[a-z0-9.\\-_\"é ]{0,12}){0,6}/").unwrap(),
+            suffix in proptest::prop_oneof![
+                proptest::prelude::Just(String::new()),
+                proptest::string::string_regex("[.\\-_,][a-z.\\-]{0,6}").unwrap(),
+                proptest::string::string_regex("[^0-9a-zA-Z/][^/]{0,6}").unwrap(),
+                proptest::string::string_regex("-[a-f-]{27}").unwrap(),
+            ],
+            numbers in proptest::collection::vec("[0-9]{1,12}", 2..4),
+            preset in proptest::sample::select(vec!["forum", "none", "misago"]),
+            long in 0..130usize,
+        ) {
+            let n = Normalizer::new(preset_rules(preset).unwrap());
+            let head = if long > 100 { format!("/{}{head}", "x".repeat(long)) } else { head };
+            let templates: Vec<Option<Vec<u8>>> = numbers
+                .iter()
+                .map(|number| {
+                    let path = format!("{head}{number}{suffix}");
+                    let at = n.number_at_end(path.as_bytes());
+                    if let Some((from, to)) = at {
+                        proptest::prop_assert_eq!(&path.as_bytes()[from..to], number.as_bytes());
+                    }
+                    let mut out = Vec::new();
+                    n.normalize_path(path.as_bytes(), &mut out);
+                    Ok(at.map(|_| out))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut some = templates.iter().flatten();
+            if let Some(first) = some.next() {
+                proptest::prop_assert!(some.all(|t| t == first), "{:?}", templates);
+            }
+            if preset == "misago" {
+                proptest::prop_assert!(templates.iter().all(Option::is_none));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_at_the_end_are_found_where_the_template_ignores_them() {
+        let n = Normalizer::new(preset_rules("forum").unwrap());
+        assert_eq!(n.number_at_end(b"/api/v1/users/91507"), Some((14, 19)));
+        assert_eq!(n.number_at_end(b"/images/77.png"), Some((8, 10)));
+        assert_eq!(n.number_at_end(b"/static/1"), Some((8, 9)));
+        assert_eq!(n.number_at_end(b"/media/1"), None);
+        assert_eq!(n.number_at_end(b"/api/v1"), None);
+        assert_eq!(n.number_at_end(b"/a/12abc"), None);
+        assert_eq!(n.number_at_end(b"/a/12.v2"), None);
+        assert_eq!(n.number_at_end(b"/a/12.\xff"), None);
+        assert_eq!(n.number_at_end(b"/a/"), None);
+        let misago = Normalizer::new(preset_rules("misago").unwrap());
+        assert_eq!(misago.number_at_end(b"/api/v1/users/91507"), None);
     }
 
     #[test]
