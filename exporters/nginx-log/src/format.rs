@@ -185,7 +185,17 @@ pub struct LogFormat {
     tail: Lit,
     /// The delimiter classes, when the format has at most [`MAX_CLASSES`] (else the fused
     /// steps search field by field).
-    plan: Option<ScanPlan>,
+    plan: Option<Box<ScanPlan>>,
+    /// A hand-written walk for a built-in format (same result as the generic one).
+    builtin: Option<Builtin>,
+}
+
+/// The built-in formats with a walk of their own: `combined` (nginx's default, the most common
+/// format there is) and `forum`, which is `combined` plus four fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Builtin {
+    Combined,
+    Forum,
 }
 
 impl LogFormat {
@@ -302,7 +312,16 @@ impl LogFormat {
             steps,
             fused,
             tail: Lit::new(&before),
-            plan,
+            plan: plan.map(Box::new),
+            builtin: match source {
+                // `parse_builtin` relies on the classes `compile` gives these formats.
+                COMBINED | FORUM if first_bytes == b" ]\"" => Some(if source == COMBINED {
+                    Builtin::Combined
+                } else {
+                    Builtin::Forum
+                }),
+                _ => None,
+            },
         })
     }
 
@@ -323,7 +342,22 @@ impl LogFormat {
 
     #[inline]
     fn parse_fused<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> bool {
-        match &self.plan {
+        if let (Some(builtin), Some(ScanPlan::Three(classes))) = (self.builtin, self.plan.as_deref()) {
+            return match parse_builtin(builtin, classes, line) {
+                Some(r) => {
+                    *record = r;
+                    true
+                }
+                None => false,
+            };
+        }
+        self.parse_generic(line, record)
+    }
+
+    /// [`LogFormat::parse_fused`] without the built-in walks.
+    #[inline]
+    fn parse_generic<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> bool {
+        match self.plan.as_deref() {
             Some(ScanPlan::One(c)) => self.parse_scan(c, line, record),
             Some(ScanPlan::Two(c)) => self.parse_scan(c, line, record),
             Some(ScanPlan::Three(c)) => self.parse_scan(c, line, record),
@@ -490,6 +524,64 @@ impl LogFormat {
         };
         Mismatch { offset, expected }
     }
+}
+
+/// `line[at..]` starts with `lit` (a literal of one to three bytes).
+#[inline(always)]
+fn lit_at(line: &[u8], at: usize, lit: &[u8]) -> bool {
+    line.get(at..at + lit.len()) == Some(lit)
+}
+
+/// The walk of `combined` and `forum`, written out: the same steps as the generic walk over
+/// the same [`Scan`] (classes: space, `]`, `"`, in the order `compile` assigns them), with the
+/// literals as constants.
+#[inline(always)]
+fn parse_builtin<'a>(builtin: Builtin, classes: &Classes<3>, line: &'a [u8]) -> Option<Record<'a>> {
+    const SPACE: usize = 0;
+    const BRACKET: usize = 1;
+    const QUOTE: usize = 2;
+    let mut scan = Scan::new(classes, line);
+    // $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "
+    let addr_end = scan.find(SPACE, 0, |at| lit_at(line, at, b" - "))?;
+    let user_end = scan.find(SPACE, addr_end + 3, |at| lit_at(line, at, b" ["))?;
+    let time_end = scan.find(BRACKET, user_end + 2, |at| lit_at(line, at, b"] \""))?;
+    let request = time_end + 3;
+    let request_end = scan.find(QUOTE, request, |at| lit_at(line, at, b"\" "))?;
+    let status = request_end + 2;
+    let status_end = scan.find(SPACE, status, |_| true)?;
+    let bytes = status_end + 1;
+    let bytes_end = scan.find(SPACE, bytes, |at| lit_at(line, at, b" \""))?;
+    let referer_end = scan.find(QUOTE, bytes_end + 2, |at| lit_at(line, at, b"\" \""))?;
+    let agent = referer_end + 3;
+    let mut record = Record {
+        request: line.get(request..request_end)?,
+        status: line.get(status..status_end)?,
+        body_bytes: line.get(bytes..bytes_end)?,
+        ..Record::default()
+    };
+    match builtin {
+        // $http_user_agent"  (to the end of the line)
+        Builtin::Combined => {
+            if line.len() < agent + 1 || line.last() != Some(&b'"') {
+                return None;
+            }
+        }
+        // $http_user_agent" $request_length $request_time "$upstream_response_time" $host
+        Builtin::Forum => {
+            let agent_end = scan.find(QUOTE, agent, |at| lit_at(line, at, b"\" "))?;
+            let length = agent_end + 2;
+            let length_end = scan.find(SPACE, length, |_| true)?;
+            let time = length_end + 1;
+            let time_end = scan.find(SPACE, time, |at| lit_at(line, at, b" \""))?;
+            let upstream = time_end + 2;
+            let upstream_end = scan.find(QUOTE, upstream, |at| lit_at(line, at, b"\" "))?;
+            record.request_length = line.get(length..length_end)?;
+            record.request_time = line.get(time..time_end)?;
+            record.upstream_time = line.get(upstream..upstream_end)?;
+            record.host = line.get(upstream_end + 2..)?;
+        }
+    }
+    Some(record)
 }
 
 /// `hay` starts with `lit`. Literals are a few bytes: a loop beats a call to `memcmp`.
@@ -727,16 +819,28 @@ mod tests {
         r#"$host "$request" $status $bytes_sent $body_bytes_sent"#,
     ];
 
-    /// The three parsers agree: the [`Scan`] walk (when the format has one), the per-field
-    /// search, and the step-by-step walk that explains mismatches.
+    /// The parsers agree: the built-in walk (`combined`, `forum`), the generic [`Scan`] walk
+    /// (when the format has one), the per-field search, and the step-by-step walk that
+    /// explains mismatches.
     fn parsers_agree(
         format: &LogFormat,
         line: &[u8],
     ) -> Result<(), proptest::test_runner::TestCaseError> {
         let (mut a, mut b, mut c) = (Record::default(), Record::default(), Record::default());
+        let mut d = Record::default();
         let fused = format.parse_fused(line, &mut a);
         let search = format.parse_search(line, &mut b);
         let steps = format.parse_steps(line, &mut c);
+        let generic = format.parse_generic(line, &mut d);
+        proptest::prop_assert_eq!(
+            generic,
+            steps.is_ok(),
+            "generic vs steps on {:?}",
+            String::from_utf8_lossy(line)
+        );
+        if generic {
+            proptest::prop_assert_eq!(format!("{d:?}"), format!("{c:?}"));
+        }
         proptest::prop_assert_eq!(
             fused,
             steps.is_ok(),
@@ -806,7 +910,7 @@ mod tests {
 
     #[test]
     fn formats_with_up_to_four_delimiter_bytes_are_scanned() {
-        let plan = |spec: &str| match LogFormat::compile(spec).unwrap().plan {
+        let plan = |spec: &str| match LogFormat::compile(spec).unwrap().plan.as_deref() {
             Some(ScanPlan::One(_)) => 1,
             Some(ScanPlan::Two(_)) => 2,
             Some(ScanPlan::Three(_)) => 3,
@@ -817,6 +921,11 @@ mod tests {
         assert_eq!(plan("forum"), 3);
         assert_eq!(plan("$status|$request_method|$request_uri"), 1);
         assert_eq!(plan(SPECS[4]), 0);
+        let builtin = |spec: &str| LogFormat::compile(spec).unwrap().builtin;
+        assert_eq!(builtin("combined"), Some(Builtin::Combined));
+        assert_eq!(builtin(COMBINED), Some(Builtin::Combined));
+        assert_eq!(builtin("forum"), Some(Builtin::Forum));
+        assert_eq!(builtin(SPECS[2]), None);
     }
 
     #[test]
