@@ -79,9 +79,21 @@ pub fn expand(pattern: &str) -> Vec<PathBuf> {
         return vec![PathBuf::from(pattern)];
     }
     match glob::glob(pattern) {
-        Ok(paths) => paths.flatten().filter(|p| p.is_file()).collect(),
+        Ok(paths) => paths
+            .flatten()
+            .filter(|p| p.is_file() && !is_compressed(p))
+            .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// A file name with a compression suffix: `access.log.2.gz`, which logrotate's `compress`
+/// makes of a rotated log, matches a glob like `access.log*` but is not text to read.
+fn is_compressed(path: &Path) -> bool {
+    const SUFFIXES: [&str; 9] = ["gz", "bz2", "xz", "zst", "lz4", "lzma", "br", "zip", "Z"];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| SUFFIXES.contains(&e))
 }
 
 /// Fails with a clear message when none of the first lines of `path` match `format`.
@@ -170,4 +182,25 @@ pub fn one_shot(mut plan: Plan) -> anyhow::Result<String> {
         "one-shot: read, parsed and counted (timed by the exporter, start-up and output excluded)"
     );
     render_text(&registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_glob_skips_compressed_rotations_but_a_named_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["access.log", "access.log.1", "access.log.2.gz", "access.log.3.zst"] {
+            std::fs::write(dir.path().join(name), "x\n").unwrap();
+        }
+        let mut found = expand(&format!("{}/access.log*", dir.path().display()));
+        found.sort();
+        assert_eq!(
+            found,
+            vec![dir.path().join("access.log"), dir.path().join("access.log.1")]
+        );
+        let named = dir.path().join("access.log.2.gz");
+        assert_eq!(expand(&named.display().to_string()), vec![named]);
+    }
 }
