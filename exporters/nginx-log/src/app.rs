@@ -191,14 +191,22 @@ mod tests {
     #[test]
     fn a_glob_skips_compressed_rotations_but_a_named_file_is_read() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["access.log", "access.log.1", "access.log.2.gz", "access.log.3.zst"] {
+        for name in [
+            "access.log",
+            "access.log.1",
+            "access.log.2.gz",
+            "access.log.3.zst",
+        ] {
             std::fs::write(dir.path().join(name), "x\n").unwrap();
         }
         let mut found = expand(&format!("{}/access.log*", dir.path().display()));
         found.sort();
         assert_eq!(
             found,
-            vec![dir.path().join("access.log"), dir.path().join("access.log.1")]
+            vec![
+                dir.path().join("access.log"),
+                dir.path().join("access.log.1")
+            ]
         );
         let named = dir.path().join("access.log.2.gz");
         assert_eq!(expand(&named.display().to_string()), vec![named]);
