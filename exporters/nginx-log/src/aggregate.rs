@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 
 use crate::events::Events;
-use crate::hash::{Prehashed, key_hash};
+use crate::hash::{Prehashed, key_hash, same_bytes, word_hash};
 use crate::lineformat::LineFormat;
-use crate::normalize::{Normalizer, path_of};
+use crate::normalize::{Normalizer, path_and_hash};
 use crate::record::{
     Record, method_index, parse_seconds, parse_status, parse_u64, parse_upstream_seconds,
 };
@@ -308,7 +308,7 @@ impl PathCache {
         (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (self.slots.len() - 1)
     }
 
-    /// The endpoint of `path` (`hash` = [`key_hash`] of it), if cached.
+    /// The endpoint of `path` (`hash` = [`word_hash`] of it), if cached.
     #[inline(always)]
     fn get(&self, path: &[u8], hash: u64) -> Option<u32> {
         if self.slots.is_empty() {
@@ -317,7 +317,8 @@ impl PathCache {
         let slot = &self.slots[self.index(hash)];
         (slot.hash == hash
             && usize::from(slot.len) == path.len()
-            && slot.key[..path.len()] == *path
+            && path.len() <= PATH_KEY
+            && same_bytes(&slot.key[..path.len()], path)
             && slot.endpoint != 0)
             .then_some(slot.endpoint)
     }
@@ -333,8 +334,8 @@ impl PathCache {
         (slot.hash == hash
             && usize::from(slot.len) == len
             && len <= PATH_KEY
-            && slot.key[..head.len()] == *head
-            && slot.key[head.len()..len] == *tail
+            && same_bytes(&slot.key[..head.len()], head)
+            && same_bytes(&slot.key[head.len()..len], tail)
             && slot.endpoint != 0)
             .then_some(slot.endpoint)
     }
@@ -373,7 +374,7 @@ impl PathCache {
 /// The hash of a path cut in two, for [`PathCache::get_split`].
 #[inline(always)]
 fn split_hash(head: &[u8], tail: &[u8]) -> u64 {
-    key_hash(head) ^ key_hash(tail).rotate_left(29)
+    word_hash(head) ^ word_hash(tail).rotate_left(29)
 }
 
 /// Everything counted from the lines.
@@ -511,8 +512,7 @@ impl Aggregator {
         let raw_status = parse_status(record.status).ok_or(ParseError::Status)?;
         let (method, uri) = record.method_and_uri();
         let method = method_index(method);
-        let path = path_of(uri);
-        let path_hash = key_hash(path);
+        let (path, path_hash) = path_and_hash(uri);
         // Steady state: the path was seen lately and this (endpoint, method, status) series
         // is kept: no normalisation, no event rules, two probes.
         let fast = match self.paths.get(path, path_hash) {

@@ -10,6 +10,8 @@
 
 use regex::bytes::Regex;
 
+use crate::hash::{le_word, mix, word_at};
+
 /// The longest endpoint template kept; longer ones are cut.
 pub const MAX_ENDPOINT_LEN: usize = 120;
 
@@ -187,6 +189,63 @@ impl Normalizer {
 #[inline]
 pub fn path_of(uri: &[u8]) -> &[u8] {
     &uri[..query_start(uri)]
+}
+
+/// [`path_of`] the URI and [`word_hash`](crate::hash::word_hash) of that path, in one pass
+/// over its words; the rest after the last whole word is read by a load that overlaps the word
+/// before, shifted, so it takes no branch on its length.
+#[inline]
+pub fn path_and_hash(uri: &[u8]) -> (&[u8], u64) {
+    let len = uri.len();
+    if len < 8 {
+        let word = le_word(uri);
+        let n = match query_flags(word) {
+            0 => len,
+            found => (found.trailing_zeros() / 8) as usize,
+        };
+        let h = mix(0, word & below(n));
+        return (&uri[..n], mix(h, n as u64));
+    }
+    let mut h = 0;
+    let mut at = 0;
+    while at + 8 <= len {
+        let word = word_at(uri, at);
+        let found = query_flags(word);
+        if found != 0 {
+            let n = (found.trailing_zeros() / 8) as usize;
+            h = mix(h, word & below(n));
+            at += n;
+            return (&uri[..at], mix(h, at as u64));
+        }
+        h = mix(h, word);
+        at += 8;
+    }
+    // The `rest` last bytes (0 to 7), in the low bytes; zeros above are neither `?` nor `#`.
+    let rest = len - at;
+    let word = word_at(uri, len - 8) >> 8 >> (8 * (7 - rest));
+    let n = match query_flags(word) {
+        0 => rest,
+        found => (found.trailing_zeros() / 8) as usize,
+    };
+    h = mix(h, word & below(n));
+    at += n;
+    (&uri[..at], mix(h, at as u64))
+}
+
+/// The low `n` bytes set (`n` below 8).
+#[inline(always)]
+fn below(n: usize) -> u64 {
+    (1 << (8 * n)) - 1
+}
+
+/// The high bit of each byte of `word` that is `?` or `#`; only the lowest one is reliable
+/// (borrows may flag bytes above it).
+#[inline(always)]
+fn query_flags(word: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
+    (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI
 }
 
 /// Where the query string or fragment (`?` or `#`) starts, else the length. URIs are short:
@@ -383,6 +442,33 @@ mod tests {
                 .position(|b| *b == b'?' || *b == b'#')
                 .unwrap_or(uri.len());
             assert_eq!(query_start(uri), plain, "{uri:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2048,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// One pass gives the path `path_of` cuts and the hash `word_hash` makes of it.
+        #[test]
+        fn the_path_and_its_hash_come_in_one_pass(
+            uri in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => b'a'..=b'z',
+                    2 => proptest::prelude::Just(b'/'),
+                    1 => proptest::prelude::Just(b'?'),
+                    1 => proptest::prelude::Just(b'#'),
+                    1 => proptest::prelude::Just(0u8),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+        ) {
+            let (path, hash) = path_and_hash(&uri);
+            proptest::prop_assert_eq!(path, path_of(&uri));
+            proptest::prop_assert_eq!(hash, crate::hash::word_hash(path));
         }
     }
 
