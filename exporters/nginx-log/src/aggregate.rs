@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 
 use crate::events::Events;
-use crate::hash::{Prehashed, key_hash};
+use crate::hash::{Prehashed, key_hash, same_bytes, word_hash};
 use crate::lineformat::LineFormat;
-use crate::normalize::{Normalizer, path_of};
+use crate::normalize::{Normalizer, path_and_hash};
 use crate::record::{
     Record, method_index, parse_seconds, parse_status, parse_u64, parse_upstream_seconds,
 };
@@ -308,7 +308,7 @@ impl PathCache {
         (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (self.slots.len() - 1)
     }
 
-    /// The endpoint of `path` (`hash` = [`key_hash`] of it), if cached.
+    /// The endpoint of `path` (`hash` = [`word_hash`] of it), if cached.
     #[inline(always)]
     fn get(&self, path: &[u8], hash: u64) -> Option<u32> {
         if self.slots.is_empty() {
@@ -317,7 +317,8 @@ impl PathCache {
         let slot = &self.slots[self.index(hash)];
         (slot.hash == hash
             && usize::from(slot.len) == path.len()
-            && slot.key[..path.len()] == *path
+            && path.len() <= PATH_KEY
+            && same_bytes(&slot.key[..path.len()], path)
             && slot.endpoint != 0)
             .then_some(slot.endpoint)
     }
@@ -333,8 +334,8 @@ impl PathCache {
         (slot.hash == hash
             && usize::from(slot.len) == len
             && len <= PATH_KEY
-            && slot.key[..head.len()] == *head
-            && slot.key[head.len()..len] == *tail
+            && same_bytes(&slot.key[..head.len()], head)
+            && same_bytes(&slot.key[head.len()..len], tail)
             && slot.endpoint != 0)
             .then_some(slot.endpoint)
     }
@@ -373,7 +374,7 @@ impl PathCache {
 /// The hash of a path cut in two, for [`PathCache::get_split`].
 #[inline(always)]
 fn split_hash(head: &[u8], tail: &[u8]) -> u64 {
-    key_hash(head) ^ key_hash(tail).rotate_left(29)
+    word_hash(head) ^ word_hash(tail).rotate_left(29)
 }
 
 /// Everything counted from the lines.
@@ -395,6 +396,12 @@ pub struct Aggregator {
     /// number cut out, to their (kept) endpoint id: the template does not depend on the number
     /// ([`Normalizer::number_at_end`]), so a fresh id costs no normalisation.
     numbered: PathCache,
+    /// The (kept) endpoint id of each prefix rule, once seen (0 before): the template of a
+    /// path under a prefix rule is the rule's endpoint ([`Normalizer::prefix_rule`]).
+    prefix_endpoints: Vec<u32>,
+    /// Tests turn the shortcuts off to compare with the long way.
+    #[cfg(test)]
+    no_shortcuts: bool,
     /// `(endpoint, labels, method, raw status)` to its series and the events it fires, for
     /// the series whose endpoint is kept (not folded), so a repeated request costs one probe.
     fast_series: FastMap,
@@ -442,6 +449,9 @@ impl Aggregator {
             series_index: HashMap::default(),
             paths: PathCache::new(PATH_SLOTS),
             numbered: PathCache::new(NUMBERED_SLOTS),
+            prefix_endpoints: Vec::new(),
+            #[cfg(test)]
+            no_shortcuts: false,
             fast_series: FastMap::new(),
             series_hist: Vec::new(),
             folded_by_method: [0; 10],
@@ -511,8 +521,7 @@ impl Aggregator {
         let raw_status = parse_status(record.status).ok_or(ParseError::Status)?;
         let (method, uri) = record.method_and_uri();
         let method = method_index(method);
-        let path = path_of(uri);
-        let path_hash = key_hash(path);
+        let (path, path_hash) = path_and_hash(uri);
         // Steady state: the path was seen lately and this (endpoint, method, status) series
         // is kept: no normalisation, no event rules, two probes.
         let fast = match self.paths.get(path, path_hash) {
@@ -581,12 +590,29 @@ impl Aggregator {
         if end > self.event_counts.len() {
             self.event_counts.resize(end, 0);
         }
-        // A fresh number at the end of a known path: its endpoint without normalising. The
+        // A path under a prefix rule (`/static/app.123.js`) is the rule's endpoint, and a
+        // fresh number at the end of a known path has its endpoint: without normalising. The
         // rest (a new series, a fold) takes the long way.
-        let numbered = self.normalizer.number_at_end(path).map(|(from, to)| {
-            let (head, tail) = (&path[..from], &path[to..]);
-            (head, tail, split_hash(head, tail))
-        });
+        let rule = self.normalizer.prefix_rule(path);
+        #[cfg(test)]
+        let rule = rule.filter(|_| !self.no_shortcuts);
+        if let Some(r) = rule
+            && let Some(&endpoint) = self.prefix_endpoints.get(r)
+            && endpoint != 0
+            && let Some(fast) = self
+                .fast_series
+                .get(fast_key(endpoint, labels, method, raw_status))
+        {
+            return fast;
+        }
+        let numbered = if rule.is_some() {
+            None
+        } else {
+            self.normalizer.number_at_end(path).map(|(from, to)| {
+                let (head, tail) = (&path[..from], &path[to..]);
+                (head, tail, split_hash(head, tail))
+            })
+        };
         if let Some((head, tail, hash)) = numbered
             && let Some(endpoint) = self.numbered.get_split(head, tail, hash)
             && let Some(fast) = self
@@ -600,6 +626,12 @@ impl Aggregator {
         let hash = key_hash(&scratch);
         let (endpoint, _) = self.endpoint(&scratch, hash);
         if endpoint != 0 {
+            if let Some(r) = rule {
+                if r >= self.prefix_endpoints.len() {
+                    self.prefix_endpoints.resize(r + 1, 0);
+                }
+                self.prefix_endpoints[r] = endpoint;
+            }
             self.paths.insert(path, path_hash, endpoint);
             if let Some((head, tail, split)) = numbered {
                 self.numbered.insert_split(head, tail, split, endpoint);
@@ -772,6 +804,7 @@ mod tests {
         );
         agg.paths = PathCache::new(path_slots);
         agg.numbered = PathCache::new(path_slots);
+        agg.no_shortcuts = path_slots == 0;
         agg
     }
 

@@ -10,6 +10,8 @@
 
 use regex::bytes::Regex;
 
+use crate::hash::{le_word, mix, word_at};
+
 /// The longest endpoint template kept; longer ones are cut.
 pub const MAX_ENDPOINT_LEN: usize = 120;
 
@@ -82,6 +84,9 @@ pub struct Normalizer {
     /// No regex rule, and the longest prefix rule: see [`Normalizer::number_at_end`].
     prefixes_only: bool,
     longest_prefix: usize,
+    /// The second bytes of the prefix rules before the first regex rule; all of them when one
+    /// of those prefixes is shorter than two bytes. See [`Normalizer::prefix_rule`].
+    second_bytes: [bool; 256],
 }
 
 impl Default for Normalizer {
@@ -102,10 +107,21 @@ impl Normalizer {
             })
             .max()
             .unwrap_or(0);
+        let mut second_bytes = [false; 256];
+        for rule in &rules {
+            let Rule::Prefix { prefix, .. } = rule else {
+                break;
+            };
+            match prefix.as_bytes().get(1) {
+                Some(&b) => second_bytes[usize::from(b)] = true,
+                None => second_bytes = [true; 256],
+            }
+        }
         Normalizer {
             rules,
             prefixes_only,
             longest_prefix,
+            second_bytes,
         }
     }
 
@@ -120,27 +136,66 @@ impl Normalizer {
         if !self.prefixes_only {
             return None;
         }
-        let start = memchr::memrchr(b'/', path)? + 1;
-        if start < self.longest_prefix {
+        // From the end: the suffix (safe bytes, neither digits nor `/`), the number, and then
+        // the `/` that starts the segment. Only the last segment is read.
+        let mut to = path.len();
+        while to > 0 && CLASS[usize::from(path[to - 1])] & (SAFE | DIGIT | SLASH) == SAFE {
+            to -= 1;
+        }
+        let mut from = to;
+        if to >= 8 {
+            // The digits among the eight bytes before `to`, a word at a time (SWAR): the last
+            // byte lowest, so the number's digits are the low bytes below the first non-digit.
+            let word = u64::from_be_bytes(path[to - 8..to].try_into().expect("8 bytes"));
+            from -= (non_digits(word).trailing_zeros() / 8) as usize;
+            if from + 8 == to {
+                while from > 0 && path[from - 1].is_ascii_digit() {
+                    from -= 1;
+                }
+            }
+        } else {
+            while from > 0 && path[from - 1].is_ascii_digit() {
+                from -= 1;
+            }
+        }
+        if from == to || from == 0 || path[from - 1] != b'/' || from < self.longest_prefix {
             return None;
         }
-        let last = &path[start..];
-        let digits = last.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return None;
-        }
-        let suffix = &last[digits..];
         // A suffix makes the segment go through `inner_numbers`: the number is `:id` when a
         // non-letter follows it, and the rest is copied when it is safe and has no digit. A
         // 36-byte segment could be a UUID instead.
-        if !suffix.is_empty()
-            && (last.len() == 36
-                || suffix[0].is_ascii_alphabetic()
-                || !suffix.iter().all(|b| is_safe(*b) && !b.is_ascii_digit()))
+        if to < path.len() && (path.len() - from == 36 || path[to].is_ascii_alphabetic()) {
+            return None;
+        }
+        Some((from, to))
+    }
+
+    /// The index of the prefix rule that decides the template of `path` when one does (the
+    /// template is then that rule's endpoint): the first matching rule, with no regex rule
+    /// before it. As [`Normalizer::normalize_path`] tries them.
+    #[inline]
+    pub fn prefix_rule(&self, path: &[u8]) -> Option<usize> {
+        if path.first() != Some(&b'/') {
+            return None;
+        }
+        // Most paths have a second byte no prefix rule has: no rule to walk.
+        if let Some(&second) = path.get(1)
+            && !self.second_bytes[usize::from(second)]
         {
             return None;
         }
-        Some((start, start + digits))
+        for (i, rule) in self.rules.iter().enumerate() {
+            match rule {
+                Rule::Prefix { prefix, .. } => {
+                    let p = prefix.as_bytes();
+                    if path.get(1) == p.get(1) && path.starts_with(p) {
+                        return Some(i);
+                    }
+                }
+                Rule::Regex { .. } => return None,
+            }
+        }
+        None
     }
 
     /// Writes the endpoint template of `uri` into `out` (cleared first). A URI that is not a
@@ -183,10 +238,78 @@ impl Normalizer {
     }
 }
 
+/// The high bit of each byte of `word` that is not an ASCII digit, exactly (no carry crosses
+/// a byte: `0x7f + 0x76` is below `0x100`).
+#[inline(always)]
+fn non_digits(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ 0x3030_3030_3030_3030;
+    // A digit leaves 0 to 9: below 10 in its low seven bits, and no high bit.
+    (((x & LOW7) + 0x7676_7676_7676_7676) | x) & HI
+}
+
 /// The path of a URI: the part before its query string or fragment.
 #[inline]
 pub fn path_of(uri: &[u8]) -> &[u8] {
     &uri[..query_start(uri)]
+}
+
+/// [`path_of`] the URI and [`word_hash`](crate::hash::word_hash) of that path, in one pass
+/// over its words; the rest after the last whole word is read by a load that overlaps the word
+/// before, shifted, so it takes no branch on its length.
+#[inline]
+pub fn path_and_hash(uri: &[u8]) -> (&[u8], u64) {
+    let len = uri.len();
+    if len < 8 {
+        let word = le_word(uri);
+        let n = match query_flags(word) {
+            0 => len,
+            found => (found.trailing_zeros() / 8) as usize,
+        };
+        let h = mix(0, word & below(n));
+        return (&uri[..n], mix(h, n as u64));
+    }
+    let mut h = 0;
+    let mut at = 0;
+    while at + 8 <= len {
+        let word = word_at(uri, at);
+        let found = query_flags(word);
+        if found != 0 {
+            let n = (found.trailing_zeros() / 8) as usize;
+            h = mix(h, word & below(n));
+            at += n;
+            return (&uri[..at], mix(h, at as u64));
+        }
+        h = mix(h, word);
+        at += 8;
+    }
+    // The `rest` last bytes (0 to 7), in the low bytes; zeros above are neither `?` nor `#`.
+    let rest = len - at;
+    let word = word_at(uri, len - 8) >> 8 >> (8 * (7 - rest));
+    let n = match query_flags(word) {
+        0 => rest,
+        found => (found.trailing_zeros() / 8) as usize,
+    };
+    h = mix(h, word & below(n));
+    at += n;
+    (&uri[..at], mix(h, at as u64))
+}
+
+/// The low `n` bytes set (`n` below 8).
+#[inline(always)]
+fn below(n: usize) -> u64 {
+    (1 << (8 * n)) - 1
+}
+
+/// The high bit of each byte of `word` that is `?` or `#`; only the lowest one is reliable
+/// (borrows may flag bytes above it).
+#[inline(always)]
+fn query_flags(word: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
+    (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI
 }
 
 /// Where the query string or fragment (`?` or `#`) starts, else the length. URIs are short:
@@ -386,6 +509,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2048,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// One pass gives the path `path_of` cuts and the hash `word_hash` makes of it.
+        #[test]
+        fn the_path_and_its_hash_come_in_one_pass(
+            uri in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => b'a'..=b'z',
+                    2 => proptest::prelude::Just(b'/'),
+                    1 => proptest::prelude::Just(b'?'),
+                    1 => proptest::prelude::Just(b'#'),
+                    1 => proptest::prelude::Just(0u8),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+        ) {
+            let (path, hash) = path_and_hash(&uri);
+            proptest::prop_assert_eq!(path, path_of(&uri));
+            proptest::prop_assert_eq!(hash, crate::hash::word_hash(path));
+        }
+    }
+
     /// The segment-by-segment walk `builtin` replaced, kept as its specification.
     fn builtin_reference(path: &[u8], out: &mut Vec<u8>) {
         for (i, segment) in path.split(|b| *b == b'/').enumerate() {
@@ -481,6 +631,143 @@ mod tests {
                 proptest::prop_assert!(templates.iter().all(Option::is_none));
             }
         }
+    }
+
+    #[test]
+    fn non_digits_flags_exactly_the_bytes_that_are_not_digits() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut bytes = *b"01234567";
+                bytes[at] = b;
+                let flags = non_digits(u64::from_le_bytes(bytes));
+                for (i, byte) in bytes.iter().enumerate() {
+                    assert_eq!(
+                        flags >> (8 * i + 7) & 1 == 1,
+                        !byte.is_ascii_digit(),
+                        "{bytes:?}"
+                    );
+                }
+                assert_eq!(flags & !0x8080_8080_8080_8080, 0);
+            }
+        }
+    }
+
+    /// The `number_at_end` that searched for the last `/` first, kept as its specification.
+    fn number_at_end_reference(n: &Normalizer, path: &[u8]) -> Option<(usize, usize)> {
+        if !n.prefixes_only {
+            return None;
+        }
+        let start = memchr::memrchr(b'/', path)? + 1;
+        if start < n.longest_prefix {
+            return None;
+        }
+        let last = &path[start..];
+        let digits = last.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let suffix = &last[digits..];
+        if !suffix.is_empty()
+            && (last.len() == 36
+                || suffix[0].is_ascii_alphabetic()
+                || !suffix.iter().all(|b| is_safe(*b) && !b.is_ascii_digit()))
+        {
+            return None;
+        }
+        Some((start, start + digits))
+    }
+
+    fn pathish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(
+                prop_oneof![
+                    4 => b'0'..=b'9',
+                    2 => Just(b'/'),
+                    2 => b'a'..=b'f',
+                    1 => Just(b'.'),
+                    1 => Just(b'-'),
+                    1 => Just(b'"'),
+                    1 => Just(b' '),
+                    1 => any::<u8>(),
+                ],
+                0..48,
+            ),
+            "(/static|/media|/s|/m|/api/v1/users|)(/[a-z0-9.\\-]{0,8}){0,3}/[0-9]{1,6}([.\\-][a-z]{0,4})?"
+                .prop_map(String::into_bytes),
+            "/[0-9a-f]{1,35}/[0-9]{1,6}-[a-f-]{1,30}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4096,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The walk back from the end finds what the search for the last `/` found.
+        #[test]
+        fn the_number_at_the_end_is_found_as_before(
+            path in pathish(),
+            preset in proptest::sample::select(vec!["forum", "none", "misago", "long"]),
+        ) {
+            let rules = match preset {
+                "long" => vec![Rule::prefix("/api/v1/users/", "/users/*"), Rule::prefix("/s", "/s")],
+                p => preset_rules(p).unwrap(),
+            };
+            let n = Normalizer::new(rules);
+            proptest::prop_assert_eq!(
+                n.number_at_end(&path),
+                number_at_end_reference(&n, &path),
+                "{:?}", String::from_utf8_lossy(&path)
+            );
+        }
+
+        /// When `prefix_rule` names a rule, the template is that rule's endpoint.
+        #[test]
+        fn the_prefix_rule_decides_the_template(
+            path in pathish(),
+            rules in proptest::sample::select(vec![0usize, 1, 2, 3]),
+        ) {
+            let rules = match rules {
+                0 => preset_rules("forum").unwrap(),
+                1 => preset_rules("misago").unwrap(),
+                2 => vec![Rule::prefix("", "/all"), Rule::prefix("/s", "/s")],
+                _ => vec![
+                    Rule::regex("^/static/1", "/one").unwrap(),
+                    Rule::prefix("/static/", "/static/*"),
+                ],
+            };
+            let n = Normalizer::new(rules.clone());
+            let mut out = Vec::new();
+            n.normalize_path(&path, &mut out);
+            if let Some(i) = n.prefix_rule(&path) {
+                let Rule::Prefix { endpoint, .. } = &rules[i] else {
+                    panic!("rule {i} is not a prefix rule");
+                };
+                proptest::prop_assert_eq!(&out, endpoint.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_rules_are_found_before_any_regex_rule() {
+        let forum = Normalizer::new(preset_rules("forum").unwrap());
+        assert_eq!(forum.prefix_rule(b"/static/app.1.js"), Some(0));
+        assert_eq!(forum.prefix_rule(b"/media/x"), Some(1));
+        assert_eq!(forum.prefix_rule(b"/statics"), None);
+        assert_eq!(forum.prefix_rule(b"static/x"), None);
+        let regex_first = Normalizer::new(vec![
+            Rule::regex("^/x", "/y").unwrap(),
+            Rule::prefix("/static/", "/static/*"),
+        ]);
+        assert_eq!(regex_first.prefix_rule(b"/static/a"), None);
+        // As `normalize_path` tries them: a prefix shorter than two bytes only matches when
+        // the path is as short (its second byte is compared first).
+        let empty = Normalizer::new(vec![Rule::prefix("", "/all")]);
+        assert_eq!(empty.prefix_rule(b"/"), Some(0));
+        assert_eq!(empty.prefix_rule(b"/a"), None);
+        assert_eq!(empty.prefix_rule(b"*"), None);
     }
 
     #[test]
