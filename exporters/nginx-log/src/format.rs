@@ -342,7 +342,9 @@ impl LogFormat {
 
     #[inline]
     fn parse_fused<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> bool {
-        if let (Some(builtin), Some(ScanPlan::Three(classes))) = (self.builtin, self.plan.as_deref()) {
+        if let (Some(builtin), Some(ScanPlan::Three(classes))) =
+            (self.builtin, self.plan.as_deref())
+        {
             return match parse_builtin(builtin, classes, line) {
                 Some(r) => {
                     *record = r;

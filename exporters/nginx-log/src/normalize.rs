@@ -188,7 +188,7 @@ impl Normalizer {
             match rule {
                 Rule::Prefix { prefix, .. } => {
                     let p = prefix.as_bytes();
-                    if path.get(1) == p.get(1) && path.starts_with(p) {
+                    if (p.len() < 2 || path.get(1) == p.get(1)) && path.starts_with(p) {
                         return Some(i);
                     }
                 }
@@ -220,7 +220,7 @@ impl Normalizer {
                     // Most paths differ from a prefix in its first two bytes: check those
                     // before calling `memcmp`.
                     let p = prefix.as_bytes();
-                    if path.get(1) == p.get(1) && path.starts_with(p) {
+                    if (p.len() < 2 || path.get(1) == p.get(1)) && path.starts_with(p) {
                         out.extend_from_slice(endpoint.as_bytes());
                         return;
                     }
@@ -762,12 +762,17 @@ mod tests {
             Rule::prefix("/static/", "/static/*"),
         ]);
         assert_eq!(regex_first.prefix_rule(b"/static/a"), None);
-        // As `normalize_path` tries them: a prefix shorter than two bytes only matches when
-        // the path is as short (its second byte is compared first).
-        let empty = Normalizer::new(vec![Rule::prefix("", "/all")]);
-        assert_eq!(empty.prefix_rule(b"/"), Some(0));
-        assert_eq!(empty.prefix_rule(b"/a"), None);
-        assert_eq!(empty.prefix_rule(b"*"), None);
+        // A prefix of fewer than two bytes (`""`, `"/"`) matches every path (it once matched
+        // only `/`: the second bytes were compared before `starts_with`).
+        for prefix in ["", "/"] {
+            let all = Normalizer::new(vec![Rule::prefix(prefix, "/all")]);
+            assert_eq!(all.prefix_rule(b"/"), Some(0));
+            assert_eq!(all.prefix_rule(b"/a/1"), Some(0));
+            assert_eq!(all.prefix_rule(b"*"), None);
+            let mut out = Vec::new();
+            all.normalize_path(b"/a/1", &mut out);
+            assert_eq!(out, b"/all");
+        }
     }
 
     #[test]
