@@ -180,9 +180,6 @@ pub struct LogFormat {
     source: String,
     steps: Vec<Step>,
     fused: Vec<Fused>,
-    /// A literal after the last variable that is not at the line's end (never, for formats
-    /// that end with a variable or a literal; kept for completeness).
-    tail: Lit,
     /// The delimiter classes, when the format has at most [`MAX_CLASSES`] (else the fused
     /// steps search field by field).
     plan: Option<Box<ScanPlan>>,
@@ -301,7 +298,12 @@ impl LogFormat {
             _ => None,
         };
         const _: () = assert!(MAX_CLASSES == 4);
-        // The walks rely on it: only the last variable can end at the line's end.
+        // The walks rely on it: only the last variable can end at the line's end, and nothing
+        // follows it (a final literal is its `LineEnd`).
+        assert!(
+            before.is_empty(),
+            "format {source:?} has text after its last variable"
+        );
         assert!(
             fused.iter().rev().skip(1).all(|f| f.kind == Kind::Next)
                 && fused.last().is_some_and(|f| f.kind != Kind::Next),
@@ -311,7 +313,6 @@ impl LogFormat {
             source: source.to_string(),
             steps,
             fused,
-            tail: Lit::new(&before),
             plan: plan.map(Box::new),
             builtin: match source {
                 // `parse_builtin` relies on the classes `compile` gives these formats.
@@ -403,10 +404,6 @@ impl LogFormat {
             return false;
         }
         fields[last.slot] = &line[pos..line.len() - n];
-        pos = line.len();
-        if pos + self.tail.len() != line.len() || !self.tail.is_at_end(line) {
-            return false;
-        }
         *record = Record {
             request: fields[Field::Request as usize],
             method: fields[Field::Method as usize],
@@ -451,7 +448,8 @@ impl LogFormat {
             }
             pos = next;
         }
-        pos + self.tail.len() == line.len() && self.tail.is_at_end(line)
+        // The last variable ended at the line's end (`compile`).
+        true
     }
 
     /// The step-by-step walk: the same result as the fused one, and a precise [`Mismatch`].

@@ -187,8 +187,7 @@ impl Normalizer {
         for (i, rule) in self.rules.iter().enumerate() {
             match rule {
                 Rule::Prefix { prefix, .. } => {
-                    let p = prefix.as_bytes();
-                    if (p.len() < 2 || path.get(1) == p.get(1)) && path.starts_with(p) {
+                    if has_prefix(path, prefix.as_bytes()) {
                         return Some(i);
                     }
                 }
@@ -217,10 +216,7 @@ impl Normalizer {
         for rule in &self.rules {
             match rule {
                 Rule::Prefix { prefix, endpoint } => {
-                    // Most paths differ from a prefix in its first two bytes: check those
-                    // before calling `memcmp`.
-                    let p = prefix.as_bytes();
-                    if (p.len() < 2 || path.get(1) == p.get(1)) && path.starts_with(p) {
+                    if has_prefix(path, prefix.as_bytes()) {
                         out.extend_from_slice(endpoint.as_bytes());
                         return;
                     }
@@ -236,6 +232,13 @@ impl Normalizer {
         }
         builtin(path, out);
     }
+}
+
+/// `path` (which starts with `/`) starts with the prefix rule's `prefix`. Most paths differ
+/// from a prefix in its second byte: that is compared before calling `memcmp`.
+#[inline(always)]
+fn has_prefix(path: &[u8], prefix: &[u8]) -> bool {
+    (prefix.len() < 2 || path.get(1) == prefix.get(1)) && path.starts_with(prefix)
 }
 
 /// The high bit of each byte of `word` that is not an ASCII digit, exactly (no carry crosses
