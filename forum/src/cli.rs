@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use exporter_common::LogArgs;
+use service_kit::LogArgs;
 
 use crate::state::{AppState, Config, Role};
 
@@ -144,7 +144,7 @@ pub enum AdminCommand {
 /// Parses the command line and runs; the exit code says whether it worked.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = exporter_common::logging::init(&cli.log) {
+    if let Err(e) = service_kit::logging::init(&cli.log) {
         eprintln!("forum: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -294,7 +294,7 @@ async fn serve(
         listener,
         crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(exporter_common::shutdown_signal())
+    .with_graceful_shutdown(service_kit::shutdown_signal())
     .await
     .context("server failed")
 }
@@ -319,7 +319,7 @@ async fn worker(pool: deadpool_postgres::Pool, args: WorkerArgs) -> anyhow::Resu
         pool,
         metrics,
         Duration::from_millis(args.idle_ms),
-        exporter_common::shutdown_signal(),
+        service_kit::shutdown_signal(),
     )
     .await;
     server.abort();

@@ -58,11 +58,12 @@ impl Metrics {
     /// The registry of a process of `role`.
     pub fn new(role: Role) -> Metrics {
         let mut registry = Registry::default();
-        exporter_common::build_info::register_build_info(
+        service_kit::build_info::register_build_info(
             &mut registry,
             "forum",
             env!("CARGO_PKG_VERSION"),
         );
+        service_kit::process::register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "forum_http_requests",
@@ -148,7 +149,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /metrics`.
 pub async fn metrics_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    exporter_common::server::metrics_response(&headers, state.metrics.encode())
+    service_kit::metrics_response(&headers, state.metrics.encode())
 }
 
 /// A shared handle for the worker's metrics server.
