@@ -80,7 +80,7 @@ async fn main() {
         .args([
             "--web.listen-address",
             &format!("127.0.0.1:{port}"),
-            "--log-level",
+            "--log.level",
             "warn",
         ])
         .args(["--discord.api-url", &format!("http://{double}/api/v10")])

@@ -199,5 +199,5 @@ pub struct RunArgs {
 
     /// Logging.
     #[command(flatten)]
-    pub log: exporter_common::LogArgs,
+    pub log: service_kit::LogArgs,
 }

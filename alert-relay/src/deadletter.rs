@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::spool::Entry;
+use crate::entry::Entry;
 
 /// One dead letter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

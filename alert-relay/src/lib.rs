@@ -15,6 +15,7 @@ pub mod deadletter;
 pub mod dedup;
 pub mod deliver;
 pub mod discord;
+pub mod entry;
 pub mod interactions;
 pub mod metrics;
 pub mod payload;

@@ -5,7 +5,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = alert_relay::cli::Cli::parse();
-    if let Err(e) = exporter_common::logging::init(&cli.run.log) {
+    if let Err(e) = service_kit::logging::init(&cli.run.log) {
         eprintln!("alert-relay: {e:#}");
         return std::process::ExitCode::FAILURE;
     }

@@ -105,7 +105,8 @@ impl Metrics {
             "Duplicate notifications dropped (HA pairs, retries)",
             m.deduplicated.clone(),
         );
-        exporter_common::register_build_info(&mut r, "alert_relay", env!("CARGO_PKG_VERSION"));
+        service_kit::register_build_info(&mut r, "alert_relay", env!("CARGO_PKG_VERSION"));
+        service_kit::process::register(&mut r);
         Metrics {
             registry: Arc::new(r),
             ..m

@@ -72,7 +72,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         (None, Some(f)) => Some(read_secret_file(f)?),
         (None, None) => token.clone(),
     };
-    let addr = exporter_common::cli::parse_listen_address(&args.listen_address)?;
+    let addr = service_kit::parse_listen_address(&args.listen_address)?;
     let journal = Journal::open(&args.storage_path, args.storage_max_bytes)?;
     let dedup = Arc::new(Dedup::new(args.dedup_window, 100_000));
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -124,7 +124,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, app(state, args.max_body_bytes))
-        .with_graceful_shutdown(exporter_common::shutdown_signal())
+        .with_graceful_shutdown(service_kit::shutdown_signal())
         .await?;
     tracing::info!("shutting down: finishing in-flight deliveries; the rest stays spooled");
     let _ = stop_tx.send(true);

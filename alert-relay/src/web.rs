@@ -283,14 +283,7 @@ async fn interactions_create(
 
 async fn metrics_show(State(s): State<AppState>, headers: HeaderMap) -> Response {
     s.metrics.spool_depth.set(s.spool.depth() as i64);
-    let format = exporter_common::Format::negotiate(
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-    );
-    (
-        [(header::CONTENT_TYPE, format.content_type())],
-        format.render(s.metrics.encode()),
-    )
-        .into_response()
+    service_kit::metrics_response(&headers, s.metrics.encode())
 }
 
 async fn ready_show(State(s): State<AppState>) -> Response {

@@ -222,3 +222,59 @@ async fn promtool_accepts_the_metrics() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn log_dot_flags_and_their_old_names_set_level_and_format() {
+    for flags in [
+        ["--log.level", "debug", "--log.format", "json"],
+        ["--log-level", "debug", "--log-format", "json"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let relay = common::Relay::start(&dir.path().join("spool"), &flags).await;
+        let n = common::group("Dup", "firing", &[("a", "firing")]);
+        assert_eq!(relay.post("/alertmanager", &n).await, 200);
+        // The same notification again: dropped, which the relay logs at debug level only.
+        assert_eq!(relay.post("/alertmanager", &n).await, 200);
+        let text = relay.metrics().await;
+        assert!(
+            text.contains("alert_relay_notifications_deduplicated_total 1"),
+            "{text}"
+        );
+        let log = relay.log_text();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{flags:?}: {e}: {l}")))
+            .collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["level"] == "DEBUG" && l["message"] == "duplicate notification dropped"),
+            "{flags:?}: {log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_process_metrics_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = common::Relay::start(&dir.path().join("spool"), &[]).await;
+    let text = relay.metrics().await;
+    let sample = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(sample("process_resident_memory_bytes") > 0.0);
+    assert!(sample("process_virtual_memory_bytes") > 0.0);
+    assert!(sample("process_open_fds") > 0.0);
+    assert!(sample("process_max_fds") >= sample("process_open_fds"));
+    assert!(sample("process_cpu_seconds_total") >= 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = sample("process_start_time_seconds");
+    assert!(started > now - 120.0 && started <= now + 1.0, "{started}");
+}

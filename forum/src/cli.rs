@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use exporter_common::LogArgs;
+use service_kit::LogArgs;
 
 use crate::config::Role;
 

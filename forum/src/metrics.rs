@@ -52,11 +52,12 @@ impl Metrics {
     /// The registry of a process of `role`.
     pub fn new(role: Role) -> Metrics {
         let mut registry = Registry::default();
-        exporter_common::build_info::register_build_info(
+        service_kit::build_info::register_build_info(
             &mut registry,
             "forum",
             env!("CARGO_PKG_VERSION"),
         );
+        service_kit::process::register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "forum_http_requests",

@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 /// Runs what `cli` asks for; the exit code says whether it worked.
 pub async fn run(cli: Cli) -> ExitCode {
-    if let Err(e) = exporter_common::logging::init(&cli.log) {
+    if let Err(e) = service_kit::logging::init(&cli.log) {
         eprintln!("forum: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -150,7 +150,7 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
         listener,
         crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(exporter_common::shutdown_signal())
+    .with_graceful_shutdown(service_kit::shutdown_signal())
     .await
     .context("server failed")
 }
@@ -168,7 +168,7 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         pool,
         metrics,
         Duration::from_millis(args.idle_ms),
-        exporter_common::shutdown_signal(),
+        service_kit::shutdown_signal(),
     )
     .await;
     server.abort();

@@ -205,3 +205,98 @@ async fn the_first_administrator_comes_from_the_environment() {
     let _ = server.wait();
     assert_eq!(role.as_deref(), Some("admin"));
 }
+
+/// `GET path` over plain HTTP/1.0; `None` while nothing listens.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn wait_for_metrics(port: u16, child: &mut std::process::Child) -> String {
+    for _ in 0..200 {
+        if let Some(r) = http_get(port, "/metrics")
+            && r.starts_with("HTTP/1.0 200")
+        {
+            return r;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the forum exited before it served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no /metrics on port {port}");
+}
+
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_api_role_and_the_worker_take_log_dot_flags_and_export_process_metrics() {
+    let db = testkit::TestDb::new().await;
+    assert!(forum(&db.url).arg("migrate").status().unwrap().success());
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for (name, args) in [
+        ("api", &["--role", "api", "--listen"][..]),
+        ("worker", &["worker", "--listen"][..]),
+    ] {
+        let port = testkit::free_port();
+        let log = dir.path().join(format!("{name}.log"));
+        let mut child = forum(&db.url)
+            .args(["--log.level", "debug", "--log.format", "json"])
+            .args(args)
+            .arg(format!("127.0.0.1:{port}"))
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let metrics = wait_for_metrics(port, &mut child);
+        assert!(sample(&metrics, "process_resident_memory_bytes") > 0.0);
+        assert!(sample(&metrics, "process_open_fds") > 0.0);
+        assert!(sample(&metrics, "process_max_fds") > 0.0);
+        assert!(sample(&metrics, "process_virtual_memory_bytes") > 0.0);
+        assert!(sample(&metrics, "process_cpu_seconds_total") >= 0.0);
+        let started = sample(&metrics, "process_start_time_seconds");
+        assert!(
+            started > now - 60.0 && started < now + 120.0,
+            "{name}: started {started}, test began {now}"
+        );
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        assert!(child.wait().unwrap().success(), "{name} stops on SIGTERM");
+        // Every log line is a JSON object with a level; the listening line is among them.
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+            .collect();
+        assert!(
+            lines.iter().all(|l| l["level"].is_string()),
+            "{name}: {text}"
+        );
+        assert!(
+            lines.iter().any(|l| l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("listening"))),
+            "{name}: {text}"
+        );
+    }
+}

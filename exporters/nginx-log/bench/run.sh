@@ -58,7 +58,7 @@ exporter_runs() {
     grep -o 'lines_per_second=[0-9]*' "$work/$name.stderr" | cut -d= -f2 >>"$work/$name.lps"
   done
 }
-exporter_runs exporter "$log" --log-format combined --preset forum
+exporter_runs exporter "$log" --nginx.format combined --preset forum
 
 # Totals: sum every sample of each family (mtail also prints its own metrics; only ours count).
 total() { awk -v m="$2" '$1 ~ "^"m"({|$)" { s += $NF } END { printf "%.0f\n", s }' "$1"; }
@@ -107,7 +107,7 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "w", buffering=1 << 20) as out:
         out.write('%s %d %.3f "%s" forum.example\n' % (line.rstrip("\n"), rnd.randint(200, 2000), rnd.uniform(0.001, 1.5), up))
 PY
 fi
-exporter_runs forum "$forum_log" --log-format forum --preset forum
+exporter_runs forum "$forum_log" --nginx.format forum --preset forum
 echo "full metric set (forum format: histograms too): $(total "$work/forum.out" nginx_http_requests_total) requests," \
   "$(total "$work/forum.out" nginx_http_request_duration_seconds_count) request durations, median of $runs runs:"
 print_row exporter "$lines" "$(median "$work/forum.wall")" "$(median "$work/forum.cpu")" \
@@ -124,8 +124,8 @@ with open(sys.argv[1], "w") as f:
             f.write('10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET /e%dx HTTP/1.1" %d 100 "-" "bench" 300 0.012 "0.010" forum.example\n' % (i, st))
 PY
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$exe" --log-file "$series_log" --from-start --log-format forum --max-endpoints 5000 \
-  --web.listen-address "127.0.0.1:$port" --log-level warn &
+"$exe" --log-file "$series_log" --from-start --nginx.format forum --max-endpoints 5000 \
+  --web.listen-address "127.0.0.1:$port" --log.level warn &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -154,7 +154,7 @@ with open(sys.argv[1], "w", buffering=1 << 20) as f:
         f.write('10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET %s HTTP/1.1" 200 10 "-" "flood"\n' % p)
 PY
 fi
-run flood "$work/flood.out" "$exe" --one-shot --log-format combined --log-file "$flood_log"
+run flood "$work/flood.out" "$exe" --one-shot --nginx.format combined --log-file "$flood_log"
 echo "flood: $(total "$work/flood.out" nginx_http_requests_total) requests," \
   "$(grep -c '^nginx_http_requests_total{' "$work/flood.out") series," \
   "folded $(total "$work/flood.out" nginx_http_endpoints_folded_total); peak RSS $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(field flood "Maximum resident set size")") MB"

@@ -55,7 +55,7 @@ pub fn state(plan: &mut Plan) -> Shared {
 /// A registry with the build info and the state's collector.
 pub fn registry(shared: &Shared) -> Registry {
     let mut registry = Registry::default();
-    exporter_common::register_build_info(
+    service_kit::register_build_info(
         &mut registry,
         "nginx_log_exporter",
         env!("CARGO_PKG_VERSION"),
@@ -69,7 +69,7 @@ pub fn render_text(registry: &Registry) -> anyhow::Result<String> {
     let mut text = String::with_capacity(64 * 1024);
     prometheus_client::encoding::text::encode(&mut text, registry)
         .context("cannot encode metrics")?;
-    Ok(exporter_common::Format::Text.render(text))
+    Ok(service_kit::Format::Text.render(text))
 }
 
 /// The files a pattern names now: the glob's matches, or the path itself when it has no

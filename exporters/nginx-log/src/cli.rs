@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser};
-use exporter_common::{LogArgs, LogFormat, WebArgs};
+use exporter_kit::WebArgs;
+use service_kit::{LogArgs, LogFormat};
 
 /// nginx access logs to Prometheus metrics: per-endpoint requests, bytes, latency histograms,
 /// top endpoints and named events (failed logins, 5xx, threads created), tailed without loss.
@@ -20,9 +21,10 @@ pub struct Args {
     /// '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent'.
     /// Default: the config file's, else `forum`. (This exporter's own log output is
     /// `--log.format`.)
+    // `--format` and `--log-format`, its older names, still work and are left out of --help.
     #[arg(
-        long = "log-format",
-        visible_alias = "format",
+        long = "nginx.format",
+        aliases = ["format", "log-format"],
         env = "NGINX_LOG_FORMAT",
         value_name = "NAME_OR_FORMAT_STRING",
         value_parser = access_log_format
@@ -77,19 +79,19 @@ pub struct Args {
     pub log: OwnLogArgs,
 }
 
-/// The exporter's own log flags. The shared `--log-format` of the other exporters is the
-/// access log's format here (issue 8), so the log output format is only `--log.format`.
+/// The exporter's own log flags. `--log-format`, an old name of `--log.format` in the other
+/// binaries, is an old name of `--nginx.format` here, so this struct has no alias for it.
 #[derive(ClapArgs, Clone, Debug)]
 pub struct OwnLogArgs {
-    /// This exporter's own log output: `text` or `json`.
+    /// Format of this exporter's own log lines.
     #[arg(long = "log.format", env = "LOG_FORMAT", value_enum, default_value_t)]
     pub log_format: LogFormat,
 
     /// Log level or filter directive (`error`, `warn`, `info`, `debug`, `trace`, or
     /// `info,nginx_log_exporter=debug`).
     #[arg(
-        long = "log-level",
-        alias = "log.level",
+        long = "log.level",
+        alias = "log-level",
         env = "LOG_LEVEL",
         default_value = "info"
     )]
@@ -97,7 +99,7 @@ pub struct OwnLogArgs {
 }
 
 impl OwnLogArgs {
-    /// The shared form, for `exporter_common::logging::init`.
+    /// The shared form, for `service_kit::logging::init`.
     pub fn shared(&self) -> LogArgs {
         LogArgs {
             log_format: self.log_format,
@@ -112,7 +114,7 @@ fn access_log_format(value: &str) -> Result<String, String> {
     if value.trim() == "text" {
         return Err(
             "`text` is not an nginx log format (use combined, forum, json or an nginx \
-             log_format string); this exporter's own log output is set with --log.format text|json"
+             log_format string); this exporter's own log output is set with --log.format"
                 .into(),
         );
     }
@@ -128,7 +130,9 @@ mod tests {
     }
 
     #[test]
-    fn log_format_is_the_access_log_format_and_format_an_alias() {
+    fn nginx_format_is_the_access_log_format_with_two_older_names() {
+        let a = parse(&["--nginx.format", "forum"]).unwrap();
+        assert_eq!(a.format.as_deref(), Some("forum"));
         let a = parse(&["--log-format", "combined"]).unwrap();
         assert_eq!(a.format.as_deref(), Some("combined"));
         let a = parse(&["--format", "$status \"$request\""]).unwrap();
@@ -143,6 +147,9 @@ mod tests {
         let a = parse(&["--log.format", "json", "--log-level", "warn"]).unwrap();
         assert_eq!(a.log.log_format, LogFormat::Json);
         assert_eq!(a.log.shared().log_level, "warn");
+        let a = parse(&["--log.level", "debug", "--log.format", "logfmt"]).unwrap();
+        assert_eq!(a.log.log_format, LogFormat::Logfmt);
+        assert_eq!(a.log.shared().log_level, "debug");
         assert!(a.format.is_none());
         assert!(parse(&["--log.format", "combined"]).is_err());
     }

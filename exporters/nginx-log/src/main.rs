@@ -6,7 +6,7 @@ use nginx_log_exporter::{app, cli::Args};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if let Err(e) = exporter_common::logging::init(&args.log.shared()) {
+    if let Err(e) = service_kit::logging::init(&args.log.shared()) {
         eprintln!("error: {e:#}");
         return std::process::ExitCode::FAILURE;
     }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use exporter_common::server::registry_collect;
-use exporter_common::{Metadata, Server};
+use exporter_kit::server::registry_collect;
+use exporter_kit::{Metadata, Server};
 
 use crate::app::{check_format, expand, registry, state};
 use crate::cli::Args;
@@ -117,8 +117,8 @@ pub async fn serve(args: Args, mut plan: Plan) -> anyhow::Result<()> {
         links: Vec::new(),
     };
     let result = Server::new(meta, args.web, collect)
-        .run(exporter_common::shutdown_signal())
+        .run(service_kit::shutdown_signal())
         .await;
     tokio::task::spawn_blocking(move || tailer.stop()).await?;
-    result
+    Ok(result?)
 }

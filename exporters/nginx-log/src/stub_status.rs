@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use exporter_common::Collect;
+use exporter_kit::Collect;
 use prometheus_client::registry::Registry;
 
 /// The figures of one stub_status page.

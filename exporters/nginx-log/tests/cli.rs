@@ -367,3 +367,71 @@ fn log_format_names_the_access_log_format_and_log_dot_format_the_exporters_own()
         "{err}"
     );
 }
+
+#[test]
+fn nginx_format_with_log_dot_flags_serves_process_metrics_and_logs_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", COMBINED);
+    let own_log = dir.path().join("exporter.log");
+    let port = testkit::free_port();
+    let mut child = Command::new(EXE)
+        .args([
+            "--log-file",
+            &log,
+            "--from-start",
+            "--nginx.format",
+            "combined",
+        ])
+        .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
+        .args(["--log.level", "debug", "--log.format", "json"])
+        .env_remove("NGINX_LOG_FORMAT")
+        .stderr(std::fs::File::create(&own_log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for_lines(port, 3);
+    let text = scrape(port).unwrap();
+    let sample = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(sample("process_resident_memory_bytes") > 0.0);
+    assert!(sample("process_virtual_memory_bytes") > 0.0);
+    assert!(sample("process_open_fds") > 0.0);
+    assert!(sample("process_max_fds") >= sample("process_open_fds"));
+    assert!(sample("process_cpu_seconds_total") >= 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = sample("process_start_time_seconds");
+    assert!(started > now - 60.0 && started <= now + 1.0, "{started}");
+    stop(&mut child);
+
+    let own = std::fs::read_to_string(&own_log).unwrap();
+    let lines: Vec<serde_json::Value> = own
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "listening" && l["level"] == "INFO"),
+        "{own}"
+    );
+}
+
+#[test]
+fn help_names_nginx_format_and_hides_the_older_names() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for flag in ["--nginx.format", "--log.level", "--log.format"] {
+        assert!(help.contains(flag), "{flag} in\n{help}");
+    }
+    for old in ["--log-format", "--log-level", "--format "] {
+        assert!(!help.contains(old), "{old} is hidden:\n{help}");
+    }
+}

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use exporter_common::{Metadata, Server};
+use exporter_kit::{Metadata, Server};
 use nginx_log_exporter::aggregate::Aggregator;
 use nginx_log_exporter::config::{Config, plan};
 use nginx_log_exporter::lineformat::LineFormat;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use exporter_common::server::registry_collect;
-use exporter_common::{Metadata, Server};
+use exporter_kit::server::registry_collect;
+use exporter_kit::{Metadata, Server};
 use nginx_log_exporter::cli::Args;
 use nginx_log_exporter::config::{Config, plan};
 use nginx_log_exporter::{app, serve};

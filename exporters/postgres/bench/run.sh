@@ -82,7 +82,7 @@ start() { # start KIND DSN PORT [extra args...] -> prints pid
       --extend.query-path="$WORK/peer-queries.yaml" --log.level=error "$@" >"$WORK/$kind-$port.log" 2>&1 &
   else
     DATA_SOURCE_NAME="$dsn" "$PGX" --web.listen-address="127.0.0.1:$port" --preset none \
-      --log-level=error "$@" >"$WORK/$kind-$port.log" 2>&1 &
+      --log.level=error "$@" >"$WORK/$kind-$port.log" 2>&1 &
   fi
   echo $!
 }

@@ -109,11 +109,11 @@ pub struct Args {
 
     /// The shared `--web.*` flags.
     #[command(flatten)]
-    pub web: exporter_common::WebArgs,
+    pub web: exporter_kit::WebArgs,
 
     /// The shared logging flags.
     #[command(flatten)]
-    pub log: exporter_common::LogArgs,
+    pub log: service_kit::LogArgs,
 }
 
 fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {

@@ -76,11 +76,7 @@ impl Exporter {
             .await;
         let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
         let mut registry = Registry::default();
-        exporter_common::register_build_info(
-            &mut registry,
-            "pg_exporter",
-            env!("CARGO_PKG_VERSION"),
-        );
+        service_kit::register_build_info(&mut registry, "pg_exporter", env!("CARGO_PKG_VERSION"));
         let mut families = report(outcome, start.elapsed());
         families.push(Family::single(
             "pg_exporter_scrapes_total",
@@ -167,7 +163,7 @@ async fn probe_handler(
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64);
     match exporter.probe(target, timeout).await {
-        Ok(text) => exporter_common::server::metrics_response(&headers, text),
+        Ok(text) => service_kit::metrics_response(&headers, text),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
 }

@@ -5,13 +5,14 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = pg_exporter::cli::Args::parse();
-    if let Err(e) = exporter_common::logging::init(&args.log) {
+    if let Err(e) = service_kit::logging::init(&args.log) {
         eprintln!("pg-exporter: {e:#}");
         return std::process::ExitCode::from(2);
     }
     let result = async {
         let (_exporter, server) = pg_exporter::startup::build(&args)?;
-        server.run(exporter_common::shutdown_signal()).await
+        server.run(service_kit::shutdown_signal()).await?;
+        anyhow::Ok(())
     }
     .await;
     match result {

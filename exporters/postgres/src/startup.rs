@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use exporter_common::{Collect, Metadata, Server};
+use exporter_kit::{Collect, Metadata, Server};
 
 use crate::cli::Args;
 use crate::collectors::{CollectorOptions, Source};

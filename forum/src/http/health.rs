@@ -32,5 +32,5 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    exporter_common::server::metrics_response(&headers, state.metrics.encode())
+    service_kit::metrics_response(&headers, state.metrics.encode())
 }

@@ -208,7 +208,13 @@ impl Stack {
         let mut c = Command::new(&nginx_exporter);
         c.arg("--log-file")
             .arg(nginx_dir.join("logs/access.log"))
-            .args(["--log-format", "forum", "--preset", "forum", "--from-start"])
+            .args([
+                "--nginx.format",
+                "forum",
+                "--preset",
+                "forum",
+                "--from-start",
+            ])
             .arg("--checkpoint")
             .arg(dir.join("nginx-log-exporter.checkpoint"))
             .args([

@@ -7,6 +7,8 @@
 
 mod database;
 mod forum;
+mod options;
+mod rows;
 mod server;
 mod tables;
 
@@ -18,21 +20,8 @@ use crate::session::{Row, Session};
 use crate::snapshot::{Family, Kind};
 
 pub use forum::Preset;
-pub use tables::TableOrder;
-
-/// What the built-in collectors need to know.
-#[derive(Clone, Debug)]
-pub struct CollectorOptions {
-    /// How many tables get per-table metrics (0 turns them off).
-    pub tables_limit: u32,
-    /// Which tables are the top N.
-    pub tables_order: TableOrder,
-    /// Whether `pg_settings_*` is collected.
-    pub settings: bool,
-    /// How long the results of the slow, slowly changing collectors (`database_size`, which
-    /// walks every database's files, and `settings`) are reused. Zero: every scrape.
-    pub slow_cache: Duration,
-}
+pub use options::{CollectorOptions, TableOrder};
+pub(crate) use rows::{Column, col, families_from_rows};
 
 /// One unit of collection, reported as `pg_exporter_collector_success{collector}`.
 #[derive(Clone, Debug)]
@@ -148,52 +137,4 @@ impl Source {
             Source::Custom(q) => q.run(session, default_timeout).await,
         }
     }
-}
-
-/// A column of a query turned into a metric family.
-pub(crate) struct Column {
-    /// The result column.
-    pub column: &'static str,
-    /// The metric name.
-    pub metric: &'static str,
-    /// The metric type.
-    pub kind: Kind,
-    /// HELP text.
-    pub help: &'static str,
-}
-
-/// Shorthand for a [`Column`].
-pub(crate) const fn col(
-    column: &'static str,
-    metric: &'static str,
-    kind: Kind,
-    help: &'static str,
-) -> Column {
-    Column {
-        column,
-        metric,
-        kind,
-        help,
-    }
-}
-
-/// One family per column, one sample per row, labelled by the `labels` columns (NULL labels
-/// become empty strings; NULL values are left out, as no number would be true).
-pub(crate) fn families_from_rows(rows: &[Row], labels: &[&str], columns: &[Column]) -> Vec<Family> {
-    columns
-        .iter()
-        .map(|c| {
-            let mut family = Family::new(c.metric, c.help, c.kind, labels);
-            for row in rows {
-                if let Some(v) = row.num(c.column) {
-                    let values = labels
-                        .iter()
-                        .map(|l| row.text(l).unwrap_or("").to_string())
-                        .collect();
-                    family.push(values, v);
-                }
-            }
-            family
-        })
-        .collect()
 }

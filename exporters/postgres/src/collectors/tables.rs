@@ -6,18 +6,9 @@
 //! every file of every relation; the statistics views are then read for those N tables only
 //! (the filter on `relid` is pushed into the views).
 
-use super::{CollectorOptions, Column, col, families_from_rows};
+use super::{CollectorOptions, Column, TableOrder, col, families_from_rows};
 use crate::session::Session;
 use crate::snapshot::{Family, Kind};
-
-/// How the top N tables are picked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum TableOrder {
-    /// Largest first (heap and TOAST pages in the catalog).
-    Size,
-    /// Most scans and row changes first (reads the statistics of every table).
-    Activity,
-}
 
 const STAT: &[Column] = &[
     col(

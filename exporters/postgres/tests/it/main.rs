@@ -2,6 +2,7 @@
 //! per test) and clusters of the tests' own (primary and streaming replica) for what stops,
 //! breaks or replicates servers.
 
+mod cli;
 mod cluster;
 mod exposition;
 mod failures;
@@ -31,7 +32,7 @@ pub fn exporter(dsn: &str, extra: &[&str]) -> Arc<Exporter> {
 }
 
 /// Starts the whole server on a free port; returns its base URL and the running handle.
-pub async fn serve(dsn: &str, extra: &[&str]) -> (String, exporter_common::server::Running) {
+pub async fn serve(dsn: &str, extra: &[&str]) -> (String, exporter_kit::server::Running) {
     let mut argv = vec![
         "pg-exporter",
         "--data-source-name",

@@ -1,4 +1,5 @@
-//! Records the git revision and the compiler version for the `*_build_info` gauge.
+//! Records the git revision and the compiler version for the `*_build_info` gauge and the
+//! exporters' landing page.
 use std::process::Command;
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
@@ -18,8 +19,8 @@ fn main() {
     let rustc_version = output(&rustc, &["--version"])
         .and_then(|v| v.split_whitespace().nth(1).map(str::to_string))
         .unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=EXPORTER_GIT_REVISION={revision}");
-    println!("cargo:rustc-env=EXPORTER_RUSTC_VERSION={rustc_version}");
+    println!("cargo:rustc-env=SERVICE_KIT_GIT_REVISION={revision}");
+    println!("cargo:rustc-env=SERVICE_KIT_RUSTC_VERSION={rustc_version}");
     println!("cargo:rerun-if-env-changed=GIT_REVISION");
     // Re-run when HEAD moves so the revision stays true; the paths are relative to this crate.
     println!("cargo:rerun-if-changed=../../.git/HEAD");

@@ -4,6 +4,13 @@
 //! prefers OpenMetrics gets them as they are; any other gets the Prometheus text format 0.0.4,
 //! converted here: no `# EOF` or `# UNIT`, counters typed under their `_total` name, `_created`
 //! samples and exemplars left out, `info` and `stateset` as gauges.
+//!
+//! [`metrics_response`] is the answer to a scrape; [`compression`] the gzip layer that goes on
+//! a metrics route.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::compression::CompressionLayer;
 
 /// `Content-Type` of the OpenMetrics text format.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -64,6 +71,29 @@ impl Format {
             Format::Text => to_text_004(&openmetrics),
         }
     }
+}
+
+/// The response to a scrape: `openmetrics` rendered in the format the request's `Accept` asks for.
+pub fn metrics_response(headers: &HeaderMap, openmetrics: String) -> Response {
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
+        format.render(openmetrics),
+    )
+        .into_response()
+}
+
+/// gzip for clients that ask for it (`Accept-Encoding: gzip`, as Prometheus does); no other
+/// encoding, so every scraper gets what it can read.
+pub fn compression() -> CompressionLayer {
+    CompressionLayer::new()
+        .gzip(true)
+        .no_br()
+        .no_deflate()
+        .no_zstd()
 }
 
 /// Converts OpenMetrics text into the Prometheus text format 0.0.4.

@@ -6,10 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use exporter_common::server::{Metadata, Running, registry_collect};
-use exporter_common::{Server, WebArgs, register_build_info};
+use exporter_kit::server::{Metadata, Running, registry_collect};
+use exporter_kit::{Server, WebArgs};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
+use service_kit::register_build_info;
 
 fn meta() -> Metadata {
     Metadata {
@@ -312,4 +313,46 @@ async fn a_telemetry_path_that_hides_the_landing_page_is_refused() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("telemetry-path"), "{err}");
+}
+
+#[tokio::test]
+async fn every_scrape_carries_the_process_metrics_in_both_formats() {
+    let running = start(None).await;
+    let url = format!("http://{}/metrics", running.addresses[0]);
+    let client = reqwest::Client::new();
+    let sample = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+
+    let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("things_seen_total 7\n"), "{text}");
+    assert!(sample(&text, "process_resident_memory_bytes") > 0.0);
+    assert!(sample(&text, "process_open_fds") > 0.0);
+    assert!(sample(&text, "process_cpu_seconds_total") >= 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = sample(&text, "process_start_time_seconds");
+    assert!(started <= now + 1.0 && started > now - 600.0, "{started}");
+
+    let om = client
+        .get(&url)
+        .header("accept", "application/openmetrics-text;version=1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(om.contains("\nprocess_max_fds "), "{om}");
+    assert!(
+        om.ends_with("# EOF\n") && om.matches("# EOF").count() == 1,
+        "the process families go before the one # EOF:\n{om}"
+    );
+    running.shutdown().await;
 }

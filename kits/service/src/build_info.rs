@@ -1,9 +1,15 @@
-//! The `<prefix>_build_info{version,revision,rustc} 1` gauge every exporter exposes.
+//! The `<prefix>_build_info{version,revision,rustc} 1` gauge every binary exposes.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+
+/// The git revision the workspace was built from (`unknown` outside a checkout, unless the
+/// `GIT_REVISION` environment variable was set at build time).
+pub const REVISION: &str = env!("SERVICE_KIT_GIT_REVISION");
+/// The version of rustc that built the workspace.
+pub const RUSTC_VERSION: &str = env!("SERVICE_KIT_RUSTC_VERSION");
 
 /// The labels of the build info gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -21,8 +27,8 @@ impl BuildInfo {
     pub fn new(version: &str) -> Self {
         BuildInfo {
             version: version.to_string(),
-            revision: env!("EXPORTER_GIT_REVISION").to_string(),
-            rustc: env!("EXPORTER_RUSTC_VERSION").to_string(),
+            revision: REVISION.to_string(),
+            rustc: RUSTC_VERSION.to_string(),
         }
     }
 }

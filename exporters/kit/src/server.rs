@@ -7,33 +7,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use futures::future::BoxFuture;
 use prometheus_client::registry::Registry;
-use tower_http::compression::CompressionLayer;
+use service_kit::exposition::{compression, metrics_response};
+use service_kit::listen::ListenAddressError;
 
+use crate::auth::require_basic_auth;
 use crate::cli::WebArgs;
-use crate::exposition::Format;
-use crate::webconfig::WebConfig;
+use crate::landing;
+pub use crate::landing::Metadata;
+use crate::webconfig::{WebConfig, WebConfigError};
 
-/// What the landing page and logs say about an exporter.
-#[derive(Clone, Debug)]
-pub struct Metadata {
-    /// Binary name, e.g. `nginx-log-exporter`.
-    pub name: &'static str,
-    /// Crate version.
-    pub version: &'static str,
-    /// One sentence for the landing page.
-    pub description: &'static str,
-    /// The port registered for this exporter in the README.
-    pub default_port: u16,
-    /// Extra links for the landing page: (path, label).
-    pub links: Vec<(String, String)>,
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The web config file is unusable.
+    #[error(transparent)]
+    WebConfig(#[from] WebConfigError),
+    /// A `--web.listen-address` is unusable.
+    #[error("--web.listen-address: {0}")]
+    ListenAddress(#[from] ListenAddressError),
+    /// `--web.telemetry-path` would hide the landing page or the health endpoints.
+    #[error("--web.telemetry-path {0:?} must start with / and not be / or under /-/")]
+    TelemetryPath(String),
+    /// An address could not be bound.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        reason: String,
+    },
 }
 
 /// What a scrape asked for.
@@ -72,19 +81,6 @@ pub fn registry_collect(registry: Arc<Registry>) -> Collect {
             Ok(text)
         })
     })
-}
-
-/// The response to a scrape: `openmetrics` rendered in the format the request's `Accept` asks for.
-pub fn metrics_response(headers: &HeaderMap, openmetrics: String) -> Response {
-    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        )],
-        format.render(openmetrics),
-    )
-        .into_response()
 }
 
 #[derive(Clone)]
@@ -128,12 +124,10 @@ impl Server {
     }
 
     /// The router without listeners, for tests that call it with `oneshot`.
-    pub fn router(&self, web_config: &WebConfig) -> anyhow::Result<Router> {
+    pub fn router(&self, web_config: &WebConfig) -> Result<Router, ServerError> {
         let path = self.web.telemetry_path.clone();
         if !path.starts_with('/') || path == "/" || path.starts_with("/-/") {
-            anyhow::bail!(
-                "--web.telemetry-path {path:?} must start with / and not be / or under /-/"
-            );
+            return Err(ServerError::TelemetryPath(path));
         }
         let state = AppState {
             meta: Arc::new(self.meta.clone()),
@@ -148,13 +142,7 @@ impl Server {
             .route(&path, get(metrics))
             .with_state(state)
             .merge(self.extra.clone())
-            .layer(
-                CompressionLayer::new()
-                    .gzip(true)
-                    .no_br()
-                    .no_deflate()
-                    .no_zstd(),
-            );
+            .layer(compression());
         if let Some(auth) = web_config.auth.clone() {
             router = router.layer(middleware::from_fn_with_state(auth, require_basic_auth));
         }
@@ -174,7 +162,7 @@ impl Server {
     }
 
     /// Binds every listen address and starts serving; returns once all are listening.
-    pub async fn start(self) -> anyhow::Result<Running> {
+    pub async fn start(self) -> Result<Running, ServerError> {
         let web_config = match &self.web.config_file {
             Some(path) => WebConfig::load(path)?,
             None => WebConfig::default(),
@@ -220,7 +208,10 @@ impl Server {
                         Err(e) => e.to_string(),
                     };
                     running.shutdown().await;
-                    anyhow::bail!("cannot listen on {addr}: {err}");
+                    return Err(ServerError::Listen {
+                        address: addr,
+                        reason: err,
+                    });
                 }
             }
         }
@@ -228,7 +219,7 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains open requests (up to 10 s).
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let running = self.start().await?;
         shutdown.await;
         tracing::info!("shutting down");
@@ -257,28 +248,6 @@ impl Running {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
 async fn metrics(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -286,7 +255,10 @@ async fn metrics(
 ) -> Response {
     let ctx = ScrapeContext::from_request(&headers, query);
     match (state.collect)(ctx).await {
-        Ok(text) => metrics_response(&headers, text),
+        Ok(mut text) => {
+            service_kit::process::append_to(&mut text);
+            metrics_response(&headers, text)
+        }
         Err(e) => {
             tracing::error!(error = %e, "scrape failed");
             (
@@ -307,71 +279,5 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn landing_page(State(state): State<AppState>) -> Html<String> {
-    let meta = &state.meta;
-    let mut links = vec![(state.telemetry_path.to_string(), "Metrics".to_string())];
-    links.extend(meta.links.iter().cloned());
-    links.push(("/-/healthy".into(), "Health".into()));
-    links.push(("/-/ready".into(), "Readiness".into()));
-    let items: String = links
-        .iter()
-        .map(|(href, label)| {
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                escape(href),
-                escape(label)
-            )
-        })
-        .collect();
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name}</title>\
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}}code{{background:#eee;padding:0 .2em}}</style></head>\
-<body><h1>{name}</h1><p>{description}</p><p>Version <code>{version}</code>, revision <code>{revision}</code></p>\
-<ul>{items}</ul></body></html>\n",
-        name = escape(meta.name),
-        description = escape(meta.description),
-        version = escape(meta.version),
-        revision = env!("EXPORTER_GIT_REVISION"),
-    ))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-async fn require_basic_auth(
-    State(auth): State<crate::webconfig::BasicAuth>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let credentials = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        })
-        .and_then(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
-        .and_then(|raw| String::from_utf8(raw).ok());
-    if let Some((user, password)) = credentials.as_deref().and_then(|c| c.split_once(':'))
-        && auth.verify(user, password).await
-    {
-        return next.run(request).await;
-    }
-    (
-        StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"exporter\""),
-        )],
-        "Unauthorized\n",
-    )
-        .into_response()
+    Html(landing::page(&state.meta, &state.telemetry_path))
 }

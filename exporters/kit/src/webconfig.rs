@@ -1,4 +1,4 @@
-//! The web config file of Prometheus' exporter toolkit: TLS and basic auth.
+//! The web config file of Prometheus' exporter toolkit: TLS, basic auth users, headers.
 //!
 //! ```yaml
 //! tls_server_config:
@@ -15,13 +15,14 @@
 //! Relative paths are relative to the file. Unknown keys are errors, as in the toolkit, so a
 //! typo never leaves an exporter open.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+
+use crate::auth::BasicAuth;
 
 /// Errors reading a web config file.
 #[derive(Debug, thiserror::Error)]
@@ -266,79 +267,6 @@ fn tls_config(cfg: &TlsServerConfig, base: &Path) -> Result<rustls::ServerConfig
     Ok(config)
 }
 
-/// Basic auth against bcrypt hashes.
-///
-/// bcrypt is slow on purpose (tens of milliseconds), and Prometheus sends the same credentials
-/// on every scrape, so a successful check is remembered by a SHA-256 of user and password; the
-/// cache never holds the password itself and is cleared when it grows past a small bound.
-#[derive(Clone)]
-pub struct BasicAuth {
-    users: Arc<BTreeMap<String, String>>,
-    verified: Arc<Mutex<HashMap<[u8; 32], ()>>>,
-}
-
-impl fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // User names only: hashes are secrets too.
-        f.debug_struct("BasicAuth")
-            .field("users", &self.users.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-const VERIFIED_CACHE_LIMIT: usize = 1024;
-
-impl BasicAuth {
-    /// Checks every hash is a bcrypt hash.
-    pub fn new(users: BTreeMap<String, String>) -> Result<BasicAuth, String> {
-        for (user, hash) in &users {
-            if bcrypt::HashParts::from_str(hash).is_err() {
-                return Err(format!("the hash of user {user:?} is not a bcrypt hash"));
-            }
-        }
-        Ok(BasicAuth {
-            users: Arc::new(users),
-            verified: Arc::default(),
-        })
-    }
-
-    /// Whether `user` and `password` match. Runs bcrypt on a blocking thread when needed.
-    pub async fn verify(&self, user: &str, password: &str) -> bool {
-        let key: [u8; 32] = {
-            let mut h = Sha256::new();
-            h.update(user.as_bytes());
-            h.update([0]);
-            h.update(password.as_bytes());
-            h.finalize().into()
-        };
-        if self.verified.lock().expect("cache lock").contains_key(&key) {
-            return true;
-        }
-        // An unknown user is checked against a dummy hash so that timing does not tell
-        // which user names exist.
-        const DUMMY: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
-        let hash = self.users.get(user).cloned();
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY.to_string());
-        let password = password.to_string();
-        let ok =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-                .await
-                .unwrap_or(false)
-                && known;
-        if ok {
-            let mut cache = self.verified.lock().expect("cache lock");
-            if cache.len() >= VERIFIED_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(key, ());
-        }
-        ok
-    }
-}
-
-use std::str::FromStr as _;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,19 +319,5 @@ mod tests {
         let p = write(dir.path(), "web.yml", "");
         let cfg = WebConfig::load(&p).unwrap();
         assert!(cfg.tls.is_none() && cfg.auth.is_none());
-    }
-
-    #[tokio::test]
-    async fn the_right_password_passes_and_a_wrong_one_or_unknown_user_fails() {
-        let hash = bcrypt::hash("s3cret", 4).unwrap();
-        let auth = BasicAuth::new([("prom".to_string(), hash)].into()).unwrap();
-        assert!(auth.verify("prom", "s3cret").await);
-        assert!(auth.verify("prom", "s3cret").await, "cached check");
-        assert!(!auth.verify("prom", "wrong").await);
-        assert!(!auth.verify("nobody", "s3cret").await);
-        assert!(
-            !format!("{auth:?}").contains("$2"),
-            "Debug must not show hashes"
-        );
     }
 }
