@@ -3,13 +3,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-
-use axum::http::HeaderMap;
-use axum::http::header::SET_COOKIE;
 
 use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::{self, SessionKind, Viewer};

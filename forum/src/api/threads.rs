@@ -248,7 +248,7 @@ pub async fn search(
     State(state): State<AppState>,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Response> {
-    let q: String = q.q.unwrap_or_default().chars().take(200).collect();
+    let q = search_model::query(q.q);
     let client = state.pool.get().await?;
     let hits = search_model::hits(&client, &q).await?;
     Ok(Json(json!({ "results": hits })).into_response())

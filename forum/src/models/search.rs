@@ -19,6 +19,17 @@ pub struct SearchHit {
     pub excerpt: String,
 }
 
+/// The most characters of a query that are searched for.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// The query of `?q=`, cut to [`MAX_QUERY_CHARS`].
+pub fn query(q: Option<String>) -> String {
+    q.unwrap_or_default()
+        .chars()
+        .take(MAX_QUERY_CHARS)
+        .collect()
+}
+
 /// At most 50 hits for `q` in visible threads and posts, newest first; none for a blank query.
 pub async fn hits(client: &impl GenericClient, q: &str) -> Result<Vec<SearchHit>, AppError> {
     if q.trim().is_empty() {
@@ -49,4 +60,18 @@ pub async fn hits(client: &impl GenericClient, q: &str) -> Result<Vec<SearchHit>
             excerpt: r.get(3),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_cut_to_its_limit() {
+        assert_eq!(query(None), "");
+        assert_eq!(
+            query(Some("é".repeat(300))).chars().count(),
+            MAX_QUERY_CHARS
+        );
+    }
 }

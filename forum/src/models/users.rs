@@ -391,7 +391,6 @@ pub async fn admin_exists(client: &impl GenericClient) -> Result<bool, AppError>
 }
 
 /// What a login checks of the account named `username` (case-insensitive, active only).
-#[derive(Debug)]
 pub struct Credentials {
     /// The user's id.
     pub id: i64,
@@ -403,6 +402,18 @@ pub struct Credentials {
     pub password_hash: String,
     /// A ban, if any.
     pub banned_until: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .field("banned_until", &self.banned_until)
+            .finish()
+    }
 }
 
 /// The [`Credentials`] of the active account named `username`.
@@ -459,5 +470,13 @@ mod tests {
     fn debug_output_hides_the_password() {
         let u = NewUser::parse("alice", "alice@example.com", "hunter2hunter2").unwrap();
         assert!(!format!("{u:?}").contains("hunter2"));
+        let c = Credentials {
+            id: 1,
+            username: "alice".into(),
+            role: Role::Member,
+            password_hash: "$argon2id$secret".into(),
+            banned_until: None,
+        };
+        assert!(!format!("{c:?}").contains("secret"));
     }
 }

@@ -261,7 +261,7 @@ pub async fn search(
     viewer: Viewer,
     Query(q): Query<SearchQuery>,
 ) -> AppResult<Response> {
-    let q: String = q.q.unwrap_or_default().chars().take(200).collect();
+    let q = search_model::query(q.q);
     let client = state.pool.get().await?;
     let hits = search_model::hits(&client, &q).await?;
     Ok(t::page(&t::SearchPage {
