@@ -6,7 +6,7 @@ For each rendered overlay (a multi-document YAML file from `kubectl kustomize`):
   errors), for the oldest and the newest Kubernetes version we support;
 - custom resources are written to `<out>/<overlay>/crds.json` for the TypeScript check
   (crds.ts.mjs); CloudNativePG kinds have no schema package and are only checked by policy;
-- the policy checks of policy.py;
+- the policy checks of policy.py, and what a cluster would do with the objects (runtime.py);
 - the ConfigMaps made from monitoring/ and dashboards/ hold exactly those files' bytes;
 - the Prometheus and Alertmanager configs are materialised as their pods would see them (every
   mounted ConfigMap and Secret written under `<out>/<overlay>/root/`), with Kubernetes service
