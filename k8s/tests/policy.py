@@ -192,6 +192,8 @@ def secret_refs(objs: list[Obj]) -> Iterator[tuple[str, str, str | None]]:
                 for src in c.get("envFrom", []):
                     if "secretRef" in src:
                         yield where, src["secretRef"]["name"], None
+            for ref in spec.get("imagePullSecrets", []):
+                yield where, ref["name"], ".dockerconfigjson"
             for vol in spec.get("volumes", []):
                 for src in vol.get("projected", {}).get("sources", []) + [vol]:
                     if "secret" in src:
@@ -234,22 +236,59 @@ def check_secrets(objs: list[Obj], examples: dict[str, set[str]]) -> list[str]:
 
 
 def check_references(objs: list[Obj]) -> list[str]:
-    """ConfigMaps and PersistentVolumeClaims that pods mount exist in the same render."""
+    """Every reference resolves in the same render: mounted and referenced ConfigMaps (and
+    their keys), PersistentVolumeClaims, the volumes of volume mounts, the named ports of
+    probes, the targets of autoscalers. (Secrets live outside the render: check_secrets.)"""
     errors = []
     have = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    configmaps = {o["metadata"]["name"]: o.get("data", {}) for o in objs if o["kind"] == "ConfigMap"}
     for obj in objs:
         spec = pod_spec(obj)
         if spec is None:
             continue
+        where = name_of(obj)
         claims = {t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])}
         for vol in spec.get("volumes", []):
             for src in vol.get("projected", {}).get("sources", []) + [vol]:
-                if "configMap" in src and ("ConfigMap", src["configMap"]["name"]) not in have:
-                    errors.append(f"{name_of(obj)}: ConfigMap {src['configMap']['name']} is not in the render "
+                if "configMap" not in src:
+                    continue
+                name = src["configMap"]["name"]
+                if name not in configmaps:
+                    errors.append(f"{where}: ConfigMap {name} is not in the render "
                                   "(is its source in monitoring/ or dashboards/ missing? run k8s/sync)")
+                    continue
+                for item in src["configMap"].get("items") or []:
+                    if item["key"] not in configmaps[name]:
+                        errors.append(f"{where}: volume {vol['name']}: ConfigMap {name} has no key {item['key']}")
             pvc = vol.get("persistentVolumeClaim", {}).get("claimName")
             if pvc and ("PersistentVolumeClaim", pvc) not in have and vol["name"] not in claims:
-                errors.append(f"{name_of(obj)}: PersistentVolumeClaim {pvc} is not in the render")
+                errors.append(f"{where}: PersistentVolumeClaim {pvc} is not in the render")
+        volumes = {v["name"] for v in spec.get("volumes", [])} | claims
+        for c in containers(spec):
+            cw = f"{where} container {c['name']}"
+            for m in c.get("volumeMounts", []):
+                if m["name"] not in volumes:
+                    errors.append(f"{cw}: mounts volume {m['name']}, which the pod does not define")
+            for e in c.get("env", []):
+                ref = e.get("valueFrom", {}).get("configMapKeyRef")
+                if ref and not ref.get("optional") and ref["key"] not in configmaps.get(ref["name"], {}):
+                    errors.append(f"{cw}: env {e['name']}: ConfigMap {ref['name']} with key {ref['key']} "
+                                  "is not in the render")
+            for src in c.get("envFrom", []):
+                ref = src.get("configMapRef")
+                if ref and not ref.get("optional") and ref["name"] not in configmaps:
+                    errors.append(f"{cw}: envFrom ConfigMap {ref['name']} is not in the render")
+            ports = {p.get("name") for p in c.get("ports", [])}
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                handler = c.get(probe, {}).get("httpGet") or c.get(probe, {}).get("tcpSocket") or {}
+                port = handler.get("port")
+                if isinstance(port, str) and port not in ports:
+                    errors.append(f"{cw}: {probe} port {port!r} is no named port of the container")
+    for obj in objs:
+        if obj["kind"] == "HorizontalPodAutoscaler":
+            ref = obj["spec"]["scaleTargetRef"]
+            if (ref["kind"], ref["name"]) not in have:
+                errors.append(f"{name_of(obj)}: scales {ref['kind']}/{ref['name']}, which is not in the render")
     for obj in objs:
         if obj["kind"] == "ConfigMap":
             size = sum(len(v.encode()) for v in obj.get("data", {}).values())

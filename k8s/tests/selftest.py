@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
+
 import policy
+import runtime
 import validate
 
 Objs = list[dict[str, Any]]
@@ -90,9 +93,55 @@ def loopback_webhook(objs: Objs) -> None:
         validate.CLUSTER_RELAY, validate.LOCAL_RELAY)
 
 
-def loopback_alertmanager(objs: Objs) -> None:
+def static_alertmanager(objs: Objs, target: str) -> None:
     cm = find(objs, "ConfigMap", "prometheus-config")
-    cm["data"]["prometheus.yml"] = cm["data"]["prometheus.yml"].replace('"alertmanager:9093"', '"127.0.0.1:9093"')
+    config = yaml.safe_load(cm["data"]["prometheus.yml"])
+    config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [target]}]}]
+    cm["data"]["prometheus.yml"] = yaml.safe_dump(config)
+
+
+def loopback_alertmanager(objs: Objs) -> None:
+    static_alertmanager(objs, "127.0.0.1:9093")
+
+
+def balanced_alertmanager(objs: Objs) -> None:
+    # The load-balancing Service: each alert reaches one replica of the HA pair only.
+    static_alertmanager(objs, "alertmanager:9093")
+
+
+def nginx_default_temp_path(objs: Objs) -> None:
+    # Without the directive nginx uses the image's /var/cache/nginx/client_temp: read-only.
+    cm = find(objs, "ConfigMap", "nginx-config")
+    lines = cm["data"]["nginx.conf"].splitlines(keepends=True)
+    cm["data"]["nginx.conf"] = "".join(x for x in lines if "client_body_temp_path" not in x)
+
+
+def read_only_data(objs: Objs) -> None:
+    mounts = container(objs, "StatefulSet", "prometheus", "prometheus")["volumeMounts"]
+    next(m for m in mounts if m["name"] == "data")["readOnly"] = True
+
+
+def replicas_under_hpa(objs: Objs) -> None:
+    find(objs, "Deployment", "forum-web")["spec"]["replicas"] = 2
+
+
+def blocking_pdb(objs: Objs) -> None:
+    # k3s: the HPA's minimum is 1, so one available pod leaves nothing to evict.
+    pdb = find(objs, "PodDisruptionBudget", "forum-web")
+    pdb["spec"] = {"minAvailable": 1, "selector": pdb["spec"]["selector"]}
+
+
+def wrong_target_port(objs: Objs) -> None:
+    find(objs, "Service", "grafana")["spec"]["ports"][0]["targetPort"] = "web"
+
+
+def missing_volume(objs: Objs) -> None:
+    spec = policy.pod_spec(find(objs, "Deployment", "forum-web"))
+    spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "tmp"]
+
+
+def non_headless_statefulset(objs: Objs) -> None:
+    find(objs, "StatefulSet", "prometheus")["spec"]["serviceName"] = "prometheus"
 
 
 def loopback_upstream(objs: Objs) -> None:
@@ -131,6 +180,9 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (no_default_deny, "network"), (drifted_rule, "sources"), (broken_rule, "monitoring"),
     (loopback_webhook, "monitoring"), (loopback_alertmanager, "monitoring"), (loopback_upstream, "sources"), (missing_configmap, "references"),
     (grafana_env_missing, "grafana_env"), (unmounted_log, "nginx"), (nginx_syntax, "nginx"), (wrong_scrape_port, "scrape"),
+    (balanced_alertmanager, "monitoring"), (nginx_default_temp_path, "writable"), (read_only_data, "writable"),
+    (replicas_under_hpa, "hpa_replicas"), (blocking_pdb, "disruption"), (wrong_target_port, "service_ports"),
+    (missing_volume, "references"), (non_headless_statefulset, "statefulsets"),
 ]
 
 
@@ -148,10 +200,25 @@ def wrong_podmonitor_port(objs: Objs) -> None:
     find(objs, "PodMonitor", "nginx")["spec"]["podMetricsEndpoints"][0]["port"] = "http-metrics"
 
 
-# The same, for the prometheus-operator overlay.
+def operator_prometheus_port(objs: Objs) -> None:
+    # The operator's Prometheus pods name their port `web`.
+    find(objs, "Service", "prometheus")["spec"]["ports"][0]["targetPort"] = "http"
+
+
+def monitor_renames_endpoint(objs: Objs) -> None:
+    # nginx's `endpoint` would become `exported_endpoint` under the operator's endpoint="metrics".
+    del find(objs, "PodMonitor", "nginx")["spec"]["podMetricsEndpoints"][0]["honorLabels"]
+
+
+def shared_volume_without_class(objs: Objs) -> None:
+    del find(objs, "PersistentVolumeClaim", "forum-media")["spec"]["storageClassName"]
+
+
+# The same, for the prometheus-operator overlay (which is the production overlay plus the operator).
 OPERATOR_CASES: list[tuple[Callable[[Objs], None], str]] = [
     (drifted_prometheusrule, "monitoring"), (wrong_podmonitor_job, "scrape"),
-    (wrong_podmonitor_port, "scrape"),
+    (wrong_podmonitor_port, "scrape"), (operator_prometheus_port, "service_ports"),
+    (monitor_renames_endpoint, "monitor_labels"), (shared_volume_without_class, "storage"),
 ]
 
 
@@ -166,7 +233,8 @@ def run_check(name: str, objs: Objs, repo: Path, out: Path) -> list[str]:
         return validate.check_nginx(objs, out)
     if name == "monitoring":
         return validate.check_monitoring(objs, out, repo)
-    return getattr(policy, f"check_{name}")(objs)
+    check = getattr(policy, f"check_{name}", None) or getattr(runtime, f"check_{name}")
+    return check(objs)
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ For each rendered overlay (a multi-document YAML file from `kubectl kustomize`):
   errors), for the oldest and the newest Kubernetes version we support;
 - custom resources are written to `<out>/<overlay>/crds.json` for the TypeScript check
   (crds.ts.mjs); CloudNativePG kinds have no schema package and are only checked by policy;
-- the policy checks of policy.py;
+- the policy checks of policy.py, and what a cluster would do with the objects (runtime.py);
 - the ConfigMaps made from monitoring/ and dashboards/ hold exactly those files' bytes;
 - the Prometheus and Alertmanager configs are materialised as their pods would see them (every
   mounted ConfigMap and Secret written under `<out>/<overlay>/root/`), with Kubernetes service
@@ -32,6 +32,7 @@ import kubernetes_validate
 import yaml
 
 import policy
+import runtime
 
 # Oldest and newest Kubernetes versions the manifests must be valid for (k3s stable channel
 # at the time of writing is 1.3x; kubernetes-validate ships schemas up to 1.37).
@@ -314,6 +315,57 @@ def check_nginx(objs: list[dict[str, Any]], out: Path) -> list[str]:
     return errors + ([err] if err else [])
 
 
+DISCOVERY_ROLES = ("endpoints", "endpointslice", "pod")
+
+
+def check_alertmanagers(config: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
+    """Prometheus reaches every Alertmanager replica directly, as Alertmanager's documentation
+    requires of an HA set: through Kubernetes endpoint (or pod) discovery of a Service of the
+    cluster, or DNS discovery of a headless Service; a static target must be a headless
+    Service too (a load-balancing Service hands each alert to one replica only)."""
+    errors = []
+    services = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"}
+
+    def headless(host: str, how: str) -> None:
+        svc = services.get(host.split(".")[0])
+        if svc is None:
+            errors.append(f"prometheus.yml alerts {how}, which is no Service of the cluster")
+        elif svc["spec"].get("clusterIP") != "None":
+            errors.append(f"prometheus.yml alerts {how}, a load-balancing Service: each Alertmanager replica "
+                          "must be reached directly (endpointslice discovery, or a headless Service)")
+
+    alertmanagers = config.get("alerting", {}).get("alertmanagers", [])
+    if not alertmanagers:
+        errors.append("prometheus.yml sends alerts to no Alertmanager")
+    for am in alertmanagers:
+        for static in am.get("static_configs", []):
+            for target in static.get("targets", []):
+                headless(target.split(":")[0], target)
+        for dns in am.get("dns_sd_configs", []):
+            for name in dns.get("names", []):
+                headless(re.sub(r"^(_[^.]+\.)+", "", name), f"DNS name {name}")
+        for sd in am.get("kubernetes_sd_configs", []):
+            if sd.get("role") not in DISCOVERY_ROLES:
+                errors.append(f"prometheus.yml: Alertmanagers discovered with role {sd.get('role')}, "
+                              f"not one of {DISCOVERY_ROLES}")
+            if sd.get("role") == "pod":
+                continue
+            keep = [r.get("regex", "") for r in am.get("relabel_configs", []) if r.get("action") == "keep"
+                    and "__meta_kubernetes_service_name" in r.get("source_labels", [])]
+            if not keep:
+                errors.append("prometheus.yml: Alertmanager discovery keeps the endpoints of every Service "
+                              "(no `keep` on __meta_kubernetes_service_name)")
+            for regex in keep:
+                svc_name, _, port = regex.partition(";")
+                svc = services.get(svc_name)
+                if svc is None:
+                    errors.append(f"prometheus.yml: Alertmanagers discovered behind Service {svc_name}, "
+                                  "which is not in the render")
+                elif port and port not in {p.get("name") for p in svc["spec"].get("ports", [])}:
+                    errors.append(f"prometheus.yml: Service {svc_name} has no port named {port}")
+    return errors
+
+
 def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[str]:
     if operator_managed(objs):
         errors = check_prometheus_rules(objs, repo, out / "prometheusrules")
@@ -323,12 +375,7 @@ def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[
     if checked is not None:
         if "kubernetes_sd_configs" not in json.dumps(config):
             errors.append("prometheus.yml for Kubernetes uses no kubernetes_sd_configs")
-        services = {o["metadata"]["name"] for o in objs if o["kind"] == "Service"}
-        for am in config.get("alerting", {}).get("alertmanagers", []):
-            for static in am.get("static_configs", []):
-                for target in static.get("targets", []):
-                    if target.split(":")[0].split(".")[0] not in services:
-                        errors.append(f"prometheus.yml alerts {target}, which is no Service of the cluster")
+        errors += check_alertmanagers(config, objs)
         base = checked.parent
         rules = sorted(r for pat in config.get("rule_files", [])
                        for r in glob.glob(str(root / pat.lstrip("/")) if pat.startswith("/") else str(base / pat)))
@@ -380,6 +427,9 @@ def main() -> int:
         errors += policy.check_security(objs) + policy.check_serving(objs) + policy.check_network(objs)
         errors += policy.check_secrets(objs, secret_examples) + policy.check_references(objs)
         errors += policy.check_grafana_env(objs) + policy.check_scrape(objs)
+        errors += runtime.check_writable(objs) + runtime.check_hpa_replicas(objs) + runtime.check_disruption(objs)
+        errors += runtime.check_service_ports(objs) + runtime.check_statefulsets(objs)
+        errors += runtime.check_storage(objs) + runtime.check_monitor_labels(objs)
         errors += check_sources(objs, args.repo)
         errors += check_monitoring(objs, out, args.repo) + check_nginx(objs, out)
         kinds = sorted({o["kind"] for o in objs})

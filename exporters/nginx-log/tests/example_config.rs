@@ -45,7 +45,7 @@ fn render(repo: &Path, prefix: &Path, port: u16, web: u16, api: u16) -> String {
         .replace("127.0.0.1:8000", &format!("127.0.0.1:{web}"))
         .replace("127.0.0.1:8001", &format!("127.0.0.1:{api}"))
         .replace("worker_processes auto;", "worker_processes 1;\ndaemon off;")
-        .replace("sendfile on;", &format!("sendfile on;\n    client_body_temp_path {p}/tmp;\n    proxy_temp_path {p}/tmp;\n    fastcgi_temp_path {p}/tmp;\n    uwsgi_temp_path {p}/tmp;\n    scgi_temp_path {p}/tmp;"))
+        .replace(" /tmp/nginx-", &format!(" {p}/tmp/nginx-"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
