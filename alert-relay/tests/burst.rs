@@ -193,6 +193,12 @@ async fn a_burst_and_a_500_alert_group_are_named_in_full_once_through_429s_and_a
             );
         }
     }
+    eprintln!(
+        "messages by group: {:?}; answers: {} (429: {limited}, 500: {}, 400: 0)",
+        g.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>(),
+        seen.len(),
+        seen.iter().filter(|s| s.status == 500).count()
+    );
     let metrics = relay.metrics().await;
     assert!(metrics.contains("alert_relay_spool_depth 0"), "{metrics}");
     assert!(
