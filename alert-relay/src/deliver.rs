@@ -1,5 +1,12 @@
 //! Delivery: one worker per target sends its spooled messages in order, one at a time, to
-//! Discord's execute-webhook endpoint with `wait=true`.
+//! Discord's execute-webhook endpoint with `wait=true` (or a channel, in bot mode).
+//!
+//! Requests are serenity's: its builders make the body ([`crate::discord`]), its `Request` and
+//! `Route` the URL (under the host of `--discord.api-url`, serenity's `HttpBuilder::proxy`),
+//! the `Authorization` and `User-Agent` headers, from an `Http` built with its rate limiter
+//! disabled; a 2xx answer is read as serenity's `Message`, an error as its `DiscordJsonError`.
+//! The relay sends the built request itself and reads the answer's status, `X-RateLimit-*`
+//! headers and 429 body, which serenity's `Http::request` would turn into an error without them.
 //!
 //! - Rate limits: a bucket per webhook from `X-RateLimit-Remaining` / `-Reset-After`; a 429 is
 //!   honoured with its `retry_after` (a global one pauses every worker) and retried without
@@ -7,13 +14,18 @@
 //! - 5xx and network errors: exponential backoff with jitter, up to `max_attempts`; then the
 //!   message goes to the dead letters. Other 4xx answers are final: dead letter at once.
 //! - A message leaves the spool only after Discord confirmed it (or it was dead-lettered).
-//! - Errors never show the webhook URL (`reqwest::Error::without_url`).
+//! - Errors never show the webhook URL (`reqwest::Error::without_url`; serenity's
+//!   `ErrorResponse`, which carries the URL, is never made).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use rand::Rng as _;
+use serenity::http::{DiscordJsonError, Http, HttpBuilder, LightMethod, Request, Route};
+use serenity::model::channel::Message;
+use serenity::model::id::{ChannelId, WebhookId};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -61,10 +73,63 @@ struct Bucket {
     blocked_until: Option<Instant>,
 }
 
+/// Serenity's HTTP side: an `Http` for webhooks (their token is in the path) and one with the
+/// bot token, both with serenity's rate limiter off, sharing one client with timeouts.
+struct DiscordHttp {
+    client: reqwest::Client,
+    webhooks: Http,
+    bot: Option<Http>,
+}
+
+/// Where serenity sends requests: `None` for Discord itself, else the scheme, host and port
+/// that replace `https://discord.com` (serenity 0.12 can change the host, not the path, so the
+/// path of `api_base` must be `/api/v10`).
+pub fn host_override(api_base: &str) -> anyhow::Result<Option<String>> {
+    let url = url::Url::parse(api_base.trim())
+        .with_context(|| format!("--discord.api-url {api_base:?} is not a URL"))?;
+    anyhow::ensure!(
+        url.path().trim_end_matches('/') == "/api/v10"
+            && url.query().is_none()
+            && url.username().is_empty()
+            && url.password().is_none(),
+        "--discord.api-url {api_base:?}: must be <scheme>://<host>[:port]/api/v10 (the relay's \
+         Discord client, serenity, replaces only the host of https://discord.com/api/v10)"
+    );
+    let origin = url.origin().ascii_serialization();
+    Ok((origin != "https://discord.com").then_some(origin))
+}
+
+fn snowflake(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok().filter(|id| *id != 0)
+}
+
+/// Discord's error body as serenity reads it (`code`, `message`, the paths of the fields it
+/// refused), else the first 500 characters of the body.
+fn discord_error(body: &[u8]) -> String {
+    match serde_json::from_slice::<DiscordJsonError>(body) {
+        Ok(e) => {
+            let mut out = format!("code {}: {}", e.code, e.message);
+            for f in e.errors.iter().take(10) {
+                out.push_str(&format!("; {}: {}", f.path, f.message));
+            }
+            out
+        }
+        Err(_) => String::from_utf8_lossy(body).chars().take(500).collect(),
+    }
+}
+
+/// The body of a 429, which serenity has no type for.
+#[derive(serde::Deserialize)]
+struct RateLimitBody {
+    retry_after: Option<f64>,
+    #[serde(default)]
+    global: bool,
+}
+
 /// State shared by every worker: the HTTP client, global pause, per-webhook buckets.
 #[derive(Clone)]
 pub struct Deliverer {
-    client: reqwest::Client,
+    http: Arc<DiscordHttp>,
     cfg: DeliveryConfig,
     metrics: Metrics,
     spool: Spool,
@@ -75,17 +140,27 @@ pub struct Deliverer {
 impl Deliverer {
     /// A deliverer (one HTTP client, with timeouts, for every worker).
     pub fn new(cfg: DeliveryConfig, metrics: Metrics, spool: Spool) -> anyhow::Result<Deliverer> {
+        let proxy = host_override(&cfg.api_base)?;
         let client = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!(
-                "DiscordBot (https://example.invalid/alert-relay, ",
-                env!("CARGO_PKG_VERSION"),
-                ")"
-            ))
             .build()?;
-        Ok(Deliverer {
+        let http = |token: &str| {
+            let mut b = HttpBuilder::new(token)
+                .client(client.clone())
+                .ratelimiter_disabled(true);
+            if let Some(p) = &proxy {
+                b = b.proxy(p.clone());
+            }
+            b.build()
+        };
+        let http = DiscordHttp {
+            webhooks: http(""),
+            bot: cfg.bot_token.as_ref().map(|t| http(t.expose())),
             client,
+        };
+        Ok(Deliverer {
+            http: Arc::new(http),
             cfg,
             metrics,
             spool,
@@ -260,52 +335,55 @@ impl Deliverer {
     }
 
     async fn attempt(&self, target: &Target, entry: &Entry) -> Outcome {
-        let (request, url) = match &target.kind {
+        let (request, what, http) = match &target.kind {
             TargetKind::Log => {
                 let json = serde_json::to_string(&entry.message).unwrap_or_default();
                 tracing::info!(target: "alert_relay::log_sink", sink = %target.name, seq = entry.seq, message = %json, "rendered message");
                 return Outcome::Delivered;
             }
             TargetKind::Webhook { url, thread_id } => {
-                let mut query = vec![("wait", "true".to_string())];
+                let Some(webhook_id) = snowflake(url.id()).map(WebhookId::new) else {
+                    return Outcome::Fatal(format!("{url}: the id is not a Discord snowflake"));
+                };
+                let mut params = vec![("wait", "true".to_string())];
                 if let Some(t) = thread_id {
-                    query.push(("thread_id", t.clone()));
+                    params.push(("thread_id", t.clone()));
                 }
-                let req = self
-                    .client
-                    .post(url.execute_url(&self.cfg.api_base))
-                    .query(&query)
-                    .json(&entry.message);
-                (req, url.to_string())
+                let body = serde_json::to_vec(&entry.message.execute_webhook());
+                let route = Route::WebhookWithToken {
+                    webhook_id,
+                    token: url.token().expose(),
+                };
+                let request = Request::new(route, LightMethod::Post)
+                    .body(body.ok())
+                    .params(Some(params));
+                (request, url.to_string(), &self.http.webhooks)
             }
             TargetKind::Channel { channel_id } => {
-                let Some(token) = &self.cfg.bot_token else {
+                let Some(http) = &self.http.bot else {
                     return Outcome::Fatal(format!(
                         "channel {channel_id}: bot mode needs --discord.bot-token"
                     ));
                 };
-                // Bot messages have no username/avatar overrides.
-                let mut message = entry.message.clone();
-                message.username = None;
-                message.avatar_url = None;
-                let api = self.cfg.api_base.trim_end_matches('/');
-                let req = self
-                    .client
-                    .post(format!("{api}/channels/{channel_id}/messages"))
-                    .header(
-                        reqwest::header::AUTHORIZATION,
-                        format!("Bot {}", token.expose()),
-                    )
-                    .json(&message);
-                (req, format!("channel {channel_id}"))
+                let Some(id) = snowflake(channel_id).map(ChannelId::new) else {
+                    return Outcome::Fatal(format!("channel {channel_id}: not a snowflake"));
+                };
+                let body = serde_json::to_vec(&entry.message.create_message());
+                let route = Route::ChannelMessages { channel_id: id };
+                let request = Request::new(route, LightMethod::Post).body(body.ok());
+                (request, format!("channel {channel_id}"), http)
             }
+        };
+        let request = match request.build(&self.http.client, http.token(), http.proxy.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Fatal(format!("{what}: cannot build the request: {e}")),
         };
         let key = bucket_key(target).unwrap_or_default();
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(format!("{url}: {}", e.without_url())),
+            Err(e) => return Outcome::Retry(format!("{what}: {}", e.without_url())),
         };
-        let status = response.status();
+        let status = response.status().as_u16();
         let headers = response.headers().clone();
         let header_f64 = |name: &str| {
             headers
@@ -324,22 +402,34 @@ impl Deliverer {
                 .or_default()
                 .blocked_until = Some(until);
         }
-        let body = response.text().await.unwrap_or_default();
-        let snippet: String = body.chars().take(500).collect();
-        match status.as_u16() {
-            200..=299 => Outcome::Delivered,
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) if (200..300).contains(&status) => {
+                // Discord took the message; only its echo was lost.
+                tracing::debug!(error = %e.without_url(), "cannot read Discord's answer");
+                return Outcome::Delivered;
+            }
+            Err(e) => return Outcome::Retry(format!("{what}: HTTP {status}: {}", e.without_url())),
+        };
+        match status {
+            200..=299 => {
+                match serde_json::from_slice::<Message>(&body) {
+                    Ok(m) => tracing::debug!(%what, message = %m.id, "delivered"),
+                    Err(e) => {
+                        tracing::warn!(%what, error = %e, "delivered, but Discord's answer is not a message")
+                    }
+                }
+                Outcome::Delivered
+            }
             429 => {
-                let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+                let parsed = serde_json::from_slice::<RateLimitBody>(&body).ok();
                 let retry_after = parsed
                     .as_ref()
-                    .and_then(|v| v.get("retry_after")?.as_f64())
+                    .and_then(|b| b.retry_after)
                     .or_else(|| header_f64("retry-after"))
                     .unwrap_or(1.0)
                     .clamp(0.0, 3600.0);
-                let global = parsed
-                    .as_ref()
-                    .and_then(|v| v.get("global")?.as_bool())
-                    .unwrap_or(false)
+                let global = parsed.is_some_and(|b| b.global)
                     || headers
                         .get("x-ratelimit-global")
                         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
@@ -348,8 +438,10 @@ impl Deliverer {
                     global,
                 }
             }
-            408 | 500..=599 => Outcome::Retry(format!("{url}: HTTP {status}: {snippet}")),
-            _ => Outcome::Fatal(format!("{url}: HTTP {status}: {snippet}")),
+            408 | 500..=599 => {
+                Outcome::Retry(format!("{what}: HTTP {status}: {}", discord_error(&body)))
+            }
+            _ => Outcome::Fatal(format!("{what}: HTTP {status}: {}", discord_error(&body))),
         }
     }
 }
@@ -358,5 +450,34 @@ async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) ->
     tokio::select! {
         _ = tokio::time::sleep(d) => true,
         _ = shutdown.wait_for(|s| *s) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serenity_replaces_the_host_and_nothing_else() {
+        assert_eq!(host_override("https://discord.com/api/v10").unwrap(), None);
+        assert_eq!(
+            host_override("http://127.0.0.1:4321/api/v10/").unwrap(),
+            Some("http://127.0.0.1:4321".to_string())
+        );
+        let err = host_override("http://proxy.internal/discord/api/v10")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/api/v10"), "{err}");
+        assert!(host_override("not a url").is_err());
+    }
+
+    #[test]
+    fn discord_errors_name_the_refused_fields() {
+        let body = br#"{"code": 50035, "message": "Invalid Form Body", "errors": {"embeds": {"0": {"title": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 256 or fewer in length."}]}}}}}"#;
+        assert_eq!(
+            discord_error(body),
+            "code 50035: Invalid Form Body; embeds.0.title: Must be 256 or fewer in length."
+        );
+        assert_eq!(discord_error(b"upstream timeout"), "upstream timeout");
     }
 }

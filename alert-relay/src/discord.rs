@@ -1,10 +1,20 @@
-//! Discord's execute-webhook body, field for field as its API documents it, and the limits
-//! Discord enforces on it (breaking any is a 400 with code 50035).
+//! A rendered message as the relay keeps it in its spool ([`WebhookMessage`]), the limits
+//! Discord enforces on it (breaking any is a 400 with code 50035), and its translation into
+//! serenity's builders, which are what goes on the wire ([`WebhookMessage::execute_webhook`],
+//! [`WebhookMessage::create_message`]).
+//!
+//! The record is the relay's own (the formatter measures and fills it, the spool stores it as
+//! a JSON line); it has the shape of Discord's message so journals written before serenity
+//! carried the messages still load.
 //!
 //! Lengths are counted in UTF-16 code units ([`len`]): never less than the characters Discord
 //! counts, so a message within these limits is within Discord's whatever it counts.
 
 use serde::{Deserialize, Serialize};
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter, CreateMessage, ExecuteWebhook, RoleId, Timestamp, UserId,
+};
 
 /// `content`: 2000.
 pub const CONTENT_MAX: usize = 2000;
@@ -57,7 +67,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
-/// The body of `POST /webhooks/{id}/{token}?wait=true`.
+/// One rendered message: what the spool keeps until Discord confirmed it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WebhookMessage {
     /// Plain text (the only part that pings).
@@ -74,9 +84,73 @@ pub struct WebhookMessage {
     pub embeds: Vec<Embed>,
     /// Who may be pinged: always sent, so text in an alert can never ping anyone else.
     pub allowed_mentions: AllowedMentions,
-    /// Buttons (bot mode only; webhooks of users cannot carry interactive components).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<serde_json::Value>,
+    /// Bot mode: the Silence and Acknowledge buttons ([`silence_buttons`]; webhooks of users
+    /// cannot carry interactive components).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buttons: bool,
+    /// The buttons as journals written before `buttons` stored them (read, never written).
+    #[serde(default, rename = "components", skip_serializing)]
+    pub legacy_components: Vec<serde_json::Value>,
+}
+
+impl WebhookMessage {
+    fn has_buttons(&self) -> bool {
+        self.buttons || !self.legacy_components.is_empty()
+    }
+
+    fn embeds(&self) -> Vec<CreateEmbed> {
+        self.embeds.iter().map(Embed::create_embed).collect()
+    }
+
+    /// The body of `POST /webhooks/{id}/{token}`, as serenity builds it.
+    pub fn execute_webhook(&self) -> ExecuteWebhook {
+        let mut b = ExecuteWebhook::new()
+            .embeds(self.embeds())
+            .allowed_mentions(self.allowed_mentions.create());
+        if !self.content.is_empty() {
+            b = b.content(&self.content);
+        }
+        if let Some(u) = &self.username {
+            b = b.username(u);
+        }
+        if let Some(a) = &self.avatar_url {
+            b = b.avatar_url(a);
+        }
+        if self.has_buttons() {
+            b = b.components(silence_buttons());
+        }
+        b
+    }
+
+    /// The body of `POST /channels/{id}/messages` (bot mode: no username or avatar override).
+    pub fn create_message(&self) -> CreateMessage {
+        let mut b = CreateMessage::new()
+            .embeds(self.embeds())
+            .allowed_mentions(self.allowed_mentions.create());
+        if !self.content.is_empty() {
+            b = b.content(&self.content);
+        }
+        if self.has_buttons() {
+            b = b.components(silence_buttons());
+        }
+        b
+    }
+}
+
+/// The buttons of a firing message in bot mode: their `custom_id`s are what
+/// [`crate::interactions`] acts on.
+pub fn silence_buttons() -> Vec<CreateActionRow> {
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new("silence:3600")
+            .label("Silence 1h")
+            .style(ButtonStyle::Secondary),
+        CreateButton::new("silence:86400")
+            .label("Silence 24h")
+            .style(ButtonStyle::Secondary),
+        CreateButton::new("ack")
+            .label("Acknowledge")
+            .style(ButtonStyle::Primary),
+    ])]
 }
 
 /// A rich embed.
@@ -106,6 +180,39 @@ pub struct Embed {
 }
 
 impl Embed {
+    /// Serenity's embed builder of this embed.
+    pub fn create_embed(&self) -> CreateEmbed {
+        let mut e = CreateEmbed::new();
+        if !self.title.is_empty() {
+            e = e.title(&self.title);
+        }
+        if let Some(url) = &self.url {
+            e = e.url(url);
+        }
+        if !self.description.is_empty() {
+            e = e.description(&self.description);
+        }
+        if let Some(c) = self.color {
+            e = e.colour(c);
+        }
+        if let Some(t) = self
+            .timestamp
+            .as_deref()
+            .and_then(|t| Timestamp::parse(t).ok())
+        {
+            e = e.timestamp(t);
+        }
+        e = e.fields(
+            self.fields
+                .iter()
+                .map(|f| (f.name.clone(), f.value.clone(), f.inline)),
+        );
+        if let Some(f) = &self.footer {
+            e = e.footer(CreateEmbedFooter::new(&f.text));
+        }
+        e
+    }
+
     /// What this embed counts towards the 6000 total.
     pub fn total_len(&self) -> usize {
         len(&self.title)
@@ -139,7 +246,8 @@ pub struct EmbedFooter {
 }
 
 /// `allowed_mentions`: only the listed roles and users may be pinged; `parse` stays empty, so
-/// `@everyone` or `<@id>` inside an alert's text never pings.
+/// `@everyone` or `<@id>` inside an alert's text never pings. Ids that are not snowflakes
+/// (the routes file checks them) are left out rather than sent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AllowedMentions {
     /// Kinds parsed from content (always empty here).
@@ -150,6 +258,20 @@ pub struct AllowedMentions {
     /// User ids that may be pinged.
     #[serde(default)]
     pub users: Vec<String>,
+}
+
+impl AllowedMentions {
+    /// Serenity's builder: `parse: []` and exactly these ids.
+    pub fn create(&self) -> CreateAllowedMentions {
+        let ids = |v: &[String]| -> Vec<u64> {
+            v.iter()
+                .filter_map(|s| s.parse::<u64>().ok().filter(|id| *id != 0))
+                .collect()
+        };
+        CreateAllowedMentions::new()
+            .roles(ids(&self.roles).into_iter().map(RoleId::new))
+            .users(ids(&self.users).into_iter().map(UserId::new))
+    }
 }
 
 #[cfg(test)]
@@ -167,11 +289,71 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_message_serialises_allowed_mentions_anyway() {
-        let json = serde_json::to_value(WebhookMessage::default()).unwrap();
+    fn an_empty_message_sends_allowed_mentions_anyway() {
+        let json = serde_json::to_value(WebhookMessage::default().execute_webhook()).unwrap();
         assert_eq!(
-            json,
-            serde_json::json!({"allowed_mentions": {"parse": [], "roles": [], "users": []}})
+            json["allowed_mentions"],
+            serde_json::json!({"parse": [], "roles": [], "users": []})
         );
+    }
+
+    #[test]
+    fn serenity_sends_what_was_rendered() {
+        let m = WebhookMessage {
+            content: "<@&42>".into(),
+            username: Some("AM".into()),
+            embeds: vec![Embed {
+                title: "t".into(),
+                description: "d".into(),
+                color: Some(0xE0_1E5A),
+                timestamp: Some("2024-01-01T00:00:00+00:00".into()),
+                fields: vec![EmbedField {
+                    name: "Status".into(),
+                    value: "firing".into(),
+                    inline: true,
+                }],
+                footer: Some(EmbedFooter { text: "f".into() }),
+                ..Embed::default()
+            }],
+            allowed_mentions: AllowedMentions {
+                parse: vec![],
+                roles: vec!["42".into()],
+                users: vec![],
+            },
+            buttons: true,
+            legacy_components: vec![],
+            avatar_url: None,
+        };
+        let json = serde_json::to_value(m.execute_webhook()).unwrap();
+        assert_eq!(json["content"], "<@&42>");
+        assert_eq!(json["username"], "AM");
+        assert_eq!(json["allowed_mentions"]["roles"], serde_json::json!(["42"]));
+        let e = &json["embeds"][0];
+        assert_eq!((&e["title"], &e["description"]), (&"t".into(), &"d".into()));
+        assert_eq!(e["color"], 0xE0_1E5A);
+        assert_eq!(e["fields"][0]["name"], "Status");
+        assert_eq!(e["footer"]["text"], "f");
+        assert!(
+            e["timestamp"]
+                .as_str()
+                .unwrap()
+                .starts_with("2024-01-01T00:00:00")
+        );
+        let labels: Vec<&str> = json["components"][0]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["Silence 1h", "Silence 24h", "Acknowledge"]);
+        let bot = serde_json::to_value(m.create_message()).unwrap();
+        assert!(bot.get("username").is_none());
+        assert_eq!(bot["components"], json["components"]);
+        // A journal line from before `buttons` keeps its buttons.
+        let old: WebhookMessage = serde_json::from_value(
+            serde_json::json!({"content": "x", "allowed_mentions": {"parse": []}, "components": [{"type": 1}]}),
+        )
+        .unwrap();
+        assert!(serde_json::to_value(old.execute_webhook()).unwrap()["components"].is_array());
     }
 }

@@ -6,6 +6,10 @@
 //! Alertmanager API v2 for the matchers the message carries (its `Matchers` field, the group's
 //! common labels) and answers with the message updated (type 7): who silenced it, until when,
 //! buttons removed. "Acknowledge" only updates the message.
+//!
+//! The request is read as serenity's `Interaction` and answered with its
+//! `CreateInteractionResponse`. The signature check is the relay's own: serenity's `Verifier`
+//! uses non-strict Ed25519 verification and does not look at the timestamp's age.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -13,9 +17,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde_json::{Value, json};
+use serenity::builder::{
+    CreateAllowedMentions, CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage,
+};
+use serenity::model::application::{ComponentInteraction, Interaction};
 
-use crate::discord::{self, Embed};
+use crate::discord;
 
 /// The embed field that carries the silence matchers.
 pub const MATCHERS_FIELD: &str = "Matchers";
@@ -39,15 +46,6 @@ pub fn parse_public_key(hex_key: &str) -> anyhow::Result<VerifyingKey> {
         .ok_or_else(|| anyhow::anyhow!("--discord.public-key must be 64 hex digits"))?;
     VerifyingKey::from_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("--discord.public-key is not an Ed25519 key: {e}"))
-}
-
-/// The buttons of a firing message in bot mode.
-pub fn buttons() -> Value {
-    json!([{"type": 1, "components": [
-        {"type": 2, "style": 2, "label": "Silence 1h", "custom_id": "silence:3600"},
-        {"type": 2, "style": 2, "label": "Silence 24h", "custom_id": "silence:86400"},
-        {"type": 2, "style": 1, "label": "Acknowledge", "custom_id": "ack"}
-    ]}])
 }
 
 /// The `Matchers` field value of a label set: `a="b", c="d"` (cut at Discord's field limit).
@@ -114,36 +112,48 @@ pub async fn interactions_create(
     if !verify(&ix.public_key, &headers, &body) {
         return (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response();
     }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "invalid JSON\n").into_response();
+    let answer = match serde_json::from_slice::<Interaction>(&body) {
+        Ok(Interaction::Ping(_)) => CreateInteractionResponse::Pong,
+        Ok(Interaction::Component(click)) => self::click(&ix, &click).await,
+        Ok(_) => {
+            return (StatusCode::BAD_REQUEST, "unsupported interaction type\n").into_response();
+        }
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("invalid interaction: {e}\n"),
+            )
+                .into_response();
+        }
     };
-    match v["type"].as_u64() {
-        Some(1) => Json(json!({"type": 1})).into_response(),
-        Some(3) => Json(click(&ix, &v).await).into_response(),
-        _ => (StatusCode::BAD_REQUEST, "unsupported interaction type\n").into_response(),
-    }
+    Json(answer).into_response()
 }
 
-fn ephemeral(text: &str) -> Value {
-    json!({"type": 4, "data": {"content": text, "flags": 64, "allowed_mentions": {"parse": []}}})
+fn ephemeral(text: &str) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(CreateAllowedMentions::new()),
+    )
 }
 
-async fn click(ix: &Interactions, v: &Value) -> Value {
-    let user = v["member"]["user"]["username"]
-        .as_str()
-        .or(v["user"]["username"].as_str())
-        .unwrap_or("someone")
-        .to_string();
-    let custom_id = v["data"]["custom_id"].as_str().unwrap_or("");
-    let message = &v["message"];
-    let embeds: Vec<Embed> = serde_json::from_value(message["embeds"].clone()).unwrap_or_default();
+async fn click(ix: &Interactions, click: &ComponentInteraction) -> CreateInteractionResponse {
+    let user = click
+        .member
+        .as_ref()
+        .map_or(&click.user.name, |m| &m.user.name)
+        .clone();
+    let custom_id = click.data.custom_id.as_str();
+    let message = &click.message;
     let note = if custom_id == "ack" {
         format!("👀 Acknowledged by {user}")
     } else if let Some(secs) = custom_id
         .strip_prefix("silence:")
         .and_then(|s| s.parse::<i64>().ok())
     {
-        let matchers = embeds
+        let matchers = message
+            .embeds
             .iter()
             .flat_map(|e| &e.fields)
             .find(|f| f.name == MATCHERS_FIELD)
@@ -155,8 +165,8 @@ async fn click(ix: &Interactions, v: &Value) -> Value {
         };
         let now = chrono::Utc::now();
         let ends = now + chrono::Duration::seconds(secs.clamp(60, 30 * 86_400));
-        let silence = json!({
-            "matchers": matchers.iter().map(|(n, val)| json!({"name": n, "value": val, "isRegex": false, "isEqual": true})).collect::<Vec<_>>(),
+        let silence = serde_json::json!({
+            "matchers": matchers.iter().map(|(n, val)| serde_json::json!({"name": n, "value": val, "isRegex": false, "isEqual": true})).collect::<Vec<_>>(),
             "startsAt": now.to_rfc3339(), "endsAt": ends.to_rfc3339(),
             "createdBy": format!("{user} (Discord)"), "comment": "Silenced from Discord through alert-relay"
         });
@@ -167,7 +177,7 @@ async fn click(ix: &Interactions, v: &Value) -> Value {
         match ix.client.post(url).json(&silence).send().await {
             Ok(r) if r.status().is_success() => {
                 let id = r
-                    .json::<Value>()
+                    .json::<serde_json::Value>()
                     .await
                     .ok()
                     .and_then(|b| b["silenceID"].as_str().map(String::from))
@@ -193,9 +203,24 @@ async fn click(ix: &Interactions, v: &Value) -> Value {
     } else {
         return ephemeral("Unknown button.");
     };
-    let content = message["content"].as_str().unwrap_or("");
-    let content = discord::truncate(format!("{content}\n{note}").trim(), discord::CONTENT_MAX);
-    json!({"type": 7, "data": {"content": content, "embeds": embeds, "components": [], "allowed_mentions": {"parse": []}}})
+    let content = discord::truncate(
+        format!("{}\n{note}", message.content).trim(),
+        discord::CONTENT_MAX,
+    );
+    CreateInteractionResponse::UpdateMessage(
+        CreateInteractionResponseMessage::new()
+            .content(content)
+            .embeds(
+                message
+                    .embeds
+                    .iter()
+                    .cloned()
+                    .map(CreateEmbed::from)
+                    .collect(),
+            )
+            .components(vec![])
+            .allowed_mentions(CreateAllowedMentions::new()),
+    )
 }
 
 #[cfg(test)]

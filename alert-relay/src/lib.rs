@@ -2,7 +2,7 @@
 //!
 //! The path of a notification: [`web`] authenticates and parses it ([`payload`]), drops
 //! duplicates ([`dedup`]), routes it ([`config`]), renders it within Discord's limits
-//! ([`render`], [`templates`], [`discord`]), stores it durably ([`spool`]) and answers 200;
+//! ([`render`], [`templates`], [`markdown`], [`discord`]), stores it durably ([`spool`]) and answers 200;
 //! [`deliver`] then sends it, in order per target, through rate limits and retries, to Discord or
 //! to the dead letters ([`deadletter`]). [`startup`] wires it together; [`cli`] holds the flags.
 
@@ -17,6 +17,7 @@ pub mod deliver;
 pub mod discord;
 pub mod entry;
 pub mod interactions;
+pub mod markdown;
 pub mod metrics;
 pub mod payload;
 pub mod render;

@@ -103,6 +103,11 @@ impl WebhookUrl {
         &self.id
     }
 
+    /// The webhook token (secret: for the request path only).
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
     /// The execute-webhook URL under `api_base` (e.g. `https://discord.com/api/v10`).
     /// Contains the token: pass it to the HTTP client only, never to a log or an error.
     pub fn execute_url(&self, api_base: &str) -> String {

@@ -7,15 +7,17 @@ use std::collections::BTreeMap;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use crate::markdown;
+
 /// The default group title: emoji, status, count, alert name and grouping labels.
 pub const DEFAULT_TITLE: &str = "{{ emoji }} [{{ status | upper }}{% if firing_count %}:{{ firing_count }}{% endif %}] \
 {{ alertname }}{% if group_labels %} ({{ group_labels }}){% endif %}";
 
 /// The default block of one alert.
 pub const DEFAULT_ALERT: &str =
-    "**{{ emoji }} {{ alertname | md }}**{% if labels %} {{ labels | md }}{% endif %}
+    "**{{ emoji }} {{ alertname | md }}**{% if labels %} {{ labels | code }}{% endif %}
 {% if summary %}{{ summary | md }}
-{% endif %}{% if description %}{{ description | md }}
+{% endif %}{% if description %}{{ description | md_block }}
 {% endif %}{% if status == \"firing\" %}Started <t:{{ starts_unix }}:f>, firing for {{ duration }}\
 {% else %}Resolved after {{ duration }}{% endif %}\
 {% if links %}
@@ -99,7 +101,9 @@ impl Templates {
     pub fn new(overrides: &TemplateOverrides) -> anyhow::Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
-        env.add_filter("md", escape_markdown);
+        env.add_filter("md", |v: String| markdown::inline(&v));
+        env.add_filter("md_block", |v: String| markdown::block(&v));
+        env.add_filter("code", |v: String| markdown::code(&v));
         for (name, default, custom) in [
             ("title", DEFAULT_TITLE, &overrides.title),
             ("alert", DEFAULT_ALERT, &overrides.alert),
@@ -118,28 +122,24 @@ impl Templates {
     }
 }
 
-/// Backslash-escapes Discord markdown (`*_~\`|>[]#\\`) so label values render as written.
-pub fn escape_markdown(value: String) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '[' | ']' | '#'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn markdown_characters_are_escaped() {
-        assert_eq!(escape_markdown("a*b_c`d".into()), "a\\*b\\_c\\`d");
+    fn the_filters_escape_quote_and_code_span() {
+        let t = Templates::new(&TemplateOverrides {
+            content: Some("{{ a | md }}|{{ b | md_block }}|{{ c | code }}".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let out = t
+            .render(
+                "content",
+                serde_json::json!({"a": "x*\nResolved", "b": "l1\nl2", "c": "k=`v`"}),
+            )
+            .unwrap();
+        assert_eq!(out, "x\\* ↵ Resolved|> l1\n> l2|`k=ˋvˋ`");
     }
 
     #[test]

@@ -225,7 +225,15 @@ async fn dead_letters_replay_through_the_running_relay() {
     })
     .await;
     assert!(double.messages().is_empty());
-    let metrics = relay.metrics().await;
+    // The counter follows the dead letter's fsync: poll it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut metrics = relay.metrics().await;
+    while !metrics.contains("alert_relay_dead_letters_total 1")
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        metrics = relay.metrics().await;
+    }
     assert!(
         metrics.contains("alert_relay_dead_letters_total 1"),
         "{metrics}"

@@ -56,8 +56,7 @@ async fn create_message(
             .into_response();
     }
     seen.lock().unwrap().push(v.clone());
-    let mut reply = v;
-    reply["id"] = json!("123");
+    let mut reply = testkit::discord::message_object(&v, "123456789012345678", None);
     reply["channel_id"] = json!(CHANNEL);
     Json(reply).into_response()
 }
@@ -120,13 +119,14 @@ async fn a_signed_click_silences_in_alertmanager_and_a_bad_signature_gets_401() 
     .await;
     let am = alertmanager_at(dir.path(), relay.port, am_port).await;
 
-    // PING and a bad signature.
-    let ping = r#"{"type":1}"#;
+    // PING (as Discord sends it) and a bad signature.
+    let ping =
+        &json!({"type": 1, "id": "1100000000000000001", "application_id": "1100000000000000002",
+        "token": "interaction-token", "version": 1})
+        .to_string();
     let (ts, sig) = signed(&key, ping);
-    assert_eq!(
-        interact(&relay, &ts, &sig, ping).await,
-        (200, json!({"type": 1}))
-    );
+    let (status, pong) = interact(&relay, &ts, &sig, ping).await;
+    assert_eq!((status, &pong["type"]), (200, &json!(1)), "{pong}");
     let other = SigningKey::from_bytes(&[8u8; 32]);
     let (ts, bad) = signed(&other, ping);
     assert_eq!(interact(&relay, &ts, &bad, ping).await.0, 401);
@@ -154,8 +154,15 @@ async fn a_signed_click_silences_in_alertmanager_and_a_bad_signature_gets_401() 
     assert!(message.get("username").is_none());
 
     // The click, as Discord sends it.
-    let click = json!({"type": 3, "id": "1", "token": "interaction-token", "data": {"custom_id": "silence:3600", "component_type": 2},
-        "member": {"user": {"id": "42", "username": "alice"}}, "message": message}).to_string();
+    let mut shown = testkit::discord::message_object(&message, "123456789012345678", None);
+    shown["channel_id"] = json!(CHANNEL);
+    let click = json!({"type": 3, "id": "1100000000000000003", "application_id": "1100000000000000002",
+        "token": "interaction-token", "version": 1, "guild_id": "1100000000000000004", "channel_id": CHANNEL,
+        "data": {"custom_id": "silence:3600", "component_type": 2},
+        "member": {"user": {"id": "42", "username": "alice", "discriminator": "0", "avatar": null, "global_name": "Alice"},
+            "roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": "0"},
+        "app_permissions": "0", "locale": "en-US", "guild_locale": "en-US", "entitlements": [], "attachment_size_limit": 10485760,
+        "message": shown}).to_string();
     let (ts, sig) = signed(&key, &click);
     let (status, reply) = interact(&relay, &ts, &sig, &click).await;
     assert_eq!(status, 200, "{reply}");

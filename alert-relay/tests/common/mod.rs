@@ -23,7 +23,11 @@ impl Relay {
     /// Starts the built binary with `args` (plus listen address, token, storage) and waits
     /// until it is ready.
     pub async fn start(storage: &Path, args: &[&str]) -> Relay {
-        let port = testkit::free_port();
+        Relay::start_at(storage, testkit::free_port(), args).await
+    }
+
+    /// [`Relay::start`] on a given port (a restart where Alertmanager already points).
+    pub async fn start_at(storage: &Path, port: u16, args: &[&str]) -> Relay {
         let log = storage.with_extension(format!("{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_alert-relay"))
@@ -80,6 +84,13 @@ impl Relay {
             .await
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
+    }
+
+    /// The value of the sample `series` (name and labels as exposed), if exposed.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
     }
 
     pub async fn metrics(&self) -> String {

@@ -11,8 +11,13 @@
 //!   and 429 with `retry_after` (and `Retry-After`) beyond it;
 //! - a wrong webhook token: 401, code 50027.
 //!
+//! It serves Discord's paths under `/api/v10` at its host root, as discord.com does, so a client
+//! whose host is overridden (serenity's `HttpBuilder::proxy`) reaches it unchanged.
+//!
 //! A test can script the next answers ([`Scripted`]: 429 with a chosen `retry_after`, global
-//! or not; 500; a dropped connection is not needed) and reads what was accepted in order.
+//! or not; 500; a dropped connection is not needed), or declare an outage (every answer the
+//! same until it ends), and reads what was accepted in order and every answer given, with the
+//! `retry_after` of each 429.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -56,11 +61,14 @@ pub struct Seen {
     pub body: Value,
     /// When it arrived.
     pub at: Instant,
+    /// The `retry_after` (seconds) it answered with, for a 429.
+    pub retry_after: Option<f64>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     script: VecDeque<Scripted>,
+    outage: Option<Scripted>,
     accepted: Vec<Value>,
     seen: Vec<Seen>,
     edits: Vec<(String, Value)>,
@@ -97,9 +105,14 @@ impl DiscordDouble {
         DiscordDouble { addr, inner }
     }
 
+    /// The host root (`http://127.0.0.1:<port>`), where `discord.com` would be.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// The API base, to pass as the relay's `--discord.api-url`.
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/v10", self.addr)
+        format!("{}/api/v10", self.base_url())
     }
 
     /// The execute-webhook URL of the double's webhook.
@@ -110,6 +123,11 @@ impl DiscordDouble {
     /// Queues answers to give, in order, before normal service resumes.
     pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.inner.lock().unwrap().script.extend(answers);
+    }
+
+    /// Answers every request with `answer` until called with `None` (scripted answers wait).
+    pub fn outage(&self, answer: Option<Scripted>) {
+        self.inner.lock().unwrap().outage = answer;
     }
 
     /// The bodies of the messages accepted (2xx), in order.
@@ -180,10 +198,7 @@ fn take_bucket(inner: &mut Inner, now: Instant) -> Result<HeaderMap, Box<Respons
             "retry-after",
             format!("{}", reset_after.ceil() as u64),
         );
-        let body = json!({ "message": "You are being rate limited.", "retry_after": reset_after, "global": false });
-        return Err(Box::new(
-            (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response(),
-        ));
+        return Err(Box::new(rate_limited(headers, reset_after, false)));
     }
     inner.window = Some((start, used + 1));
     set(
@@ -212,8 +227,7 @@ fn scripted(answer: Scripted) -> Response {
             if global {
                 headers.insert("x-ratelimit-global", HeaderValue::from_static("true"));
             }
-            let body = json!({ "message": "You are being rate limited.", "retry_after": retry_after, "global": global });
-            (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response()
+            rate_limited(headers, retry_after, global)
         }
         Scripted::ServerError => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
@@ -232,11 +246,27 @@ async fn execute(
     let mut inner = inner.lock().unwrap();
     let response = answer(&mut inner, &id, &token, &query, parsed.as_ref().ok(), now);
     let status = response.status().as_u16();
+    let retry_after = response
+        .extensions()
+        .get::<RetryAfter>()
+        .map(|RetryAfter(r)| *r);
     inner.seen.push(Seen {
         status,
         body: parsed.unwrap_or(Value::Null),
         at: now,
+        retry_after,
     });
+    response
+}
+
+/// The `retry_after` of a 429, kept on the response for [`Seen`].
+#[derive(Clone, Copy, Debug)]
+struct RetryAfter(f64);
+
+fn rate_limited(headers: HeaderMap, retry_after: f64, global: bool) -> Response {
+    let body = json!({ "message": "You are being rate limited.", "retry_after": retry_after, "global": global });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response();
+    response.extensions_mut().insert(RetryAfter(retry_after));
     response
 }
 
@@ -255,6 +285,9 @@ fn answer(
             "Invalid Webhook Token",
             Value::Null,
         );
+    }
+    if let Some(answer) = inner.outage {
+        return scripted(answer);
     }
     if let Some(answer) = inner.script.pop_front() {
         return scripted(answer);
@@ -277,10 +310,7 @@ fn answer(
     inner.accepted.push(body.clone());
     inner.next_id += 1;
     if query.get("wait").map(String::as_str) == Some("true") {
-        let mut message = body.clone();
-        message["id"] = json!(inner.next_id.to_string());
-        message["channel_id"] = json!("998877665544332211");
-        message["webhook_id"] = json!(WEBHOOK_ID);
+        let message = message_object(body, &inner.next_id.to_string(), Some(WEBHOOK_ID));
         (StatusCode::OK, headers, Json(message)).into_response()
     } else {
         (StatusCode::NO_CONTENT, headers).into_response()
@@ -320,6 +350,37 @@ async fn edit(
     let mut reply = body;
     reply["id"] = json!(message);
     (StatusCode::OK, Json(reply)).into_response()
+}
+
+/// The message object Discord answers a create or execute with: what was sent, plus the
+/// fields Discord fills in.
+pub fn message_object(body: &Value, id: &str, webhook_id: Option<&str>) -> Value {
+    let or = |v: &Value, d: Value| if v.is_null() { d } else { v.clone() };
+    json!({
+        "id": id,
+        "type": 0,
+        "channel_id": "998877665544332211",
+        "content": or(&body["content"], json!("")),
+        "author": {
+            "id": webhook_id.unwrap_or("445566778899001122"),
+            "username": or(&body["username"], json!("Alertmanager")),
+            "discriminator": "0000",
+            "avatar": null,
+            "bot": true
+        },
+        "attachments": [],
+        "embeds": or(&body["embeds"], json!([])),
+        "components": or(&body["components"], json!([])),
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": false,
+        "pinned": false,
+        "tts": false,
+        "flags": 0,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "edited_timestamp": null,
+        "webhook_id": webhook_id,
+    })
 }
 
 fn chars(v: &Value) -> usize {

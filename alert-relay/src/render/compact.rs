@@ -1,0 +1,133 @@
+//! The compact form of a group whose full rendering would pass its message cap: one line per
+//! alert, so that every alert is named.
+//!
+//! A line is the alert's emoji, its name when the group does not share one, the labels that set
+//! it apart from the rest of the group (in a code span) and its summary (else the first line of
+//! its description). Descriptions are what the compact form drops first; if the lines still do
+//! not fit, summaries are shortened, evenly, as little as needed; and only if even the bare lines
+//! (no summary) do not fit, the alerts that fit are named, followed by the exact count of the
+//! rest and a link to the group in Alertmanager.
+
+use super::context::{alert_emoji, alertname, label_list, shared_labels};
+use super::layout::pack;
+use crate::discord::{self, Embed};
+use crate::markdown;
+use crate::payload::{Alert, Notification};
+
+/// A summary is cut to this even when everything fits: a line, not a paragraph.
+const SUMMARY_MAX: usize = 300;
+/// An alert name in a line.
+const NAME_MAX: usize = 100;
+/// The distinguishing labels of a line.
+const LABELS_MAX: usize = 200;
+
+/// One alert's line, before its summary is cut to a budget.
+#[derive(Debug)]
+pub(super) struct Line {
+    head: String,
+    summary: String,
+}
+
+impl Line {
+    fn render(&self, summary_max: usize) -> String {
+        if summary_max == 0 || self.summary.is_empty() {
+            return self.head.clone();
+        }
+        format!(
+            "{} · {}",
+            self.head,
+            markdown::inline(&discord::truncate(&self.summary, summary_max))
+        )
+    }
+}
+
+/// The lines of `alerts` (alerts of `n`, in the order to show them).
+pub(super) fn lines(n: &Notification, alerts: &[&Alert]) -> Vec<Line> {
+    let shared = shared_labels(n);
+    let name_shared = shared.contains_key("alertname");
+    alerts
+        .iter()
+        .map(|a| {
+            let mut head = alert_emoji(a).to_string();
+            if !name_shared {
+                head.push_str(" **");
+                head.push_str(&markdown::inline(&discord::truncate(
+                    &alertname(a),
+                    NAME_MAX,
+                )));
+                head.push_str("**");
+            }
+            let labels = label_list(a.labels.iter(), &|k| {
+                k == "alertname" || shared.contains_key(k)
+            });
+            if !labels.is_empty() {
+                head.push(' ');
+                head.push_str(&markdown::code(&discord::truncate(&labels, LABELS_MAX)));
+            }
+            let summary = a
+                .annotations
+                .get("summary")
+                .filter(|s| !s.trim().is_empty())
+                .or(a.annotations.get("description"))
+                .or(a.value_string.as_ref())
+                .map(|s| s.trim().lines().next().unwrap_or("").to_string())
+                .unwrap_or_default();
+            Line { head, summary }
+        })
+        .collect()
+}
+
+/// The messages of the compact form: at most `max_messages` (at least 1), `tail` after the
+/// lines, `overflow(rest)` after the named alerts when `rest` could not be named.
+pub(super) fn fit(
+    header: &Embed,
+    continuation: &Embed,
+    lines: &[Line],
+    max_messages: usize,
+    tail: &[String],
+    overflow: &dyn Fn(usize) -> String,
+) -> Vec<Vec<Embed>> {
+    let blocks = |summary_max: usize, named: usize| -> Vec<String> {
+        let mut out: Vec<String> = lines[..named]
+            .iter()
+            .map(|l| l.render(summary_max))
+            .collect();
+        if named < lines.len() {
+            out.push(overflow(lines.len() - named));
+        }
+        out.extend(tail.iter().cloned());
+        out
+    };
+    let layout = |b: &[String]| pack(header, continuation, b, "\n");
+    let fits = |b: &[String]| layout(b).len() <= max_messages;
+    let all = lines.len();
+
+    let full = blocks(SUMMARY_MAX, all);
+    if fits(&full) {
+        return layout(&full);
+    }
+    if fits(&blocks(0, all)) {
+        // The longest summaries that fit: `lo` fits, `hi` does not.
+        let (mut lo, mut hi) = (0, SUMMARY_MAX);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if fits(&blocks(mid, all)) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return layout(&blocks(lo, all));
+    }
+    // As many bare lines as fit: `lo` fits (the header and the count always do), `hi` does not.
+    let (mut lo, mut hi) = (0, all);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(&blocks(0, mid)) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    layout(&blocks(0, lo))
+}
