@@ -84,7 +84,7 @@ def slo():
     """The SLO dashboard: objectives, error budget left over 30 days, burn rates."""
     five = f'sum(increase(nginx_http_requests_total{{{J},status=~"5.."}}[30d]))'
     total = f"sum(increase(nginx_http_requests_total{{{J}}}[30d]))"
-    fast = f'sum(increase(nginx_http_request_duration_seconds_bucket{{{J},le="1"}}[30d]))'
+    fast = f'sum(increase(nginx_http_request_duration_seconds_bucket{{{J},le=~"1|1\\\\.0"}}[30d]))'
     count = f"sum(increase(nginx_http_request_duration_seconds_count{{{J}}}[30d]))"
     windows = ("5m", "30m", "1h", "6h", "3d")
     panels = [
