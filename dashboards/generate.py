@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from lib import forum, nginx, postgres  # noqa: E402
+from lib import forum, nginx, overview, postgres  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -29,6 +29,8 @@ DASHBOARDS = {
     "nginx-top-requests.json": nginx.top,
     "nginx-traffic.json": nginx.traffic,
     "deployment-overview.json": forum.deployment,
+    "forum-overview.json": overview.overview,
+    "forum-slo.json": overview.slo,
 }
 
 

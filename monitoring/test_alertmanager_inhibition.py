@@ -23,21 +23,39 @@ PG = {"job": "postgres", "instance": "127.0.0.1:9732"}
 NGINX = {"job": "nginx", "instance": "127.0.0.1:9731"}
 
 # (labels, expected inhibitor alertname or None)
+NS = {"namespace": "forum"}
 CASES = [
     ({"alertname": "PostgresqlDown", "severity": "critical", **PG}, None),
-    ({"alertname": "NginxHigh5xxRatio", "severity": "critical", **NGINX}, "PostgresqlDown"),
+    ({"alertname": "ForumAvailabilityBudgetBurn", "severity": "critical", "job": "nginx"}, "PostgresqlDown"),
     ({"alertname": "NginxHighLatency", "severity": "warning", **NGINX}, "PostgresqlDown"),
     ({"alertname": "PgExporterScrapeError", "severity": "warning", **PG}, "PostgresqlDown"),
+    ({"alertname": "PostgresqlLongTransaction", "severity": "warning", "datname": "forum", **PG}, "PostgresqlDown"),
     # Another PostgreSQL's exporter: not the target that is down.
     ({"alertname": "PgExporterScrapeError", "severity": "warning", "job": "postgres", "instance": "other:9732"}, None),
     # Another namespace's nginx (Kubernetes): not caused by this database.
     ({"alertname": "NginxEndpointHigh5xxRatio", "severity": "warning", "namespace": "staging", **NGINX}, None),
+    # A replica down is a warning of its own and inhibits nothing (in namespace staging).
+    ({"alertname": "PostgresqlReplicaDown", "severity": "warning", "job": "postgres", "instance": "replica:9732", "namespace": "staging"}, None),
+    ({"alertname": "ForumProbeFailed", "severity": "critical", "job": "blackbox", "module": "http_readyz", "namespace": "staging"}, None),
+    ({"alertname": "ForumProbeFailed", "severity": "critical", "job": "blackbox", "module": "http_readyz", **NS}, "ForumDown"),
+    # A whole forum role down (in namespace forum) inhibits that namespace's symptoms, not the
+    # relay's alerts; one pod down (ForumInstanceDown) inhibits nothing.
+    ({"alertname": "ForumDown", "severity": "critical", "job": "forum-web", **NS}, None),
+    ({"alertname": "ForumAvailabilityBudgetBurn", "severity": "critical", "job": "nginx", **NS}, "ForumDown"),
+    ({"alertname": "NginxEndpointHigh5xxRatio", "severity": "warning", "endpoint": "/", "job": "nginx", **NS}, "ForumDown"),
+    ({"alertname": "AlertRelayDown", "severity": "critical", "job": "alert-relay", "instance": "r:9733", **NS}, None),
+    ({"alertname": "ForumInstanceDown", "severity": "warning", "job": "forum-api", "instance": "a:8001", "namespace": "staging"}, None),
+    ({"alertname": "ForumAvailabilityBudgetBurn", "severity": "critical", "job": "nginx", "namespace": "staging"}, None),
     # Critical silences the warning of the same alert on the same target only.
     ({"alertname": "NginxLogExporterLagging", "severity": "critical", **NGINX}, None),
     ({"alertname": "NginxLogExporterLagging", "severity": "warning", **NGINX}, "NginxLogExporterLagging"),
     ({"alertname": "NginxLogExporterLagging", "severity": "warning", "job": "nginx", "instance": "b:9731"}, None),
+    # The ticket of a burning SLO is silenced by its page.
+    ({"alertname": "ForumAvailabilityBudgetBurn", "severity": "warning", "job": "nginx", "namespace": "staging"}, "ForumAvailabilityBudgetBurn"),
     # The headline alert is never silenced by the database being down.
-    ({"alertname": "ForumFailedAdminLoginsBurst", "severity": "critical", "category": "security", **NGINX}, None),
+    ({"alertname": "ForumFailedAdminLoginsBurst", "severity": "critical", "category": "security", "job": "nginx"}, None),
+    # The watchdog is never silenced.
+    ({"alertname": "Watchdog", "severity": "info", "category": "heartbeat"}, None),
 ]
 
 

@@ -61,7 +61,7 @@ def growth():
     ]
     return dashboard("forum-growth", "Forum growth and activity",
                      "Users, threads and posts: totals, per-hour growth, new and online users, polls.",
-                     ["forum"], 1, variables, panels, time_from="now-24h")
+                     ["forum"], 2, variables, panels, time_from="now-24h")
 
 
 def deployment():
@@ -116,4 +116,4 @@ def deployment():
     variables = [query_variable("job", "Job", "label_values(up, job)")]
     return dashboard("forum-deployment", "Deployment overview",
                      "Every target's up, versions, scrape durations, exporter self-metrics and firing alerts.",
-                     ["deployment"], 1, variables, panels, time_from="now-3h")
+                     ["deployment"], 2, variables, panels, time_from="now-3h")

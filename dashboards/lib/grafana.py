@@ -184,7 +184,38 @@ def layout(panels):
     return out
 
 
-def dashboard(uid, title, description, tags, version, variables, panels, time_from="now-6h"):
+# Annotations every dashboard shows: forum deployments (a role's process started, from its
+# `forum_build_info` series appearing or changing) and alerts becoming active (critical and
+# warning; Watchdog, always firing, is info).
+ANNOTATIONS = [
+    {
+        "datasource": DS, "enable": True, "hide": False, "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Deploys",
+        "expr": 'count by (job, version) (forum_build_info unless forum_build_info offset 2m)',
+        "step": "1m", "titleFormat": "deploy {{job}} {{version}}", "textFormat": "",
+        "tagKeys": "job,version", "useValueForTime": False,
+    },
+    {
+        "datasource": DS, "enable": True, "hide": False, "iconColor": "red",
+        "name": "Alerts",
+        "expr": 'ALERTS{alertstate="firing",severity=~"critical|warning"}',
+        "step": "1m", "titleFormat": "{{alertname}} ({{severity}})", "textFormat": "",
+        "tagKeys": "alertname,severity", "useValueForTime": False,
+    },
+]
+
+
+def dashboard_link(title, uid, carry=("datasource",)):
+    """A link to another dashboard by uid that keeps the time range and passes on the named
+    variables (`var-<name>=${name}`); pass only variables the target has."""
+    query = "&".join(f"var-{v}=${{{v}}}" for v in carry)
+    return {"asDropdown": False, "icon": "dashboard", "includeVars": False, "keepTime": True,
+            "tags": [], "targetBlank": False, "title": title, "tooltip": "", "type": "link",
+            "url": f"/d/{uid}?{query}"}
+
+
+def dashboard(uid, title, description, tags, version, variables, panels, time_from="now-6h",
+              links=()):
     """A whole dashboard, with `__inputs` for import through Grafana's UI."""
     return {
         "__inputs": [{
@@ -204,7 +235,7 @@ def dashboard(uid, title, description, tags, version, variables, panels, time_fr
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
             "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
             "type": "dashboard",
-        }]},
+        }] + ANNOTATIONS},
         "description": description,
         "editable": True,
         "fiscalYearStartMonth": 0,
@@ -214,7 +245,7 @@ def dashboard(uid, title, description, tags, version, variables, panels, time_fr
             "asDropdown": True, "icon": "external link", "includeVars": False, "keepTime": True,
             "tags": ["forum-observability"], "targetBlank": False, "title": "Forum dashboards",
             "tooltip": "", "type": "dashboards", "url": "",
-        }],
+        }] + list(links),
         "liveNow": False,
         "panels": layout(panels),
         "refresh": "30s",

@@ -34,7 +34,7 @@ def overview():
         stat("Max connections", (f"pg_settings_max_connections{{{S}}}", "{{instance}}"), "none",
              description="The server's max_connections setting."),
         gauge("Connections used", (f"instance:pg_connections:ratio{{{S}}}", "{{instance}}"), "percentunit",
-              description="Connections in use / max_connections (recording rule). Alerts at 80% and 95%."),
+              description="Connections in use / the connections the forum may open (max_connections minus superuser_reserved_connections and reserved_connections; recording rule). Alerts at 80% and 95%."),
         stat("Databases size", (f"sum(pg_database_size_bytes{{{D}}})", "total"), "bytes",
              description="Sum of the selected databases' sizes."),
         timeseries("Connections by state", (f"sum by (state) (pg_stat_activity_count{{{D}}})", "{{state}}"),
@@ -58,7 +58,7 @@ def overview():
     ]
     return dashboard("forum-pg-overview", "PostgreSQL overview",
                      "Is PostgreSQL up, how loaded, how big: connections, transactions, cache hits, sizes.",
-                     ["postgresql"], 1, variables(), panels)
+                     ["postgresql"], 2, variables(), panels)
 
 
 def activity():
@@ -75,9 +75,9 @@ def activity():
         ], "ops", description="Rows inserted, updated and deleted per second."),
         timeseries("Locks by mode", (f"sum by (mode) (pg_locks_count{{{D}}})", "{{mode}}"), "short", stack=True,
                    description="Locks held, by lock mode. A growing AccessExclusiveLock count blocks everything on those tables."),
-        timeseries("Deadlocks", (f"sum by (datname) (increase(pg_stat_database_deadlocks{{{D}}}[{RI}]))", "{{datname}}"),
-                   "short", bars=True,
-                   description="Deadlocks detected per interval. Each one aborted a transaction (alert PostgresqlDeadlocks)."),
+        timeseries("Deadlocks", (f"sum by (datname) (rate(pg_stat_database_deadlocks{{{D}}}[{RI}])) * 60", "{{datname}}"),
+                   "opm",
+                   description="Deadlocks detected per minute (a rate, so each one counts once whatever the interval). Each one aborted a transaction; alert PostgresqlDeadlocks above 2 in 10 minutes for 10 minutes."),
         timeseries("Temporary files", (f"sum by (datname) (rate(pg_stat_database_temp_files{{{D}}}[{RI}]))", "{{datname}}"),
                    "ops", description="Temporary files created per second by queries whose sorts or hashes exceed work_mem."),
         timeseries("Temporary bytes", (f"sum by (datname) (rate(pg_stat_database_temp_bytes{{{D}}}[{RI}]))", "{{datname}}"),
@@ -106,7 +106,7 @@ def activity():
     ]
     return dashboard("forum-pg-activity", "PostgreSQL activity",
                      "What PostgreSQL is doing: rows read and written, locks, deadlocks, temp files, conflicts.",
-                     ["postgresql"], 1, variables(), panels)
+                     ["postgresql"], 2, variables(), panels)
 
 
 def internals():
@@ -152,4 +152,4 @@ def internals():
     ]
     return dashboard("forum-pg-internals", "PostgreSQL internals",
                      "Checkpoints, buffers, replication lag, largest tables and dead tuples.",
-                     ["postgresql"], 1, variables(), panels)
+                     ["postgresql"], 2, variables(), panels)

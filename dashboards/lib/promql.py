@@ -18,6 +18,16 @@ PROMETHEUS_OWN = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
     "scrape_series_added", "ALERTS", "ALERTS_FOR_STATE", "prometheus_build_info",
     "alertmanager_build_info",
+    # Prometheus' and Alertmanager's own metrics the alerting-path alerts watch.
+    "prometheus_rule_evaluation_failures_total", "prometheus_notifications_errors_total",
+    "prometheus_notifications_alertmanagers_discovered", "prometheus_config_last_reload_successful",
+    "alertmanager_config_last_reload_successful", "alertmanager_notifications_failed_total",
+    "alertmanager_notifications_total", "alertmanager_alerts",
+    # The blackbox exporter's probe results (Debian's prometheus-blackbox-exporter).
+    "probe_success", "probe_duration_seconds", "probe_http_status_code",
+    # kubelet's volume statistics (the `kubelet` job in Kubernetes).
+    "kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes",
+    "kubelet_volume_stats_used_bytes",
 }
 
 _STRING = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')

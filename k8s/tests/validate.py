@@ -390,6 +390,9 @@ def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[
     if checked is not None:
         services = {o["metadata"]["name"] for o in objs if o["kind"] == "Service"}
         for receiver in config.get("receivers", []):
+            # The heartbeat goes to a dead man's switch outside the cluster by design.
+            if receiver.get("name") == "heartbeat":
+                continue
             for hook in receiver.get("webhook_configs", []):
                 host = re.sub(r"^\w+://([^:/]+).*$", r"\1", hook.get("url", ""))
                 if host.split(".")[0] not in services:

@@ -303,6 +303,13 @@ async fn totals_equal_requests_through_rotation_and_copytruncate() {
         text.contains("nginx_http_request_duration_seconds_count{endpoint=\"/t/:id/\"} 85\n"),
         "{text}"
     );
+    // Buckets are cumulative once: the +Inf bucket holds every request, no more.
+    assert!(
+        text.contains(
+            "nginx_http_request_duration_seconds_bucket{le=\"+Inf\",endpoint=\"/t/:id/\"} 85\n"
+        ),
+        "{text}"
+    );
     assert!(text.contains("nginx_log_exporter_build_info{"), "{text}");
 
     let metrics_file = dir.path().join("metrics.txt");

@@ -34,6 +34,8 @@ pub struct Ports {
     pub postgres: u16,
     /// Grafana, when it is installed and asked for.
     pub grafana: u16,
+    /// The blackbox exporter probing the forum through nginx.
+    pub blackbox: u16,
 }
 
 impl Ports {
@@ -50,6 +52,7 @@ impl Ports {
         alertmanager: 9093,
         postgres: 5439,
         grafana: 3000,
+        blackbox: 9115,
     };
 
     /// Free ports on 127.0.0.1, all different.
@@ -73,11 +76,12 @@ impl Ports {
             alertmanager: next(),
             postgres: next(),
             grafana: next(),
+            blackbox: next(),
         }
     }
 
     /// `(default, chosen)` for every service a config file may name.
-    fn replacements(&self) -> [(u16, u16); 9] {
+    fn replacements(&self) -> [(u16, u16); 10] {
         let d = Ports::DEFAULT;
         [
             (d.nginx, self.nginx),
@@ -89,6 +93,7 @@ impl Ports {
             (d.relay, self.relay),
             (d.prometheus, self.prometheus),
             (d.alertmanager, self.alertmanager),
+            (d.blackbox, self.blackbox),
         ]
     }
 
@@ -144,16 +149,29 @@ pub fn prometheus(repo: &Path, ports: &Ports, timing: Timing) -> anyhow::Result<
     Ok(serde_yaml::to_string(&doc)?)
 }
 
+/// Where the receivers that do not go through the relay send (`heartbeat` and
+/// `alerting-path` in alertmanager.yml, whose URLs there are placeholders).
+#[derive(Debug, Clone, Default)]
+pub struct Bypass {
+    /// The heartbeat receiver's URL (a dead man's switch); None: it sends nothing.
+    pub heartbeat_url: Option<String>,
+    /// The Discord webhook of the alerting-path receiver; None: it sends nothing.
+    pub alerting_path_webhook: Option<String>,
+}
+
 /// Alertmanager's config for the stack: the repository's file with the stack's ports, the
-/// relay token file at `token_file`, and (for tests) short grouping intervals.
+/// relay token file at `token_file`, the bypass receivers' URLs, and (for tests) short
+/// grouping intervals.
 pub fn alertmanager(
     repo: &Path,
     ports: &Ports,
     token_file: &Path,
+    bypass: &Bypass,
     timing: Timing,
 ) -> anyhow::Result<String> {
     let path = repo.join("monitoring/alertmanager/alertmanager.yml");
     let mut doc: Value = serde_yaml::from_str(&ports.rewrite(&read(&path)?))?;
+    set_bypass(&mut doc, bypass)?;
     walk(&mut doc, &mut |key, value| {
         if key == "credentials_file" {
             *value = token_file.display().to_string().into();
@@ -167,6 +185,50 @@ pub fn alertmanager(
         }
     });
     Ok(serde_yaml::to_string(&doc)?)
+}
+
+/// Points the `heartbeat` and `alerting-path` receivers at the stack's URLs, or leaves them
+/// without an integration (Alertmanager then drops what they get) when there is none.
+fn set_bypass(doc: &mut Value, bypass: &Bypass) -> anyhow::Result<()> {
+    let receivers = doc
+        .get_mut("receivers")
+        .and_then(Value::as_sequence_mut)
+        .context("alertmanager.yml has no receivers")?;
+    let mut seen = 0;
+    for receiver in receivers {
+        let (key, field, url) = match receiver.get("name").and_then(Value::as_str) {
+            Some("heartbeat") => ("webhook_configs", "url", &bypass.heartbeat_url),
+            Some("alerting-path") => (
+                "discord_configs",
+                "webhook_url",
+                &bypass.alerting_path_webhook,
+            ),
+            _ => continue,
+        };
+        seen += 1;
+        let map = receiver
+            .as_mapping_mut()
+            .context("a receiver of alertmanager.yml is not a mapping")?;
+        match url {
+            Some(url) => {
+                let configs = map
+                    .get_mut(key)
+                    .and_then(Value::as_sequence_mut)
+                    .with_context(|| format!("receiver without {key}"))?;
+                for c in configs {
+                    c[field] = url.as_str().into();
+                }
+            }
+            None => {
+                map.remove(key);
+            }
+        }
+    }
+    anyhow::ensure!(
+        seen == 2,
+        "alertmanager.yml must have the receivers `heartbeat` and `alerting-path`"
+    );
+    Ok(())
 }
 
 /// Calls `f(key, value)` on every mapping entry of `v`, depth first.
@@ -239,16 +301,34 @@ mod tests {
     fn the_repository_alertmanager_config_points_at_the_stack_relay() {
         let ports = Ports::random();
         let token = Path::new("/tmp/x/relay-token");
+        let bypass = Bypass {
+            heartbeat_url: None,
+            alerting_path_webhook: Some("http://127.0.0.1:1/api/v10/webhooks/1/second".into()),
+        };
         let text = alertmanager(
             &repo_root(),
             &ports,
             token,
+            &bypass,
             Timing {
                 interval: "1s",
                 alert_grouping: Some(("1s", "5s")),
             },
         )
         .unwrap();
+        assert!(
+            text.contains("webhook_url: http://127.0.0.1:1/api/v10/webhooks/1/second"),
+            "{text}"
+        );
+        assert!(!text.contains(".invalid"), "placeholders left: {text}");
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let heartbeat = doc["receivers"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "heartbeat")
+            .expect("the heartbeat receiver");
+        assert!(heartbeat.get("webhook_configs").is_none(), "{text}");
         assert!(
             text.contains(&format!("http://127.0.0.1:{}/alertmanager", ports.relay)),
             "{text}"

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use stack::config::{Ports, Timing, repo_root};
+use stack::config::{Bypass, Ports, Timing, repo_root};
 use stack::stack::{Discord, Stack, StackConfig};
 
 #[derive(Parser, Debug)]
@@ -41,6 +41,13 @@ enum Cmd {
             default_value = "https://discord.com/api/v10"
         )]
         discord_api_url: String,
+        /// A second Discord webhook (another channel) for alerts about the alerting path,
+        /// sent by Alertmanager itself, not through the relay.
+        #[arg(long, env = "ALERTING_PATH_WEBHOOK_URL", hide_env_values = true)]
+        alerting_path_webhook_url: Option<String>,
+        /// A dead man's switch's ping URL for the always-firing Watchdog alert.
+        #[arg(long, env = "HEARTBEAT_URL", hide_env_values = true)]
+        heartbeat_url: Option<String>,
     },
 }
 
@@ -56,6 +63,8 @@ async fn main() -> anyhow::Result<()> {
         no_traffic,
         discord_webhook_url,
         discord_api_url,
+        alerting_path_webhook_url,
+        heartbeat_url,
     } = Cli::parse().command;
     let pidfile = dir.join("stack.pids");
     if down {
@@ -86,11 +95,17 @@ async fn main() -> anyhow::Result<()> {
             api_url: discord_api_url,
             webhook_url,
         }),
+        bypass: Bypass {
+            heartbeat_url,
+            alerting_path_webhook: alerting_path_webhook_url,
+        },
         admin_password: format!("demo-{:08x}", rand::random::<u32>()),
         grafana: true,
     };
     let started = std::time::Instant::now();
-    let stack = Stack::start(config, &|step| println!("==> {step}")).await?;
+    let mut stack = Stack::start(config, &|step| println!("==> {step}")).await?;
+    println!("==> blackbox exporter: probing the forum through nginx");
+    stack.start_prober().await?;
     println!(
         "\nThe stack is up ({:.1} s). Open:",
         started.elapsed().as_secs_f64()

@@ -1,6 +1,7 @@
 //! The whole suite on loopback: PostgreSQL, the forum (web, api, worker), nginx, both
 //! exporters, the alert relay, Alertmanager and Prometheus, started in dependency order by one
-//! [`Supervisor`] and stopped together.
+//! [`Supervisor`] and stopped together; then the blackbox exporter probing the forum through
+//! nginx ([`Stack::start_prober`], separate so a test can count requests before probes begin).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::config::{self, Ports, Timing};
+use crate::config::{self, Bypass, Ports, Timing};
 use crate::postgres::Cluster;
 use crate::supervisor::Supervisor;
 
@@ -29,6 +30,8 @@ pub struct StackConfig {
     pub seed: (u32, u32, u32),
     /// Where the relay sends: a Discord API base URL and a webhook URL, or None for the log sink.
     pub discord: Option<Discord>,
+    /// Where Alertmanager's heartbeat and alerting-path receivers send (not through the relay).
+    pub bypass: Bypass,
     /// Password of the forum's first administrator (`admin`, also Grafana's admin).
     pub admin_password: String,
     /// Start Grafana with the provisioned dashboards if `grafana-server` is installed.
@@ -83,6 +86,11 @@ impl Stack {
             bin("alert-relay")?,
         );
         let nginx = testkit::require_bin("nginx", "apt-get install -y nginx");
+        // Needed by start_prober: missing, fail now rather than after everything started.
+        testkit::require_bin(
+            "prometheus-blackbox-exporter",
+            "apt-get install -y prometheus-blackbox-exporter",
+        );
         let prometheus = testkit::require_bin("prometheus", "apt-get install -y prometheus");
         // Debian names the binary prometheus-alertmanager; upstream tarballs, alertmanager.
         let alertmanager = testkit::find_bin("prometheus-alertmanager").unwrap_or_else(|| {
@@ -279,7 +287,13 @@ impl Stack {
         let am_conf = am_dir.join("alertmanager.yml");
         std::fs::write(
             &am_conf,
-            config::alertmanager(&config.repo, &ports, &token_file, config.timing)?,
+            config::alertmanager(
+                &config.repo,
+                &ports,
+                &token_file,
+                &config.bypass,
+                config.timing,
+            )?,
         )?;
         let mut c = Command::new(&alertmanager);
         c.arg(format!("--config.file={}", am_conf.display()))
@@ -352,6 +366,34 @@ impl Stack {
         })
     }
 
+    /// Starts the blackbox exporter with `monitoring/blackbox/blackbox.yml`: from then on
+    /// Prometheus' `blackbox` job probes the forum through nginx (front page, /readyz, login
+    /// form) on every scrape.
+    pub async fn start_prober(&mut self) -> anyhow::Result<()> {
+        let exporter = testkit::require_bin(
+            "prometheus-blackbox-exporter",
+            "apt-get install -y prometheus-blackbox-exporter",
+        );
+        let port = self.config.ports.blackbox;
+        let mut c = Command::new(exporter);
+        c.arg(format!(
+            "--config.file={}",
+            self.config
+                .repo
+                .join("monitoring/blackbox/blackbox.yml")
+                .display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        self.sup.spawn("blackbox-exporter", c)?;
+        self.sup
+            .wait_http(
+                "blackbox-exporter",
+                &format!("http://127.0.0.1:{port}/-/healthy"),
+                Duration::from_secs(20),
+            )
+            .await
+    }
+
     /// `http://127.0.0.1:<nginx port>`: the forum as users reach it.
     pub fn forum_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.config.ports.nginx)
@@ -390,6 +432,10 @@ impl Stack {
                 format!("http://127.0.0.1:{}", p.alertmanager),
             ),
             ("PostgreSQL", self.postgres.url("forum")),
+            (
+                "blackbox exporter",
+                format!("http://127.0.0.1:{}", p.blackbox),
+            ),
             (
                 "Grafana (if installed)",
                 format!("http://127.0.0.1:{}", p.grafana),

@@ -1,12 +1,15 @@
 //! The chain from a forum request to a Discord message, on the real stack: PostgreSQL (the
 //! stack's own cluster), the forum behind real nginx, both exporters, real Prometheus with the
 //! repository's rules, real Alertmanager with the repository's routing, the relay, and the
-//! strict Discord double. Then every dashboard query runs against that Prometheus.
+//! strict Discord double. Then every dashboard query runs against that Prometheus. Last, the
+//! watchers: the Watchdog reaches the heartbeat receiver, and with the relay and nginx
+//! stopped, the alert about the relay reaches a second Discord webhook that Alertmanager
+//! posts to itself, and the blackbox probe alert fires.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use stack::config::{Ports, Timing, repo_root};
+use stack::config::{Bypass, Ports, Timing, repo_root};
 use stack::stack::{Discord, Stack, StackConfig};
 use stack::supervisor::group_alive;
 use stack::traffic::{ForumClient, ids};
@@ -80,6 +83,7 @@ async fn diagnostics() -> String {
         "instance:nginx_http_requests:rate5m",
         "up",
         "forum_jobs_total",
+        "probe_success",
         "scrape_duration_seconds",
     ] {
         let url = format!("{prom}/api/v1/query");
@@ -109,6 +113,9 @@ fn discord_texts(discord: &DiscordDouble) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forum_request_becomes_a_discord_message() {
     let discord = DiscordDouble::start().await;
+    // The second, independent receiver of alerts about the alerting path: another webhook,
+    // which Alertmanager posts to with its own Discord integration.
+    let second = DiscordDouble::start().await;
     // E2E_KEEP=1 keeps the stack's directory (configs, data, every process's log) to look at.
     let keep = std::env::var_os("E2E_KEEP").is_some();
     let dir = tempfile::Builder::new()
@@ -135,10 +142,14 @@ async fn a_forum_request_becomes_a_discord_message() {
             api_url: discord.api_url(),
             webhook_url: discord.webhook_url(),
         }),
+        bypass: Bypass {
+            heartbeat_url: None,
+            alerting_path_webhook: Some(second.webhook_url()),
+        },
         admin_password: "e2e-admin-password".into(),
         grafana: false,
     };
-    let stack = Stack::start(config, &|step| eprintln!("stack: {step}"))
+    let mut stack = Stack::start(config, &|step| eprintln!("stack: {step}"))
         .await
         .expect("the stack starts");
     PROMETHEUS.get_or_init(|| stack.prometheus_url());
@@ -239,6 +250,13 @@ async fn a_forum_request_becomes_a_discord_message() {
         )
         .await;
     }
+
+    // From here on the blackbox exporter probes the forum through nginx (requests the counts
+    // above must not see).
+    stack
+        .start_prober()
+        .await
+        .expect("the blackbox exporter starts");
 
     // 3. Failed admin logins through nginx until the alert reaches Discord.
     let attacker = ForumClient::new(&stack.forum_url());
@@ -350,14 +368,103 @@ async fn a_forum_request_becomes_a_discord_message() {
         );
     }
 
-    // 6. Stop everything: no process may be left.
-    let mut stack = stack;
+    // 6. Watch the watchers. The Watchdog is in Alertmanager, routed to the heartbeat.
+    let alertmanager = format!("http://127.0.0.1:{}", ports.alertmanager);
+    wait_for(
+        "the Watchdog in Alertmanager, for the heartbeat receiver",
+        Duration::from_secs(30),
+        || async {
+            alert_receivers(&alertmanager, "Watchdog")
+                .await
+                .iter()
+                .any(|r| r == "heartbeat")
+        },
+    )
+    .await;
+    // Every probe succeeds before nginx goes.
+    wait_for(
+        "all three probes to succeed",
+        Duration::from_secs(60),
+        || async {
+            prometheus_has(
+                &stack.prometheus_url(),
+                r#"count(probe_success{job="blackbox"} == 1) == 3"#,
+            )
+            .await
+                && !prometheus_has(
+                    &stack.prometheus_url(),
+                    r#"ALERTS{alertname="ForumProbeFailed"}"#,
+                )
+                .await
+        },
+    )
+    .await;
+    // Stop the relay and nginx: the alert about the relay must reach the second receiver
+    // (the relay cannot deliver it), and the probes must fail into their alert.
     let pids = stack.sup.pids();
-    assert!(pids.len() >= 9, "all components ran: {pids:?}");
+    assert!(pids.len() >= 10, "all components ran: {pids:?}");
+    stack.sup.stop("alert-relay");
+    stack.sup.stop("nginx");
+    wait_for(
+        "AlertRelayDown at the second Discord webhook",
+        Duration::from_secs(180),
+        || async {
+            discord_texts(&second)
+                .iter()
+                .any(|m| m.contains("alertrelaydown"))
+        },
+    )
+    .await;
+    assert!(
+        !discord_texts(&discord)
+            .iter()
+            .any(|m| m.contains("alertrelaydown")),
+        "the stopped relay cannot have delivered its own down alert"
+    );
+    wait_for(
+        "ForumProbeFailed and NginxDown firing with nginx stopped",
+        Duration::from_secs(180),
+        || async {
+            let prom = stack.prometheus_url();
+            prometheus_has(
+                &prom,
+                r#"ALERTS{alertname="ForumProbeFailed",alertstate="firing",module="http_front_page"}"#,
+            )
+            .await
+                && prometheus_has(
+                    &prom,
+                    r#"ALERTS{alertname="NginxDown",alertstate="firing"}"#,
+                )
+                .await
+        },
+    )
+    .await;
+
+    // 7. Stop everything: no process may be left.
     stack.stop();
     for (name, pid) in pids {
         assert!(!group_alive(pid), "{name} (pid {pid}) is still running");
     }
+}
+
+/// The receivers Alertmanager routed the alerts named `name` to (empty when there is none).
+async fn alert_receivers(alertmanager: &str, name: &str) -> Vec<String> {
+    let Ok(res) = reqwest::Client::new()
+        .get(format!("{alertmanager}/api/v2/alerts"))
+        .query(&[("filter", format!("alertname=\"{name}\""))])
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    let alerts: serde_json::Value = res.json().await.unwrap_or_default();
+    alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["receivers"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// Whether `expr` returns at least one series now.

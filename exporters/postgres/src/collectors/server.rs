@@ -206,11 +206,16 @@ fn normalise(value: f64, unit: &str) -> Option<(f64, &'static str)> {
     }
 }
 
-/// `pg_replication_is_replica` and `pg_replication_lag_seconds` (0 on a primary).
+/// `pg_replication_is_replica` and `pg_replication_lag_seconds`.
+///
+/// The lag is 0 on a primary, and 0 on a replica that has replayed all the WAL it received:
+/// `now() - pg_last_xact_replay_timestamp()` alone grows for as long as the primary is idle
+/// (no transaction to replay means no newer timestamp), which is not lag at all.
 pub async fn replication(session: &Session) -> Result<Vec<Family>, String> {
     let rows = session
         .query("SELECT pg_is_in_recovery() AS is_replica, \
                 CASE WHEN NOT pg_is_in_recovery() THEN 0 \
+                     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
                      ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))::float8 END AS lag")
         .await?;
     Ok(families_from_rows(

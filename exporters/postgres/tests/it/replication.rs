@@ -73,6 +73,42 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
     assert_eq!(must(&text, "pg_up", &[]), 1.0);
     assert_eq!(must(&text, "pg_replication_is_replica", &[]), 1.0);
     assert!(must(&text, "pg_replication_lag_seconds", &[]) >= 0.0);
+
+    // An idle primary: once the replica has replayed everything it received, its last
+    // replayed transaction only gets older, and that is no lag. Wait until it has caught up
+    // and the last replayed transaction is more than 3 s old, then the lag must be 0.
+    let on_replica = testkit::connect(&replica.url("postgres")).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = on_replica
+            .query_one(
+                "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), \
+                 EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (caught_up, age): (bool, f64) = (row.get(0), row.get(1));
+        if caught_up && age > 3.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never caught up and idled ({caught_up}, {age} s)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let text = get(format!(
+        "{base}/probe?target=127.0.0.1:{}/postgres",
+        replica.port
+    ))
+    .await;
+    assert_eq!(
+        must(&text, "pg_replication_lag_seconds", &[]),
+        0.0,
+        "an idle primary is no replication lag:\n{text}"
+    );
+    drop(on_replica);
     assert!(label_values(&text, "pg_stat_replication_pg_wal_lsn_diff", "state").is_empty());
 
     // A wrong password: refused fast, pg_up 0, and the password nowhere.
