@@ -14,6 +14,7 @@ pub mod cache;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod mail;
 pub mod markdown;
 pub mod metrics;
 pub mod models;

@@ -5,6 +5,7 @@ pub mod categories;
 pub mod polls;
 pub mod posts;
 pub mod threads;
+pub mod tokens;
 pub mod users;
 
 pub use categories::{Category, CategoryTree, TreeEntry};
