@@ -267,9 +267,9 @@ impl Composer {
 /// "1 hour", "2 days", "30 minutes".
 fn in_words(d: Duration) -> String {
     let s = d.as_secs();
-    let (n, unit) = if s >= 86_400 && s % 86_400 == 0 {
+    let (n, unit) = if s >= 86_400 && s.is_multiple_of(86_400) {
         (s / 86_400, "day")
-    } else if s >= 3600 && s % 3600 == 0 {
+    } else if s >= 3600 && s.is_multiple_of(3600) {
         (s / 3600, "hour")
     } else {
         (s.div_ceil(60), "minute")
