@@ -52,3 +52,11 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     unlocked.context("cannot release the migration lock")?;
     Ok(report.applied_migrations().len())
 }
+
+/// Whether the database answers a query now.
+pub async fn ping(pool: &Pool) -> bool {
+    match pool.get().await {
+        Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+        Err(_) => false,
+    }
+}

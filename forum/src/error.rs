@@ -1,9 +1,8 @@
-//! One error type for every handler: a friendly HTML page for the web role, JSON for the API
-//! ([`ApiError`]), the cause of a 5xx logged and never shown.
+//! One error type for every handler and the models below them: [`AppError`] says what went
+//! wrong and which HTTP status that is. How it is shown lives above: an HTML page in
+//! `http::error_page`, JSON in `api::error`; the cause of a 5xx is logged and never shown.
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// What can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
@@ -95,46 +94,5 @@ impl AppError {
             AppError::Invalid(message) => AppError::Field { field, message },
             e => e,
         }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if matches!(self, AppError::LoginRequired) {
-            return Redirect::to("/login").into_response();
-        }
-        let status = self.status();
-        let message = self.public_message();
-        let page = crate::web::templates::ErrorPage::render_page(status, &message);
-        (status, Html(page)).into_response()
-    }
-}
-
-/// An [`AppError`] rendered as JSON `{"error": "..."}` (the API's errors).
-#[derive(Debug)]
-pub struct ApiError(pub AppError);
-
-/// An API handler result.
-pub type ApiResult<T> = Result<T, ApiError>;
-
-impl<E: Into<AppError>> From<E> for ApiError {
-    fn from(e: E) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        let message = self.0.public_message();
-        let body = match &self.0 {
-            AppError::Field { field, .. } => serde_json::json!({
-                "error": message,
-                "field": field,
-                "fields": { *field: [&message] },
-            }),
-            _ => serde_json::json!({ "error": message }),
-        };
-        (status, Json(body)).into_response()
     }
 }

@@ -1,20 +1,15 @@
-//! `GET /metrics` of each role: `forum_build_info`, `forum_http_requests_total{role,method,status}`,
-//! `forum_http_request_duration_seconds{role}` and, in the worker, `forum_jobs_total{kind,outcome}`.
+//! The metrics of a process, served at `GET /metrics` of each role and of the worker:
+//! `forum_build_info`, `forum_http_requests_total{role,method,status}`,
+//! `forum_http_request_duration_seconds{role}` and, in the worker,
+//! `forum_jobs_total{kind,outcome}`. The middleware that counts requests is `http::middleware`.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::state::{AppState, Role};
+use crate::config::Role;
 
 /// Labels of `forum_http_requests_total`: all bounded (three roles, a fixed set of methods,
 /// status codes).
@@ -50,8 +45,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily,
-    /// Jobs run by the worker.
-    pub jobs: Family<JobLabels, Counter>,
+    jobs: Family<JobLabels, Counter>,
 }
 
 impl Metrics {
@@ -93,6 +87,12 @@ impl Metrics {
         }
     }
 
+    /// Registers the mail metrics (`forum_emails_*`): only the worker, which sends the mails,
+    /// serves them.
+    pub fn register_mail(&mut self) -> crate::mail::metrics::MailMetrics {
+        crate::mail::metrics::MailMetrics::register(&mut self.registry)
+    }
+
     /// The exposition text (OpenMetrics; converted by content negotiation).
     pub fn encode(&self) -> String {
         let mut text = String::with_capacity(4096);
@@ -117,6 +117,14 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Counts one job of `kind` (a known kind or `unknown`) that ended with `outcome` (`done`,
+    /// `retry`, `failed`).
+    pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
+        self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
+    }
+}
+
 type HistogramFamily = Family<RoleLabels, Histogram, fn() -> Histogram>;
 
 /// A bounded method label.
@@ -132,24 +140,3 @@ fn method_label(method: &str) -> &'static str {
         _ => "OTHER",
     }
 }
-
-/// Middleware counting every request of the router.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let res = next.run(req).await;
-    state.metrics.observe(
-        &method,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
-    res
-}
-
-/// `GET /metrics`.
-pub async fn metrics_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    exporter_common::server::metrics_response(&headers, state.metrics.encode())
-}
-
-/// A shared handle for the worker's metrics server.
-pub type SharedMetrics = Arc<Metrics>;

@@ -2,13 +2,32 @@
 //! web and API roles shares them. Over the limit, a login answers 429 without checking the
 //! password.
 
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+
 use crate::error::AppError;
-use crate::state::AppState;
+
+/// How many failed logins are allowed within a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failures per client IP.
+    pub per_ip: i64,
+    /// Failures per account.
+    pub per_account: i64,
+    /// The window.
+    pub window: Duration,
+}
 
 /// Fails with [`AppError::RateLimited`] when `ip` or `account` had too many recent failures.
-pub async fn check_login(state: &AppState, ip: &str, account: &str) -> Result<(), AppError> {
-    let client = state.pool.get().await?;
-    let window = state.config.login_window.as_secs_f64();
+pub async fn check_login(
+    pool: &Pool,
+    limits: LoginLimits,
+    ip: &str,
+    account: &str,
+) -> Result<(), AppError> {
+    let client = pool.get().await?;
+    let window = limits.window.as_secs_f64();
     let account = account.to_lowercase();
     let stmt = client
         .prepare_cached(
@@ -21,7 +40,7 @@ pub async fn check_login(state: &AppState, ip: &str, account: &str) -> Result<()
         .await?;
     let row = client.query_one(&stmt, &[&ip, &account, &window]).await?;
     let (by_ip, by_account): (i64, i64) = (row.get(0), row.get(1));
-    if by_ip >= state.config.login_ip_limit || by_account >= state.config.login_account_limit {
+    if by_ip >= limits.per_ip || by_account >= limits.per_account {
         tracing::warn!(ip, "login rate limited");
         return Err(AppError::RateLimited);
     }
@@ -29,8 +48,8 @@ pub async fn check_login(state: &AppState, ip: &str, account: &str) -> Result<()
 }
 
 /// Records a failed login of `account` from `ip`.
-pub async fn record_failure(state: &AppState, ip: &str, account: &str) -> Result<(), AppError> {
-    let client = state.pool.get().await?;
+pub async fn record_failure(pool: &Pool, ip: &str, account: &str) -> Result<(), AppError> {
+    let client = pool.get().await?;
     let account: String = account.to_lowercase().chars().take(100).collect();
     client
         .execute(

@@ -44,7 +44,7 @@ pub async fn seed(pool: &Pool, plan: SeedPlan) -> anyhow::Result<String> {
         create_categories(&tx).await?;
     }
     // One real hash shared by every seeded user: hashing 10,000 passwords would take minutes.
-    let hash = crate::auth::hash_password("seeded-password")?;
+    let hash = crate::password::hash_password("seeded-password")?;
     let base: i64 = tx
         .query_one("SELECT coalesce(max(id), 0) FROM users", &[])
         .await?
@@ -107,7 +107,7 @@ pub async fn seed(pool: &Pool, plan: SeedPlan) -> anyhow::Result<String> {
         )
         .await?;
     }
-    crate::worker::recount(&tx).await?;
+    crate::models::jobs::recount(&tx).await?;
     tx.commit().await?;
     client.batch_execute("ANALYZE").await?;
     Ok(format!(

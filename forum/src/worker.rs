@@ -1,11 +1,7 @@
-//! The background worker (`forum worker`): a job queue in the `jobs` table.
+//! The background worker (`forum worker`): claims due jobs of the queue in `models::jobs` and
+//! runs them, one at a time, counting outcomes in `forum_jobs_total`.
 //!
-//! A worker claims one due job with `SELECT ... FOR UPDATE SKIP LOCKED` in a short transaction
-//! that counts the attempt and leases the job (`run_at` moves [`LEASE`] ahead, so no other worker
-//! claims it meanwhile), then runs it in a second transaction that holds the job's row lock: a
-//! job never runs twice at once, and its effects commit together with its `done` mark.
-//!
-//! If the worker dies mid-job, that transaction aborts and the lock goes with the connection;
+//! If the worker dies mid-job, its transaction aborts and the lock goes with the connection;
 //! once the lease ends another worker claims the job again. The attempt was counted when it was
 //! claimed, so a job that kills its worker every time (a poison job) ends as `failed` after
 //! `max_attempts` claims instead of looping forever. A job that fails without killing the worker
@@ -13,34 +9,11 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Pool};
-use serde_json::Value;
+use deadpool_postgres::Pool;
 
 use crate::error::AppError;
-use crate::metrics::{JobLabels, Metrics};
-
-/// The kinds of job the worker knows.
-pub const KINDS: [&str; 4] = [
-    "recount",
-    "delete_user_content",
-    "prune_sessions",
-    "notify_watchers",
-];
-
-/// Queues a job of `kind` to run now.
-pub async fn enqueue(
-    client: &impl GenericClient,
-    kind: &str,
-    payload: Value,
-) -> Result<i64, AppError> {
-    let row = client
-        .query_one(
-            "INSERT INTO jobs (kind, payload) VALUES ($1, $2) RETURNING id",
-            &[&kind, &payload],
-        )
-        .await?;
-    Ok(row.get(0))
-}
+use crate::metrics::Metrics;
+use crate::models::jobs::{self, Claim, Claimed, JobKind};
 
 /// What one [`run_once`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,99 +28,10 @@ pub enum Ran {
     Failed(i64),
 }
 
-/// The delay before attempt `attempts + 1`: 2^attempts seconds, at most an hour.
-pub fn backoff(attempts: i32) -> Duration {
-    Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 12) as u32).min(3600))
-}
-
-/// How long a claimed job is hidden from other workers. The running worker holds the job's row
-/// lock, so a longer job is still never claimed twice; the lease only matters when the worker
-/// died, and then it is the delay before the job is retried.
-pub const LEASE: Duration = Duration::from_secs(30);
-
-/// A job claimed by [`claim`]: its attempt is already counted.
-#[derive(Debug)]
-pub struct Claimed {
-    /// Its id.
-    pub id: i64,
-    /// Its kind.
-    pub kind: String,
-    /// Its payload.
-    pub payload: Value,
-    /// Attempts so far, this one included.
-    pub attempts: i32,
-    /// Attempts allowed.
-    pub max_attempts: i32,
-}
-
-/// What [`claim`] found.
-#[derive(Debug)]
-pub enum Claim {
-    /// No job was due.
-    Idle,
-    /// A job to run.
-    Job(Claimed),
-    /// A job whose earlier attempts all ended with their worker dying: now marked failed.
-    Abandoned {
-        /// Its id.
-        id: i64,
-        /// Its kind.
-        kind: String,
-    },
-}
-
-/// Claims the next due job in its own committed transaction: counts the attempt and leases the
-/// job for [`LEASE`]. A due job that has used up its attempts was abandoned by dying workers
-/// (a job that fails normally is marked failed by the worker): it is marked failed instead.
-pub async fn claim(client: &mut deadpool_postgres::Client) -> Result<Claim, AppError> {
-    let tx = client.transaction().await?;
-    let Some(row) = tx
-        .query_opt(
-            "SELECT id, kind, payload, attempts, max_attempts FROM jobs
-             WHERE status = 'queued' AND run_at <= now()
-             ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            &[],
-        )
-        .await?
-    else {
-        return Ok(Claim::Idle);
-    };
-    let (id, kind, payload, attempts, max_attempts): (i64, String, Value, i32, i32) =
-        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-    if attempts >= max_attempts {
-        let message =
-            format!("the worker stopped while running this job ({attempts} attempts); giving up");
-        tx.execute(
-            "UPDATE jobs SET status = 'failed', last_error = $2, finished_at = now()
-                 WHERE id = $1",
-            &[&id, &message],
-        )
-        .await?;
-        tracing::warn!(job = id, kind = %kind, attempts, "abandoned job marked failed");
-        tx.commit().await?;
-        return Ok(Claim::Abandoned { id, kind });
-    }
-    let lease = LEASE.as_secs_f64();
-    tx.execute(
-        "UPDATE jobs SET attempts = attempts + 1, run_at = now() + make_interval(secs => $2)
-             WHERE id = $1",
-        &[&id, &lease],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Claim::Job(Claimed {
-        id,
-        kind,
-        payload,
-        attempts: attempts + 1,
-        max_attempts,
-    }))
-}
-
 /// Claims and runs one due job.
 pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, AppError> {
     let mut client = pool.get().await?;
-    let job = match claim(&mut client).await? {
+    let job = match jobs::claim(&mut client).await? {
         Claim::Idle => return Ok(Ran::Idle),
         Claim::Abandoned { id, kind } => {
             count(metrics, kind_label(&kind), Ran::Failed(id));
@@ -156,17 +40,7 @@ pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, App
         Claim::Job(job) => job,
     };
     let tx = client.transaction().await?;
-    // Lock the job for the run. The attempt count fences out a stale claim: if another worker
-    // claimed the job again after this one's lease, this worker leaves it alone.
-    if tx
-        .query_opt(
-            "SELECT 1 FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = $2
-             FOR UPDATE SKIP LOCKED",
-            &[&job.id, &job.attempts],
-        )
-        .await?
-        .is_none()
-    {
+    if !jobs::lock_claimed(&tx, &job).await? {
         return Ok(Ran::Idle);
     }
     let Claimed {
@@ -177,32 +51,19 @@ pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, App
         max_attempts,
     } = job;
     tx.batch_execute("SAVEPOINT job").await?;
-    let result = run_job(&tx, &kind, &payload).await;
+    let result = jobs::run(&tx, &kind, &payload).await;
     let label = kind_label(&kind);
     let ran = match result {
         Ok(()) => {
-            tx.execute(
-                "UPDATE jobs SET status = 'done', finished_at = now() WHERE id = $1",
-                &[&id],
-            )
-            .await?;
+            jobs::mark_done(&tx, id).await?;
             tracing::info!(job = id, kind = %kind, "job done");
             Ran::Done(id)
         }
         Err(e) => {
             tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
             let last = attempts >= max_attempts;
-            let delay = backoff(attempts - 1).as_secs_f64();
             let message: String = e.to_string().chars().take(1000).collect();
-            tx.execute(
-                "UPDATE jobs SET last_error = $2,
-                        status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
-                        run_at = now() + make_interval(secs => $4),
-                        finished_at = CASE WHEN $3 THEN now() END
-                 WHERE id = $1",
-                &[&id, &message, &last, &delay],
-            )
-            .await?;
+            jobs::mark_failed(&tx, id, &message, last, jobs::backoff(attempts - 1)).await?;
             tracing::warn!(job = id, kind = %kind, error = %message, last, "job failed");
             if last {
                 Ran::Failed(id)
@@ -218,11 +79,7 @@ pub async fn run_once(pool: &Pool, metrics: Option<&Metrics>) -> Result<Ran, App
 
 /// The metrics label of `kind`: a known kind or `unknown`.
 fn kind_label(kind: &str) -> &'static str {
-    KINDS
-        .iter()
-        .copied()
-        .find(|k| *k == kind)
-        .unwrap_or("unknown")
+    JobKind::parse(kind).map_or("unknown", JobKind::as_str)
 }
 
 fn count(metrics: Option<&Metrics>, kind: &'static str, ran: Ran) {
@@ -233,83 +90,7 @@ fn count(metrics: Option<&Metrics>, kind: &'static str, ran: Ran) {
         Ran::Retry(_) => "retry",
         Ran::Failed(_) => "failed",
     };
-    m.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
-}
-
-fn id_field(payload: &Value, name: &str) -> Result<i64, AppError> {
-    payload
-        .get(name)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid(format!("payload needs `{name}`")))
-}
-
-async fn run_job(tx: &impl GenericClient, kind: &str, payload: &Value) -> Result<(), AppError> {
-    match kind {
-        "recount" => recount(tx).await,
-        "prune_sessions" => {
-            tx.execute("DELETE FROM sessions WHERE expires_at < now()", &[])
-                .await?;
-            tx.execute(
-                "DELETE FROM login_failures WHERE at < now() - interval '1 day'",
-                &[],
-            )
-            .await?;
-            tx.execute("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - interval '7 days'", &[]).await?;
-            Ok(())
-        }
-        "delete_user_content" => {
-            let user = id_field(payload, "user_id")?;
-            tx.execute(
-                "UPDATE posts SET is_deleted = true WHERE user_id = $1",
-                &[&user],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE threads SET is_hidden = true WHERE user_id = $1",
-                &[&user],
-            )
-            .await?;
-            tx.execute("DELETE FROM post_likes WHERE user_id = $1", &[&user])
-                .await?;
-            tx.execute("DELETE FROM poll_votes WHERE user_id = $1", &[&user])
-                .await?;
-            recount(tx).await
-        }
-        "notify_watchers" => {
-            let thread = id_field(payload, "thread_id")?;
-            let post = id_field(payload, "post_id")?;
-            tx.execute(
-                "INSERT INTO outbox (user_id, kind, payload)
-                 SELECT w.user_id, 'new_post', jsonb_build_object('thread_id', $1::bigint, 'post_id', $2::bigint, 'title', t.title)
-                 FROM thread_watchers w JOIN threads t ON t.id = w.thread_id
-                 WHERE w.thread_id = $1 AND w.user_id IS DISTINCT FROM (SELECT user_id FROM posts WHERE id = $2)",
-                &[&thread, &post],
-            )
-            .await?;
-            Ok(())
-        }
-        other => Err(AppError::invalid(format!("unknown job kind {other:?}"))),
-    }
-}
-
-/// Recomputes every counter from the rows (threads, categories, users, likes).
-pub async fn recount(tx: &impl GenericClient) -> Result<(), AppError> {
-    tx.batch_execute(
-        "UPDATE threads t SET post_count = s.n, last_activity_at = coalesce(s.last, t.created_at)
-         FROM (SELECT t2.id, count(p.id) AS n, max(p.created_at) AS last
-               FROM threads t2 LEFT JOIN posts p ON p.thread_id = t2.id GROUP BY t2.id) s
-         WHERE s.id = t.id AND (t.post_count <> s.n OR t.last_activity_at IS DISTINCT FROM coalesce(s.last, t.created_at));
-         UPDATE categories c SET thread_count = coalesce(s.threads, 0), post_count = coalesce(s.posts, 0), last_activity_at = s.last
-         FROM categories c2 LEFT JOIN (SELECT category_id, count(*) AS threads, sum(post_count) AS posts, max(last_activity_at) AS last
-                    FROM threads WHERE NOT is_hidden GROUP BY category_id) s ON s.category_id = c2.id
-         WHERE c.id = c2.id;
-         UPDATE users u SET thread_count = coalesce((SELECT count(*) FROM threads WHERE user_id = u.id AND NOT is_hidden), 0),
-                            post_count = coalesce((SELECT count(*) FROM posts WHERE user_id = u.id AND NOT is_deleted), 0);
-         UPDATE posts p SET like_count = s.n FROM (SELECT post_id, count(*) AS n FROM post_likes GROUP BY post_id) s
-         WHERE s.post_id = p.id AND p.like_count <> s.n;",
-    )
-    .await?;
-    Ok(())
+    m.count_job(kind, outcome);
 }
 
 /// Runs jobs until `shutdown` resolves, sleeping `idle` when none is due.
@@ -342,9 +123,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_is_capped_at_an_hour() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(50), Duration::from_secs(3600));
+    fn unknown_kinds_are_labelled_unknown() {
+        assert_eq!(kind_label("recount"), "recount");
+        assert_eq!(kind_label("no such kind"), "unknown");
     }
 }

@@ -60,9 +60,14 @@ async fn call(app: &TestApp, method: &str, path: &str, body: Option<Value>, who:
 
 /// An API token of `b`'s user.
 async fn token(app: &TestApp, b: &Browser) -> String {
-    forum::auth::create_session(&app.state, b.user_id, "api")
-        .await
-        .unwrap()
+    forum::auth::create_session(
+        &app.state.pool,
+        b.user_id,
+        forum::auth::SessionKind::Api,
+        app.state.config.session_ttl,
+    )
+    .await
+    .unwrap()
 }
 
 fn error(r: &Resp) -> String {

@@ -124,7 +124,7 @@ async fn migrate_admin_seed_and_static_from_the_command_line() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "admin");
-    assert!(forum::auth::verify_password(
+    assert!(forum::password::verify_password(
         "a long admin password",
         row.get(1)
     ));

@@ -3,7 +3,8 @@
 mod common;
 
 use common::TestApp;
-use forum::worker::{Ran, enqueue, run_once};
+use forum::models::jobs::{JobKind, enqueue};
+use forum::worker::{Ran, run_once};
 
 #[tokio::test]
 async fn notify_watchers_writes_the_outbox_for_everyone_but_the_author() {
@@ -49,7 +50,7 @@ async fn notify_watchers_writes_the_outbox_for_everyone_but_the_author() {
 async fn a_failing_job_is_retried_with_backoff_then_marked_failed() {
     let app = TestApp::new().await;
     let client = app.state.pool.get().await.unwrap();
-    let id = enqueue(&client, "delete_user_content", serde_json::json!({}))
+    let id = enqueue(&client, JobKind::DeleteUserContent, serde_json::json!({}))
         .await
         .unwrap();
     client
@@ -95,7 +96,7 @@ async fn a_failing_job_is_retried_with_backoff_then_marked_failed() {
 async fn a_claimed_job_never_runs_twice_and_survives_a_crash() {
     let app = TestApp::new().await;
     let client = app.state.pool.get().await.unwrap();
-    let id = enqueue(&client, "prune_sessions", serde_json::json!({}))
+    let id = enqueue(&client, JobKind::PruneSessions, serde_json::json!({}))
         .await
         .unwrap();
     // Another worker holds the job (its transaction is open): this worker must skip it.
@@ -148,7 +149,7 @@ async fn recount_and_delete_user_content_fix_the_counters() {
         )
         .await
         .unwrap();
-    enqueue(&client, "recount", serde_json::json!({}))
+    enqueue(&client, JobKind::Recount, serde_json::json!({}))
         .await
         .unwrap();
     client
@@ -175,7 +176,7 @@ async fn recount_and_delete_user_content_fix_the_counters() {
     );
     enqueue(
         &client,
-        "delete_user_content",
+        JobKind::DeleteUserContent,
         serde_json::json!({ "user_id": spammer.user_id }),
     )
     .await
@@ -345,7 +346,7 @@ async fn a_job_that_kills_its_worker_counts_attempts_and_ends_failed() {
     let client = app.state.pool.get().await.unwrap();
     let id = enqueue(
         &client,
-        "notify_watchers",
+        JobKind::NotifyWatchers,
         serde_json::json!({ "thread_id": 1, "post_id": 1 }),
     )
     .await
@@ -360,7 +361,7 @@ async fn a_job_that_kills_its_worker_counts_attempts_and_ends_failed() {
         Ran::Idle,
         "leased"
     );
-    // The lease ends (as it would after forum::worker::LEASE).
+    // The lease ends (as it would after forum::models::jobs::LEASE).
     client
         .execute("UPDATE jobs SET run_at = now() WHERE id = $1", &[&id])
         .await
@@ -399,11 +400,13 @@ async fn a_job_that_kills_its_worker_counts_attempts_and_ends_failed() {
 async fn a_lease_that_runs_out_lets_another_worker_claim_the_job_once() {
     let app = TestApp::new().await;
     let mut client = app.state.pool.get().await.unwrap();
-    let id = enqueue(&client, "prune_sessions", serde_json::json!({}))
+    let id = enqueue(&client, JobKind::PruneSessions, serde_json::json!({}))
         .await
         .unwrap();
     // A worker claims the job and dies before running it.
-    let forum::worker::Claim::Job(first) = forum::worker::claim(&mut client).await.unwrap() else {
+    let forum::models::jobs::Claim::Job(first) =
+        forum::models::jobs::claim(&mut client).await.unwrap()
+    else {
         panic!("the job is due");
     };
     assert_eq!((first.id, first.attempts), (id, 1));

@@ -1,19 +1,109 @@
-//! Profiles and the current user: `GET /api/users/{id}/`, `GET /api/me/`,
-//! `POST /api/me/password`.
+//! Accounts: log in and out (`/api/auth/...`), register (`POST /api/users/`), profiles and the
+//! current user (`GET /api/users/{id}/`, `GET /api/me/`, `POST /api/me/password`).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiJson, login_as_401};
-use crate::auth::{self, Viewer};
-use crate::error::{ApiResult, AppError};
-use crate::models::{posts, threads, users};
+use super::error::{ApiJson, ApiResult, login_as_401};
+use crate::auth::{self, SessionKind, Viewer};
+use crate::error::AppError;
+use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
+use crate::http::parse_id;
+use crate::models::users::{self, NewUser, Role};
+use crate::models::{posts, threads};
 use crate::state::AppState;
-use crate::web::parse_id;
+
+/// Login body.
+#[derive(Deserialize)]
+pub struct LoginBody {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/auth/login`: 200 `{token, user}` (and the session cookie), 401, or 429.
+pub async fn auth_login(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let creds = auth::login(
+        &state.pool,
+        state.login_limits(),
+        &viewer.ip,
+        &body.username,
+        &body.password,
+    )
+    .await?;
+    let ttl = state.config.session_ttl;
+    let token = auth::create_session(&state.pool, creds.id, SessionKind::Api, ttl).await?;
+    let cookie_token = auth::create_session(&state.pool, creds.id, SessionKind::User, ttl).await?;
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &cookie_token,
+        "/",
+        Some(ttl.as_secs() as i64),
+        secure(&state.config, &headers),
+    );
+    let user = json!({ "id": creds.id, "username": creds.username, "role": creds.role });
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Json(json!({ "token": token, "user": user })),
+    )
+        .into_response())
+}
+
+/// `POST /api/auth/logout`: 204.
+pub async fn auth_logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(hash) = &viewer.session {
+        auth::delete_session(&state.pool, hash).await?;
+    }
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        "",
+        "/",
+        None,
+        secure(&state.config, &headers),
+    );
+    Ok(([(SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// Registration body.
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    /// Username.
+    pub username: String,
+    /// E-mail.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/users/`: 201 `{id, username}`, 422.
+pub async fn users_create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<Response> {
+    let new = NewUser::parse(&body.username, &body.email, &body.password)?;
+    let client = state.pool.get().await?;
+    let id = users::create(&client, &new, Role::Member).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "username": new.username })),
+    )
+        .into_response())
+}
 
 /// `GET /api/users/{id}/`: the public profile with the user's newest threads and posts (as the
 /// profile page).
@@ -34,10 +124,7 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> ApiResult<Resp
     let user = viewer.require_user().map_err(login_as_401)?;
     let client = state.pool.get().await?;
     let profile = users::profile(&client, user.id).await?;
-    let email: String = client
-        .query_one("SELECT email FROM users WHERE id = $1", &[&user.id])
-        .await?
-        .get(0);
+    let email = users::email(&client, user.id).await?;
     Ok(Json(json!({
         "user": profile,
         "email": email,
@@ -66,7 +153,8 @@ pub async fn password(
 ) -> ApiResult<Response> {
     let user = viewer.require_user().map_err(login_as_401)?;
     auth::change_password(
-        &state,
+        &state.pool,
+        state.login_limits(),
         &viewer.ip,
         user,
         viewer.session.as_deref(),

@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{ApiJson, login_as_401};
+use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
-use crate::error::{ApiResult, AppError};
+use crate::error::AppError;
+use crate::http::parse_id;
 use crate::models::polls;
 use crate::models::threads::{self, Moderation};
 use crate::state::AppState;
-use crate::web::parse_id;
 
 /// What a moderator changes; absent fields stay as they are.
 #[derive(Debug, Deserialize)]
@@ -85,7 +85,7 @@ async fn visible_thread(
     id: i64,
     viewer: &Viewer,
 ) -> Result<(), AppError> {
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     threads::get(client, id, moderator)
         .await?
         .map(|_| ())

@@ -9,13 +9,13 @@ use deadpool_postgres::GenericClient;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiJson, login_as_401};
+use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
-use crate::error::{ApiResult, AppError};
-use crate::models::posts::{self, Post};
-use crate::models::{text_field, threads};
+use crate::error::AppError;
+use crate::http::parse_id;
+use crate::models::posts::{self, Post, PostBody};
+use crate::models::threads;
 use crate::state::AppState;
-use crate::web::parse_id;
 
 /// Post `id` as the viewer may see it: 404 when its thread is hidden from them; a deleted
 /// post keeps its place but loses its text for non-moderators.
@@ -24,7 +24,7 @@ async fn visible_post(
     id: i64,
     viewer: &Viewer,
 ) -> Result<Post, AppError> {
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     let mut post = posts::get(client, id).await?;
     if threads::get(client, post.thread_id, moderator)
         .await?
@@ -68,8 +68,7 @@ pub async fn update(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
-    let text =
-        text_field("the message", &body.body, 1, 50_000).map_err(AppError::in_field("body"))?;
+    let text = PostBody::parse(&body.body).map_err(AppError::in_field("body"))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     posts::edit(&tx, id, user, &text).await?;
@@ -119,7 +118,7 @@ pub async fn edits(
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
     let post = visible_post(&client, id, &viewer).await?;
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     if post.is_deleted && !moderator {
         return Err(AppError::NotFound.into());
     }

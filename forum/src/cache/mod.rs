@@ -6,7 +6,7 @@
 //! - every entry is tagged with the *generation* current when its load began, and is served only
 //!   while the generation is unchanged; a load that raced with a write is not stored;
 //! - a write through this process bumps the generation as soon as its request is answered
-//!   ([`invalidate_after_writes`]), so the writer's next read sees its write;
+//!   (`http::middleware::invalidate_after_writes`), so the writer's next read sees its write;
 //! - every committed change by any process (web, api, worker, CLI, psql) notifies channel
 //!   `forum_cache` (triggers of migration V4); each process LISTENs on one connection of its own
 //!   ([`listener`]) and bumps the generation on every notification;
@@ -22,10 +22,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use bytes::Bytes;
 use deadpool_postgres::Pool;
 
@@ -33,7 +29,6 @@ use crate::error::AppError;
 use crate::models::polls::Poll;
 use crate::models::posts::Post;
 use crate::models::{CategoryTree, ThreadSummary, TreeEntry, polls, posts, threads};
-use crate::state::AppState;
 
 pub use listener::ListenerConfig;
 
@@ -409,23 +404,6 @@ impl ReadCache {
         });
         Ok(Some(page))
     }
-}
-
-/// Middleware: after any request that may have written (not GET, HEAD or OPTIONS) and was not
-/// refused (4xx: nothing was committed), drops this process's cache, so the writer's next read
-/// sees the write without waiting for the notification. A handler that commits and still
-/// answers 4xx is covered by the notification, a few milliseconds later.
-pub async fn invalidate_after_writes(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let res = next.run(req).await;
-    if !safe && !res.status().is_client_error() {
-        state.cache.invalidate();
-    }
-    res
 }
 
 #[cfg(test)]

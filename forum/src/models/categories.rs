@@ -208,6 +208,167 @@ pub async fn create(
     Ok(row.get(0))
 }
 
+/// Checks a category name: trimmed, 1 to 100 characters.
+pub fn parse_name(s: &str) -> Result<String, AppError> {
+    super::text_field("the name", s, 1, 100)
+}
+
+/// Checks a category description: trimmed, at most 1,000 characters.
+pub fn parse_description(s: &str) -> Result<String, AppError> {
+    super::text_field("the description", s, 0, 1000)
+}
+
+/// Locks the categories against other changes until `tx` ends (moves are checked against the
+/// tree they change) and loads the tree.
+pub async fn lock_tree(tx: &impl GenericClient) -> Result<CategoryTree, AppError> {
+    tx.execute("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE", &[])
+        .await?;
+    CategoryTree::load(tx).await
+}
+
+/// Renames category `id` (`name` from [`parse_name`]).
+pub async fn rename(tx: &impl GenericClient, id: i64, name: &str) -> Result<(), AppError> {
+    tx.execute(
+        "UPDATE categories SET name = $2 WHERE id = $1",
+        &[&id, &name],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets the description of category `id` (from [`parse_description`]).
+pub async fn describe(tx: &impl GenericClient, id: i64, description: &str) -> Result<(), AppError> {
+    tx.execute(
+        "UPDATE categories SET description = $2 WHERE id = $1",
+        &[&id, &description],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Where a category goes among its siblings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// One place up.
+    Up,
+    /// One place down.
+    Down,
+    /// At this 1-based place.
+    At(usize),
+}
+
+impl Placement {
+    /// The new 0-based index of the category at `index` among `count` siblings; 422 for a
+    /// place outside 1..=count.
+    pub fn index(self, index: usize, count: usize) -> Result<usize, AppError> {
+        Ok(match self {
+            Placement::Up => index.saturating_sub(1),
+            Placement::Down => (index + 1).min(count - 1),
+            Placement::At(n) if (1..=count).contains(&n) => n - 1,
+            Placement::At(_) => {
+                return Err(AppError::invalid(format!(
+                    "the place must be between 1 and {count}"
+                )));
+            }
+        })
+    }
+}
+
+/// Moves category `id` (in `tree`) to `placement` among its siblings, renumbering them.
+pub async fn reorder(
+    tx: &impl GenericClient,
+    tree: &CategoryTree,
+    id: i64,
+    placement: Placement,
+) -> Result<(), AppError> {
+    let c = tree.get(id).ok_or(AppError::NotFound)?;
+    // Siblings in display order (the tree sorts by position, then id).
+    let mut siblings: Vec<i64> = tx
+        .query(
+            "SELECT id FROM categories WHERE parent_id IS NOT DISTINCT FROM $1
+             ORDER BY position, id",
+            &[&c.parent_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let index = siblings
+        .iter()
+        .position(|s| *s == id)
+        .ok_or(AppError::NotFound)?;
+    let to = placement.index(index, siblings.len())?;
+    siblings.remove(index);
+    siblings.insert(to, id);
+    for (i, sibling) in siblings.iter().enumerate() {
+        tx.execute(
+            "UPDATE categories SET position = $2 WHERE id = $1 AND position <> $2",
+            &[sibling, &(i as i32 + 1)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves category `id` under `parent` (None: to the top); never under itself.
+pub async fn move_to(
+    tx: &impl GenericClient,
+    tree: &CategoryTree,
+    id: i64,
+    parent: Option<i64>,
+) -> Result<(), AppError> {
+    if let Some(p) = parent {
+        tree.get(p)
+            .ok_or_else(|| AppError::invalid("the new parent does not exist"))?;
+        if tree.is_within(p, id) {
+            return Err(AppError::invalid("a category cannot move under itself"));
+        }
+    }
+    tx.execute(
+        "UPDATE categories SET parent_id = $2 WHERE id = $1",
+        &[&id, &parent],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes category `id`: its threads move to `target` (outside its subtree), its
+/// subcategories to its parent, and its counters are added to the target's.
+pub async fn delete(
+    tx: &impl GenericClient,
+    tree: &CategoryTree,
+    id: i64,
+    target: i64,
+) -> Result<(), AppError> {
+    tree.get(target)
+        .ok_or_else(|| AppError::invalid("the target category does not exist"))?;
+    if tree.is_within(target, id) {
+        return Err(AppError::invalid(
+            "the threads cannot move into the category being deleted",
+        ));
+    }
+    let c = tree.get(id).cloned().ok_or(AppError::NotFound)?;
+    tx.execute(
+        "UPDATE threads SET category_id = $2 WHERE category_id = $1",
+        &[&id, &target],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE categories SET parent_id = $2 WHERE parent_id = $1",
+        &[&id, &c.parent_id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE categories SET thread_count = thread_count + $2, post_count = post_count + $3,
+                last_activity_at = greatest(last_activity_at, $4) WHERE id = $1",
+        &[&target, &c.thread_count, &c.post_count, &c.last_activity_at],
+    )
+    .await?;
+    tx.execute("DELETE FROM categories WHERE id = $1", &[&id])
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +385,16 @@ mod tests {
             post_count: threads * 2,
             last_activity_at: None,
         }
+    }
+
+    #[test]
+    fn a_placement_stays_among_the_siblings() {
+        assert_eq!(Placement::Up.index(0, 3).unwrap(), 0);
+        assert_eq!(Placement::Up.index(2, 3).unwrap(), 1);
+        assert_eq!(Placement::Down.index(2, 3).unwrap(), 2);
+        assert_eq!(Placement::At(1).index(2, 3).unwrap(), 0);
+        assert!(Placement::At(0).index(0, 3).is_err());
+        assert!(Placement::At(4).index(0, 3).is_err());
     }
 
     #[test]

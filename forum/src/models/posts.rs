@@ -5,8 +5,29 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
 
-use crate::auth::User;
 use crate::error::AppError;
+use crate::models::jobs::{self, JobKind};
+use crate::models::text_field;
+use crate::models::users::User;
+
+/// The Markdown text of a post: trimmed, 1 to 50,000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostBody(String);
+
+impl PostBody {
+    /// The most characters a post may have.
+    pub const MAX_CHARS: usize = 50_000;
+
+    /// Trims `s` and checks its length; 422 naming "the message" otherwise.
+    pub fn parse(s: &str) -> Result<PostBody, AppError> {
+        text_field("the message", s, 1, Self::MAX_CHARS).map(PostBody)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A post as pages and the API show it.
 #[derive(Clone, Debug, Serialize)]
@@ -60,6 +81,11 @@ impl Post {
     pub fn editable_by(&self, user: Option<&User>) -> bool {
         user.is_some_and(|u| !u.is_banned() && (u.is_moderator() || Some(u.id) == self.user_id))
     }
+
+    /// Whether `user` may like it: anyone logged in but its author.
+    pub fn likeable_by(&self, user: Option<&User>) -> bool {
+        user.is_some_and(|u| self.user_id != Some(u.id))
+    }
 }
 
 /// Inserts a post and updates the counters of its thread, category and author.
@@ -67,8 +93,9 @@ pub async fn insert(
     tx: &impl GenericClient,
     thread_id: i64,
     user_id: i64,
-    body: &str,
+    body: &PostBody,
 ) -> Result<i64, AppError> {
+    let body = body.as_str();
     let html = crate::markdown::render(body);
     let row = tx
         .query_one(
@@ -104,7 +131,7 @@ pub async fn reply(
     tx: &impl GenericClient,
     thread_id: i64,
     user: &User,
-    body: &str,
+    body: &PostBody,
 ) -> Result<i64, AppError> {
     let Some(row) = tx
         .query_opt(
@@ -123,9 +150,9 @@ pub async fn reply(
         return Err(AppError::Forbidden("this thread is closed".into()));
     }
     let id = insert(tx, thread_id, user.id, body).await?;
-    crate::worker::enqueue(
+    jobs::enqueue(
         tx,
-        "notify_watchers",
+        JobKind::NotifyWatchers,
         serde_json::json!({ "thread_id": thread_id, "post_id": id }),
     )
     .await?;
@@ -172,6 +199,29 @@ pub async fn get(client: &impl GenericClient, id: i64) -> Result<Post, AppError>
         .ok_or(AppError::NotFound)
 }
 
+/// The id of the first post of thread `thread_id` (0 when it has none).
+pub async fn first_id(client: &impl GenericClient, thread_id: i64) -> Result<i64, AppError> {
+    let stmt = client
+        .prepare_cached("SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1")
+        .await?;
+    Ok(client.query_one(&stmt, &[&thread_id]).await?.get(0))
+}
+
+/// How many posts of thread `thread_id` come before post `id` (its 0-based place).
+pub async fn place_in_thread(
+    client: &impl GenericClient,
+    thread_id: i64,
+    id: i64,
+) -> Result<i64, AppError> {
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM posts WHERE thread_id = $1 AND id < $2",
+            &[&thread_id, &id],
+        )
+        .await?
+        .get(0))
+}
+
 /// Posts written by `user_id`, newest first.
 pub async fn by_user(
     client: &impl GenericClient,
@@ -198,8 +248,9 @@ pub async fn edit(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
-    body: &str,
+    body: &PostBody,
 ) -> Result<Post, AppError> {
+    let body = body.as_str();
     let post = get(tx, id).await?;
     if !post.editable_by(Some(user)) {
         return Err(AppError::Forbidden("you cannot edit this post".into()));
@@ -286,7 +337,7 @@ pub async fn set_like(
     like: bool,
 ) -> Result<i32, AppError> {
     let post = get(tx, id).await?;
-    if post.user_id == Some(user.id) {
+    if !post.likeable_by(Some(user)) {
         return Err(AppError::Forbidden("you cannot like your own post".into()));
     }
     let changed = if like {
@@ -316,6 +367,12 @@ pub async fn set_like(
     Ok(row.get(0))
 }
 
+/// Whether `user` may choose the best answer of a thread started by `thread_author`: its
+/// author or a moderator, not banned.
+pub fn may_choose_best(user: &User, thread_author: Option<i64>) -> bool {
+    !user.is_banned() && (user.is_moderator() || thread_author == Some(user.id))
+}
+
 /// Marks post `id` as the best answer of its thread: question categories only, by the thread's
 /// author or a moderator, and never the first post.
 pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
@@ -334,7 +391,7 @@ pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<
             "best answers are only for question categories",
         ));
     }
-    if !(user.is_moderator() || author == Some(user.id)) || user.is_banned() {
+    if !may_choose_best(user, author) {
         return Err(AppError::Forbidden(
             "only the thread's author or a moderator can choose the best answer".into(),
         ));
@@ -350,4 +407,21 @@ pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<
     )
     .await?;
     Ok(post.thread_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_trimmed_and_needs_one_to_fifty_thousand_characters() {
+        assert_eq!(PostBody::parse(" hi \n").unwrap().as_str(), "hi");
+        let empty = PostBody::parse("   ").unwrap_err();
+        assert_eq!(
+            empty.to_string(),
+            "the message must have at least 1 characters"
+        );
+        assert!(PostBody::parse(&"é".repeat(PostBody::MAX_CHARS)).is_ok());
+        assert!(PostBody::parse(&"é".repeat(PostBody::MAX_CHARS + 1)).is_err());
+    }
 }

@@ -8,6 +8,29 @@ use tokio_postgres::Row;
 
 use crate::error::AppError;
 use crate::models::polls::NewPoll;
+use crate::models::posts::{self, PostBody};
+use crate::models::{polls, text_field};
+
+/// A thread title: trimmed, 3 to 200 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadTitle(String);
+
+impl ThreadTitle {
+    /// The fewest characters a title may have.
+    pub const MIN_CHARS: usize = 3;
+    /// The most characters a title may have.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Trims `s` and checks its length; 422 naming "the title" otherwise.
+    pub fn parse(s: &str) -> Result<ThreadTitle, AppError> {
+        text_field("the title", s, Self::MIN_CHARS, Self::MAX_CHARS).map(ThreadTitle)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A row of a thread list.
 #[derive(Clone, Debug, Serialize)]
@@ -230,8 +253,8 @@ pub async fn create(
     tx: &impl GenericClient,
     category_id: i64,
     user_id: i64,
-    title: &str,
-    body: &str,
+    title: &ThreadTitle,
+    body: &PostBody,
     poll: Option<&NewPoll>,
 ) -> Result<i64, AppError> {
     if tx
@@ -244,7 +267,7 @@ pub async fn create(
     let row = tx
         .query_one(
             "INSERT INTO threads (category_id, user_id, title, last_poster_id) VALUES ($1, $2, $3, $2) RETURNING id",
-            &[&category_id, &user_id, &title],
+            &[&category_id, &user_id, &title.as_str()],
         )
         .await?;
     let thread_id: i64 = row.get(0);
@@ -258,9 +281,9 @@ pub async fn create(
         &[&user_id],
     )
     .await?;
-    crate::models::posts::insert(tx, thread_id, user_id, body).await?;
+    posts::insert(tx, thread_id, user_id, body).await?;
     if let Some(poll) = poll {
-        crate::models::polls::create(tx, thread_id, poll).await?;
+        polls::create(tx, thread_id, poll).await?;
     }
     Ok(thread_id)
 }
@@ -377,6 +400,18 @@ mod tests {
             id: 42,
         };
         assert_eq!(Cursor::parse(&c.to_string()).unwrap(), c);
+    }
+
+    #[test]
+    fn a_title_is_trimmed_and_needs_three_to_two_hundred_characters() {
+        assert_eq!(ThreadTitle::parse("  Hello  ").unwrap().as_str(), "Hello");
+        assert!(ThreadTitle::parse(" ab ").is_err());
+        assert!(ThreadTitle::parse(&"x".repeat(200)).is_ok());
+        let long = ThreadTitle::parse(&"x".repeat(201)).unwrap_err();
+        assert_eq!(
+            long.to_string(),
+            "the title must have at most 200 characters"
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
-use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::AppError;
@@ -59,9 +58,7 @@ pub async fn issue(
     purpose: Purpose,
     new_email: Option<&str>,
 ) -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let token = crate::password::random_token();
     client
         .execute(
             "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",

@@ -1,10 +1,116 @@
-//! Users: registration, profiles, passwords, roles and bans.
+//! Users: roles and what they permit, registration, profiles, bans, avatars.
+
+use std::error::Error as StdError;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 use crate::error::AppError;
+
+/// What a user may do; stored as text (`member`, `moderator`, `admin`) in `users.role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Writes and edits their own posts.
+    Member,
+    /// Also moderates every thread and post.
+    Moderator,
+    /// Also reaches the admin panel.
+    Admin,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 3] = [Role::Member, Role::Moderator, Role::Admin];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `s`; 422 for anything else.
+    pub fn parse(s: &str) -> Result<Role, AppError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| AppError::invalid("unknown role"))
+    }
+
+    /// Moderators and admins moderate.
+    pub fn moderates(self) -> bool {
+        matches!(self, Role::Moderator | Role::Admin)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'a> FromSql<'a> for Role {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Role, Box<dyn StdError + Sync + Send>> {
+        let s = <&str as FromSql>::from_sql(ty, raw)?;
+        Ok(Role::parse(s)?)
+    }
+    fn accepts(ty: &Type) -> bool {
+        <&str as FromSql>::accepts(ty)
+    }
+}
+
+impl ToSql for Role {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.as_str().to_sql(ty, out)
+    }
+    fn accepts(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+    to_sql_checked!();
+}
+
+/// A logged-in user, as a request sees them; the permission checks of every page, form and
+/// API call start here.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The user's id.
+    pub id: i64,
+    /// Their name.
+    pub username: String,
+    /// What they may do.
+    pub role: Role,
+    /// Banned until this time.
+    pub banned_until: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Moderators and admins moderate.
+    pub fn is_moderator(&self) -> bool {
+        self.role.moderates()
+    }
+    /// Admins reach `/admin/`.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+    /// Whether a ban is in force.
+    pub fn is_banned(&self) -> bool {
+        is_banned(self.banned_until)
+    }
+}
+
+/// Whether a ban until `until` is in force now.
+pub fn is_banned(until: Option<DateTime<Utc>>) -> bool {
+    until.is_some_and(|t| t > Utc::now())
+}
 
 /// A validated new account.
 #[derive(Clone)]
@@ -71,9 +177,9 @@ impl NewUser {
 pub async fn create(
     client: &impl GenericClient,
     user: &NewUser,
-    role: &str,
+    role: Role,
 ) -> Result<i64, AppError> {
-    let hash = crate::auth::hash_password_async(user.password.clone()).await?;
+    let hash = crate::password::hash_password_async(user.password.clone()).await?;
     let row = client
         .query_opt(
             "INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, $3, $4)
@@ -93,7 +199,7 @@ pub struct Profile {
     /// Name.
     pub username: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Joined.
     pub created_at: DateTime<Utc>,
     /// Last seen.
@@ -108,27 +214,35 @@ pub struct Profile {
     pub avatar: Option<String>,
 }
 
+const PROFILE_COLUMNS: &str =
+    "id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until, avatar";
+
+impl Profile {
+    fn from_row(row: &tokio_postgres::Row) -> Profile {
+        Profile {
+            id: row.get(0),
+            username: row.get(1),
+            role: row.get(2),
+            created_at: row.get(3),
+            last_seen_at: row.get(4),
+            thread_count: row.get(5),
+            post_count: row.get(6),
+            banned_until: row.get(7),
+            avatar: row.get(8),
+        }
+    }
+}
+
 /// The profile of user `id`.
 pub async fn profile(client: &impl GenericClient, id: i64) -> Result<Profile, AppError> {
     let row = client
         .query_opt(
-            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until, avatar
-             FROM users WHERE id = $1",
+            &format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1"),
             &[&id],
         )
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Profile {
-        id: row.get(0),
-        username: row.get(1),
-        role: row.get(2),
-        created_at: row.get(3),
-        last_seen_at: row.get(4),
-        thread_count: row.get(5),
-        post_count: row.get(6),
-        banned_until: row.get(7),
-        avatar: row.get(8),
-    })
+    Ok(Profile::from_row(&row))
 }
 
 /// Users for the admin panel, newest first, optionally filtered by a name prefix.
@@ -146,25 +260,181 @@ pub async fn list(
     );
     let rows = client
         .query(
-            "SELECT id, username, role, created_at, last_seen_at, thread_count, post_count, banned_until, avatar
-             FROM users WHERE username ILIKE $1 ORDER BY id DESC LIMIT $2",
+            &format!(
+                "SELECT {PROFILE_COLUMNS} FROM users WHERE username ILIKE $1 ORDER BY id DESC LIMIT $2"
+            ),
             &[&pattern, &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|row| Profile {
-            id: row.get(0),
-            username: row.get(1),
-            role: row.get(2),
-            created_at: row.get(3),
-            last_seen_at: row.get(4),
-            thread_count: row.get(5),
-            post_count: row.get(6),
-            banned_until: row.get(7),
-            avatar: row.get(8),
-        })
-        .collect())
+    Ok(rows.iter().map(Profile::from_row).collect())
+}
+
+/// The e-mail address of user `id` (shown only to the user themself).
+pub async fn email(client: &impl GenericClient, id: i64) -> Result<String, AppError> {
+    let row = client
+        .query_opt("SELECT email FROM users WHERE id = $1", &[&id])
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(row.get(0))
+}
+
+/// Sets the avatar URL path of user `id`; returns the previous one (its file can go).
+pub async fn set_avatar(
+    client: &impl GenericClient,
+    id: i64,
+    url: &str,
+) -> Result<Option<String>, AppError> {
+    let row = client
+        .query_one(
+            "UPDATE users u SET avatar = $2 FROM users o WHERE u.id = $1 AND o.id = u.id RETURNING o.avatar",
+            &[&id, &url],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Stores a new password hash for user `id` and ends every session of theirs but the one whose
+/// token hash is `keep`.
+pub async fn set_password_hash(
+    client: &impl GenericClient,
+    id: i64,
+    hash: &str,
+    keep: Option<&str>,
+) -> Result<(), AppError> {
+    client
+        .execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&id, &hash],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+            &[&id, &keep],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Fails with 404 unless user `id` exists.
+pub async fn ensure_exists(client: &impl GenericClient, id: i64) -> Result<(), AppError> {
+    client
+        .query_opt("SELECT 1 FROM users WHERE id = $1", &[&id])
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
+/// Bans user `id` for `days` (more than 0, at most 36,500) with `reason` (cut to 500
+/// characters), and ends their sessions.
+pub async fn ban(
+    client: &impl GenericClient,
+    id: i64,
+    days: f64,
+    reason: &str,
+) -> Result<(), AppError> {
+    if !(days > 0.0 && days <= 36500.0) {
+        return Err(AppError::invalid("ban length: 1 to 36500 days"));
+    }
+    let reason: String = reason.chars().take(500).collect();
+    client
+        .execute(
+            "UPDATE users SET banned_until = now() + make_interval(secs => $2::float8 * 86400), ban_reason = $3 WHERE id = $1",
+            &[&id, &days, &reason],
+        )
+        .await?;
+    client
+        .execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
+        .await?;
+    Ok(())
+}
+
+/// Lifts the ban of user `id`.
+pub async fn unban(client: &impl GenericClient, id: i64) -> Result<(), AppError> {
+    client
+        .execute(
+            "UPDATE users SET banned_until = NULL, ban_reason = NULL WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Gives user `id` `role`.
+pub async fn set_role(client: &impl GenericClient, id: i64, role: Role) -> Result<(), AppError> {
+    client
+        .execute("UPDATE users SET role = $2 WHERE id = $1", &[&id, &role])
+        .await?;
+    Ok(())
+}
+
+/// The id of the user named `username` (case-insensitive), if any.
+pub async fn find_by_name(
+    client: &impl GenericClient,
+    username: &str,
+) -> Result<Option<i64>, AppError> {
+    Ok(client
+        .query_opt(
+            "SELECT id FROM users WHERE lower(username) = lower($1)",
+            &[&username],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Whether any administrator exists.
+pub async fn admin_exists(client: &impl GenericClient) -> Result<bool, AppError> {
+    Ok(client
+        .query_opt("SELECT 1 FROM users WHERE role = 'admin'", &[])
+        .await?
+        .is_some())
+}
+
+/// What a login checks of the account named `username` (case-insensitive, active only).
+pub struct Credentials {
+    /// The user's id.
+    pub id: i64,
+    /// Their name.
+    pub username: String,
+    /// Their role.
+    pub role: Role,
+    /// The stored hash.
+    pub password_hash: String,
+    /// A ban, if any.
+    pub banned_until: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .field("banned_until", &self.banned_until)
+            .finish()
+    }
+}
+
+/// The [`Credentials`] of the active account named `username`.
+pub async fn credentials(
+    client: &impl GenericClient,
+    username: &str,
+) -> Result<Option<Credentials>, AppError> {
+    let row = client
+        .query_opt(
+            "SELECT id, username, role, password_hash, banned_until FROM users
+             WHERE lower(username) = lower($1) AND is_active",
+            &[&username],
+        )
+        .await?;
+    Ok(row.map(|r| Credentials {
+        id: r.get(0),
+        username: r.get(1),
+        role: r.get(2),
+        password_hash: r.get(3),
+        banned_until: r.get(4),
+    }))
 }
 
 #[cfg(test)]
@@ -187,8 +457,26 @@ mod tests {
     }
 
     #[test]
+    fn roles_round_trip_and_only_moderators_and_admins_moderate() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()).unwrap(), r);
+        }
+        assert!(Role::parse("root").is_err());
+        assert!(!Role::Member.moderates());
+        assert!(Role::Moderator.moderates() && Role::Admin.moderates());
+    }
+
+    #[test]
     fn debug_output_hides_the_password() {
         let u = NewUser::parse("alice", "alice@example.com", "hunter2hunter2").unwrap();
         assert!(!format!("{u:?}").contains("hunter2"));
+        let c = Credentials {
+            id: 1,
+            username: "alice".into(),
+            role: Role::Member,
+            password_hash: "$argon2id$secret".into(),
+            banned_until: None,
+        };
+        assert!(!format!("{c:?}").contains("secret"));
     }
 }

@@ -6,10 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::{self, SESSION_COOKIE, Viewer};
+use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
-use crate::models::users::{self, NewUser};
+use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
+use crate::models::users::{self, NewUser, Role};
 use crate::state::AppState;
+use crate::web::forms::CsrfForm;
 use crate::web::templates::{self as t, Ctx};
 
 /// The register and login forms.
@@ -63,14 +65,25 @@ pub async fn login_form(viewer: Viewer) -> Response {
 
 fn session_response(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
     let max_age = state.config.session_ttl.as_secs() as i64;
-    let cookie = auth::set_cookie(
+    let cookie = set_cookie(
         SESSION_COOKIE,
         token,
         "/",
         Some(max_age),
-        auth::secure(state, headers),
+        secure(&state.config, headers),
     );
     ([(SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+/// A page session for `user_id`; returns its token.
+async fn new_session(state: &AppState, user_id: i64) -> AppResult<String> {
+    auth::create_session(
+        &state.pool,
+        user_id,
+        SessionKind::User,
+        state.config.session_ttl,
+    )
+    .await
 }
 
 /// `POST /register`: 303 to `/` logged in, or the form with a 422.
@@ -84,12 +97,12 @@ pub async fn register(
     let result = async {
         let new = NewUser::parse(&form.username, &form.email, &form.password)?;
         let client = state.pool.get().await?;
-        users::create(&client, &new, "member").await
+        users::create(&client, &new, Role::Member).await
     }
     .await;
     match result {
         Ok(id) => {
-            let token = auth::create_session(&state, id, "user").await?;
+            let token = new_session(&state, id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
         Err(AppError::Invalid(msg)) => Ok(auth_page(
@@ -111,9 +124,18 @@ pub async fn login(
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
     viewer.check_csrf(&form.csrf)?;
-    match auth::login(&state, &viewer.ip, &form.username, &form.password).await {
+    let limits = state.login_limits();
+    match auth::login(
+        &state.pool,
+        limits,
+        &viewer.ip,
+        &form.username,
+        &form.password,
+    )
+    .await
+    {
         Ok(creds) => {
-            let token = auth::create_session(&state, creds.id, "user").await?;
+            let token = new_session(&state, creds.id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
         Err(AppError::Unauthorized(msg)) => Ok(auth_page(
@@ -139,18 +161,18 @@ pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<crate::web::forms::CsrfForm>,
+    Form(form): Form<CsrfForm>,
 ) -> AppResult<Response> {
     viewer.check_csrf(&form.csrf)?;
     if let Some(hash) = &viewer.session {
-        auth::delete_session(&state, hash).await?;
+        auth::delete_session(&state.pool, hash).await?;
     }
-    let cookie = auth::set_cookie(
+    let cookie = set_cookie(
         SESSION_COOKIE,
         "",
         "/",
         None,
-        auth::secure(&state, &headers),
+        secure(&state.config, &headers),
     );
     Ok(([(SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }
@@ -188,7 +210,8 @@ pub async fn password_change(
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_user()?;
     let changed = auth::change_password(
-        &state,
+        &state.pool,
+        state.login_limits(),
         &viewer.ip,
         user,
         viewer.session.as_deref(),

@@ -5,8 +5,10 @@
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::auth::{Viewer, random_token};
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::models::users;
+use crate::password::random_token;
 use crate::state::AppState;
 
 /// The largest avatar accepted.
@@ -73,10 +75,7 @@ pub async fn avatar_upload(
         .map_err(|e| AppError::Internal(e.into()))?;
     let url = format!("/media/avatars/{name}");
     let client = state.pool.get().await?;
-    let old: Option<String> = client
-        .query_one("UPDATE users u SET avatar = $2 FROM users o WHERE u.id = $1 AND o.id = u.id RETURNING o.avatar", &[&user.id, &url])
-        .await?
-        .get(0);
+    let old = users::set_avatar(&client, user.id, &url).await?;
     if let Some(old_name) = old
         .as_deref()
         .and_then(|o| o.strip_prefix("/media/avatars/"))

@@ -8,11 +8,12 @@ use serde::Deserialize;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::models::polls::NewPoll;
-use crate::models::threads::Moderation;
-use crate::models::{self, CategoryTree, posts, text_field, threads};
+use crate::http::parse_id;
+use crate::models::CategoryTree;
+use crate::models::polls::{self, NewPoll};
+use crate::models::posts::{self, PostBody};
+use crate::models::threads::{self, Moderation, ThreadTitle};
 use crate::state::AppState;
-use crate::web::parse_id;
 use crate::web::templates::{self as t, Ctx};
 
 /// A form that only carries the CSRF token.
@@ -90,9 +91,9 @@ fn number<T: std::str::FromStr + Default>(name: &str, s: Option<&str>) -> AppRes
 
 impl NewThreadForm {
     /// The validated title, body and poll.
-    pub fn validate(&self) -> AppResult<(String, String, Option<NewPoll>)> {
-        let title = text_field("the title", &self.title, 3, 200)?;
-        let body = text_field("the message", &self.body, 1, 50_000)?;
+    pub fn validate(&self) -> AppResult<(ThreadTitle, PostBody, Option<NewPoll>)> {
+        let title = ThreadTitle::parse(&self.title)?;
+        let body = PostBody::parse(&self.body)?;
         let poll = if self.poll_question.trim().is_empty() {
             None
         } else {
@@ -167,7 +168,7 @@ pub async fn post_create(
     let id = parse_id(&id)?;
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_writer()?;
-    let body = text_field("the message", &form.body, 1, 50_000)?;
+    let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let post_id = posts::reply(&tx, id, user, &body).await?;
@@ -206,7 +207,7 @@ pub async fn poll_vote(
         return Err(AppError::NotFound);
     }
     let tx = client.transaction().await?;
-    models::polls::vote(&tx, id, user.id, &choices).await?;
+    polls::vote(&tx, id, user.id, &choices).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{id}/#poll")).into_response())
 }
@@ -277,7 +278,7 @@ pub async fn post_update(
     let id = parse_id(&id)?;
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_writer()?;
-    let body = text_field("the message", &form.body, 1, 50_000)?;
+    let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     posts::edit(&tx, id, user, &body).await?;

@@ -1,27 +1,22 @@
-//! The server-rendered pages of the web role.
+//! The server-rendered pages of the web role: read-only pages ([`pages`]), the forms that
+//! write ([`forms`]), accounts ([`account`], [`avatar`]), the admin panel ([`admin`]), and their
+//! templates ([`templates`]).
 
 pub mod account;
+pub mod admin;
 pub mod avatar;
 pub mod forms;
 pub mod pages;
 pub mod templates;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::Path;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// `/healthz`, `/readyz` and `/metrics` (every role).
-pub fn health_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::metrics_get))
-}
 
 /// The pages.
 pub fn routes() -> Router<AppState> {
@@ -60,24 +55,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/avatar", post(avatar::avatar_upload))
         .route("/static/{file}", get(static_file))
-}
-
-/// `GET /healthz`: the process is alive.
-pub async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-/// `GET /readyz`: the database answers.
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    let ok = match state.pool.get().await {
-        Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
-        Err(_) => false,
-    };
-    if ok {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
-    }
+        .merge(admin::routes())
 }
 
 /// Unknown paths.
@@ -96,12 +74,4 @@ async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
         body,
     )
         .into_response())
-}
-
-/// Parses a path id; anything but a positive integer is a 404.
-pub fn parse_id(s: &str) -> Result<i64, AppError> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or(AppError::NotFound)
 }

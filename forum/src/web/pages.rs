@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::models::{self, Cursor, posts, threads};
+use crate::http::parse_id;
+use crate::models::{Cursor, polls, posts, search as search_model, threads, users};
 use crate::state::AppState;
-use crate::web::parse_id;
 use crate::web::templates::{self as t, Ctx};
 
 /// `?after=` of the lists.
@@ -27,7 +27,7 @@ pub async fn index(
 ) -> AppResult<Response> {
     let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
     let tree = state.cache.tree(&state.pool).await?;
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     let (threads, next) = if cursor.is_none() && !moderator {
         let list = state
             .cache
@@ -71,7 +71,7 @@ pub async fn category_show(
     let tree = &tree.tree;
     let category = tree.get(id).cloned().ok_or(AppError::NotFound)?;
     let ids = tree.subtree_ids(id);
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     let per_page = state.config.threads_per_page;
     let (threads, next, pinned) = if cursor.is_none() && !moderator {
         let list = state
@@ -126,7 +126,7 @@ pub async fn thread_show(
             .filter(|n| (1..=1_000_000).contains(n))
             .ok_or_else(|| AppError::invalid("invalid page"))?,
     };
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     let per_page = state.config.posts_per_page;
     let (thread, posts, first_post_id, best, poll) = if page == 1 && viewer.user.is_none() {
         let cached = state
@@ -155,23 +155,13 @@ pub async fn thread_show(
         let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
         let first_post_id: i64 = match posts.first() {
             Some(p) if page == 1 => p.id,
-            _ => client
-                .query_one(
-                    &client
-                        .prepare_cached(
-                            "SELECT coalesce(min(id), 0) FROM posts WHERE thread_id = $1",
-                        )
-                        .await?,
-                    &[&id],
-                )
-                .await?
-                .get(0),
+            _ => posts::first_id(&client, id).await?,
         };
         let best = match thread.best_answer_post_id {
             Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
             None => None,
         };
-        let poll = models::polls::for_thread(&client, id, viewer.user_id()).await?;
+        let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
         (thread, posts, first_post_id, best, poll)
     };
     let tree = state.cache.tree(&state.pool).await?;
@@ -209,13 +199,8 @@ pub async fn post_show(
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
     let post = posts::get(&client, id).await?;
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM posts WHERE thread_id = $1 AND id < $2",
-            &[&post.thread_id, &id],
-        )
-        .await?;
-    let page = row.get::<_, i64>(0) / state.config.posts_per_page + 1;
+    let before = posts::place_in_thread(&client, post.thread_id, id).await?;
+    let page = before / state.config.posts_per_page + 1;
     Ok(Redirect::to(&format!("/t/{}/?page={page}#post-{id}", post.thread_id)).into_response())
 }
 
@@ -228,7 +213,7 @@ pub async fn post_history(
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
     let post = posts::get(&client, id).await?;
-    let moderator = viewer.user.as_ref().is_some_and(|u| u.is_moderator());
+    let moderator = viewer.is_moderator();
     if threads::get(&client, post.thread_id, moderator)
         .await?
         .is_none()
@@ -252,7 +237,7 @@ pub async fn user_show(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let profile = models::users::profile(&client, id).await?;
+    let profile = users::profile(&client, id).await?;
     let threads = threads::by_user(&client, id, 20).await?;
     let posts = posts::by_user(&client, id, 20).await?;
     Ok(t::page(&t::ProfilePage {
@@ -270,50 +255,15 @@ pub struct SearchQuery {
     pub q: Option<String>,
 }
 
-/// Full-text search over thread titles and posts (PostgreSQL `websearch_to_tsquery`).
-pub async fn search_hits(
-    client: &impl deadpool_postgres::GenericClient,
-    q: &str,
-) -> AppResult<Vec<t::SearchHit>> {
-    if q.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let stmt = client
-        .prepare_cached(
-            "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q)
-             (SELECT t.id, t.title, p.id, left(p.body, 240)
-              FROM posts p JOIN threads t ON t.id = p.thread_id, q
-              WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden
-              ORDER BY p.id DESC LIMIT 50)
-             UNION
-             (SELECT t.id, t.title, p.id, left(p.body, 240)
-              FROM threads t JOIN LATERAL (SELECT id, body FROM posts WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
-              WHERE t.search @@ q.q AND NOT t.is_hidden
-              ORDER BY t.id DESC LIMIT 50)
-             LIMIT 50",
-        )
-        .await?;
-    let rows = client.query(&stmt, &[&q]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| t::SearchHit {
-            thread_id: r.get(0),
-            title: r.get(1),
-            post_id: r.get(2),
-            excerpt: r.get(3),
-        })
-        .collect())
-}
-
 /// `GET /search?q=`.
 pub async fn search(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<SearchQuery>,
 ) -> AppResult<Response> {
-    let q: String = q.q.unwrap_or_default().chars().take(200).collect();
+    let q = search_model::query(q.q);
     let client = state.pool.get().await?;
-    let hits = search_hits(&client, &q).await?;
+    let hits = search_model::hits(&client, &q).await?;
     Ok(t::page(&t::SearchPage {
         ctx: Ctx::new(&viewer, "Search"),
         q,

@@ -1,14 +1,16 @@
 //! The compile-time (askama) templates of the pages; every value is HTML-escaped unless the
-//! template marks it `|safe` (only post bodies, sanitised by [`crate::markdown`]).
+//! template marks it `|safe` (only post bodies, sanitised by [`crate::markdown`]). The error
+//! page is `http::error_page`'s; the admin panel's are beside its handlers.
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::auth::{User, Viewer};
+use crate::auth::Viewer;
 use crate::models::polls::Poll;
-use crate::models::posts::{Edit, Post};
-use crate::models::users::Profile;
+use crate::models::posts::{self, Edit, Post};
+use crate::models::search::SearchHit;
+use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
 
 /// What the layout needs on every page.
@@ -54,30 +56,6 @@ pub fn page_with(status: StatusCode, t: &impl Template) -> Response {
             tracing::error!(error = %e, "template failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
         }
-    }
-}
-
-/// The error page.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage<'a> {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: &'a str,
-    /// What happened.
-    pub message: &'a str,
-}
-
-impl ErrorPage<'_> {
-    /// The HTML of an error page.
-    pub fn render_page(status: StatusCode, message: &str) -> String {
-        let t = ErrorPage {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("Error"),
-            message,
-        };
-        t.render().unwrap_or_else(|_| "error".into())
     }
 }
 
@@ -170,7 +148,7 @@ impl ThreadPage {
                 .ctx
                 .user
                 .as_ref()
-                .is_some_and(|u| u.is_moderator() || Some(u.id) == self.thread.user_id)
+                .is_some_and(|u| posts::may_choose_best(u, self.thread.user_id))
     }
     /// Whether `post` is the thread's best answer.
     pub fn is_best(&self, post: &Post) -> bool {
@@ -182,10 +160,7 @@ impl ThreadPage {
     }
     /// Whether the viewer may like `post`.
     pub fn can_like(&self, post: &Post) -> bool {
-        self.ctx
-            .user
-            .as_ref()
-            .is_some_and(|u| post.user_id != Some(u.id))
+        post.likeable_by(self.ctx.user.as_ref())
     }
 }
 
@@ -249,19 +224,6 @@ pub struct PasswordPage {
     pub ctx: Ctx,
     /// Error or success message.
     pub message: Option<String>,
-}
-
-/// One search hit.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct SearchHit {
-    /// Thread id.
-    pub thread_id: i64,
-    /// Thread title.
-    pub title: String,
-    /// Post id.
-    pub post_id: i64,
-    /// Highlighted excerpt (HTML-escaped text).
-    pub excerpt: String,
 }
 
 /// `/search`.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use forum::auth::SessionKind;
 use forum::{AppState, Config};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
@@ -77,7 +78,7 @@ impl Resp {
 
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| forum::auth::hash_password(PASSWORD).unwrap())
+    HASH.get_or_init(|| forum::password::hash_password(PASSWORD).unwrap())
 }
 
 impl TestApp {
@@ -179,9 +180,14 @@ impl TestApp {
             .await
             .unwrap();
         let id: i64 = row.get(0);
-        let token = forum::auth::create_session(&self.state, id, "user")
-            .await
-            .unwrap();
+        let token = forum::auth::create_session(
+            &self.state.pool,
+            id,
+            SessionKind::User,
+            self.state.config.session_ttl,
+        )
+        .await
+        .unwrap();
         Browser {
             session: Some(token),
             admin: None,
@@ -193,9 +199,14 @@ impl TestApp {
     pub async fn admin(&self, name: &str) -> Browser {
         let mut b = self.user(name, "admin").await;
         b.admin = Some(
-            forum::auth::create_session(&self.state, b.user_id, "admin")
-                .await
-                .unwrap(),
+            forum::auth::create_session(
+                &self.state.pool,
+                b.user_id,
+                SessionKind::Admin,
+                self.state.config.session_ttl,
+            )
+            .await
+            .unwrap(),
         );
         b
     }

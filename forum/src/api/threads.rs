@@ -1,0 +1,255 @@
+//! Categories, thread lists, threads and their posts, and search: `/api/categories/`,
+//! `/api/threads/...`, `/api/search/`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{ApiJson, ApiResult, login_as_401};
+use crate::auth::Viewer;
+use crate::error::AppError;
+use crate::http::parse_id;
+use crate::models::polls::{self, NewPoll};
+use crate::models::posts::{self, PostBody};
+use crate::models::threads::{self, Cursor, ThreadTitle};
+use crate::models::{CategoryTree, search as search_model};
+use crate::state::AppState;
+
+/// `GET /api/categories/`: the tree in display order, with depth and subtree counts.
+pub async fn categories_index(State(state): State<AppState>) -> ApiResult<Response> {
+    let client = state.pool.get().await?;
+    let tree = CategoryTree::load(&client).await?;
+    Ok(Json(json!({ "results": tree.flatten() })).into_response())
+}
+
+/// `?category=&after=`.
+#[derive(Debug, Deserialize)]
+pub struct ThreadsQuery {
+    /// Category (with its subcategories).
+    pub category: Option<String>,
+    /// Keyset cursor.
+    pub after: Option<String>,
+}
+
+/// `GET /api/threads/`: the newest threads (as `/`), or a category's with `?category=`. The
+/// first page of the newest as non-moderators see it comes from the read cache, serialised.
+pub async fn index(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<ThreadsQuery>,
+) -> ApiResult<Response> {
+    let cursor = q
+        .after
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Cursor::parse)
+        .transpose()?;
+    let moderator = viewer.is_moderator();
+    let category = q.category.as_deref().filter(|s| !s.is_empty());
+    if cursor.is_none() && !moderator && category.is_none() {
+        let body = state
+            .cache
+            .newest_json(&state.pool, state.config.threads_per_page)
+            .await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let ids = match category {
+        Some(c) => {
+            let id: i64 = c
+                .parse()
+                .map_err(|_| AppError::invalid("category must be an id"))?;
+            let mut tree = state.cache.tree(&state.pool).await?;
+            if tree.tree.get(id).is_none() {
+                tree = state.cache.load_tree(&state.pool).await?;
+            }
+            tree.tree.get(id).ok_or(AppError::NotFound)?;
+            Some(tree.tree.subtree_ids(id))
+        }
+        None => None,
+    };
+    let client = state.pool.get().await?;
+    let (results, next) = threads::list(
+        &client,
+        ids.as_deref(),
+        cursor,
+        state.config.threads_per_page,
+        moderator,
+    )
+    .await?;
+    Ok(Json(json!({ "results": results, "next": next })).into_response())
+}
+
+/// New thread body.
+#[derive(Deserialize)]
+pub struct NewThreadBody {
+    /// Category id.
+    pub category_id: i64,
+    /// Title.
+    pub title: String,
+    /// First post (Markdown).
+    pub body: String,
+    /// Optional poll.
+    pub poll: Option<PollBody>,
+}
+
+/// A poll in a new thread.
+#[derive(Deserialize)]
+pub struct PollBody {
+    /// Question.
+    pub question: String,
+    /// 2-20 choices.
+    pub choices: Vec<String>,
+    /// Choices per vote (default 1).
+    #[serde(default)]
+    pub max_choices: Option<i32>,
+    /// Length in hours (0 or absent: no end).
+    #[serde(default)]
+    pub hours: Option<i64>,
+    /// Revote allowed.
+    #[serde(default)]
+    pub allow_revote: bool,
+    /// Public votes.
+    #[serde(default)]
+    pub is_public: bool,
+}
+
+/// `POST /api/threads/`: 201 with the thread.
+pub async fn create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ApiJson(body): ApiJson<NewThreadBody>,
+) -> ApiResult<Response> {
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let title = ThreadTitle::parse(&body.title)?;
+    let text = PostBody::parse(&body.body)?;
+    let poll = body
+        .poll
+        .as_ref()
+        .map(|p| {
+            NewPoll::parse(
+                &p.question,
+                &p.choices.join("\n"),
+                p.max_choices.unwrap_or(1),
+                p.hours.unwrap_or(0),
+                p.allow_revote,
+                p.is_public,
+            )
+        })
+        .transpose()?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let id = threads::create(&tx, body.category_id, user.id, &title, &text, poll.as_ref())
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => AppError::invalid("that category does not exist"),
+            e => e,
+        })?;
+    tx.commit().await?;
+    let thread = threads::get(&client, id, true)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/threads/{id}/"))],
+        Json(thread),
+    )
+        .into_response())
+}
+
+/// `GET /api/threads/{id}/`: the thread with its poll.
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let client = state.pool.get().await?;
+    let moderator = viewer.is_moderator();
+    let thread = threads::get(&client, id, moderator)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
+    Ok(Json(json!({ "thread": thread, "poll": poll })).into_response())
+}
+
+/// `?page=`.
+#[derive(Debug, Deserialize)]
+pub struct PostsQuery {
+    /// 1-based page.
+    pub page: Option<i64>,
+}
+
+/// `GET /api/threads/{id}/posts/`.
+pub async fn posts_index(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<PostsQuery>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let client = state.pool.get().await?;
+    let moderator = viewer.is_moderator();
+    threads::get(&client, id, moderator)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut results = posts::page(
+        &client,
+        id,
+        page,
+        state.config.posts_per_page,
+        viewer.user_id(),
+    )
+    .await?;
+    for p in results.iter_mut().filter(|p| p.is_deleted && !moderator) {
+        p.body.clear();
+        p.body_html.clear();
+    }
+    Ok(Json(json!({ "results": results, "page": page })).into_response())
+}
+
+/// Reply body.
+#[derive(Deserialize)]
+pub struct ReplyBody {
+    /// Markdown text.
+    pub body: String,
+}
+
+/// `POST /api/threads/{id}/posts/`: 201 with the post.
+pub async fn posts_create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReplyBody>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let user = viewer.require_writer().map_err(login_as_401)?;
+    let text = PostBody::parse(&body.body)?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let post_id = posts::reply(&tx, id, user, &text).await?;
+    tx.commit().await?;
+    let post = posts::get(&client, post_id).await?;
+    Ok((StatusCode::CREATED, Json(post)).into_response())
+}
+
+/// `?q=`.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    /// Words.
+    pub q: Option<String>,
+}
+
+/// `GET /api/search/?q=`.
+pub async fn search(
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Response> {
+    let q = search_model::query(q.q);
+    let client = state.pool.get().await?;
+    let hits = search_model::hits(&client, &q).await?;
+    Ok(Json(json!({ "results": hits })).into_response())
+}
