@@ -104,6 +104,23 @@ pub struct WorkerArgs {
     /// Sleep between polls of an empty queue, in milliseconds.
     #[arg(long, env = "FORUM_WORKER_IDLE_MS", default_value_t = 1000)]
     pub idle_ms: u64,
+    /// The SMTP server mails go through: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS). Unset: mails are written to the log.
+    #[arg(long, env = "FORUM_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// A PEM file of a CA to trust for the SMTP server's certificate, besides the public roots.
+    #[arg(long, env = "FORUM_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender of the forum's mails.
+    #[arg(
+        long,
+        env = "FORUM_MAIL_FROM",
+        default_value = "Forum <forum@localhost>"
+    )]
+    pub mail_from: String,
+    /// The longest wait for each step of an SMTP dialogue, in seconds.
+    #[arg(long, env = "FORUM_SMTP_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub smtp_timeout_seconds: u64,
 }
 
 /// `forum seed` options.

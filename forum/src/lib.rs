@@ -5,7 +5,7 @@
 //! - [`config`], [`error`], [`password`], [`markdown`], [`assets`], [`db`]: settings, the error
 //!   type, hashing, rendering, the embedded assets, the pool and migrations;
 //! - [`models`]: the domain types and their SQL;
-//! - [`cache`], [`auth`], [`ratelimit`], [`metrics`], [`worker`], [`seed`]: services taking a
+//! - [`cache`], [`auth`], [`ratelimit`], [`mail`], [`metrics`], [`worker`], [`seed`]: services taking a
 //!   pool and plain values; [`state`] bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
 //! - [`web`] (pages, forms, admin panel) and [`api`] (JSON): handlers;
@@ -24,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod markdown;
 pub mod metrics;
 pub mod models;

@@ -88,6 +88,12 @@ impl Metrics {
         }
     }
 
+    /// Registers the mail metrics (`forum_emails_*`): only the worker, which sends the mails,
+    /// serves them.
+    pub fn register_mail(&mut self) -> crate::mail::metrics::MailMetrics {
+        crate::mail::metrics::MailMetrics::register(&mut self.registry)
+    }
+
     /// The exposition text (OpenMetrics; converted by content negotiation).
     pub fn encode(&self) -> String {
         let mut text = String::with_capacity(4096);

@@ -155,8 +155,29 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
     .context("server failed")
 }
 
+/// The mailer of `--smtp-url` (or the log without it). Errors never repeat the URL's password.
+pub fn mailer(args: &WorkerArgs) -> anyhow::Result<crate::mail::Mailer> {
+    let Some(url) = &args.smtp_url else {
+        return Ok(crate::mail::Mailer::log(&args.mail_from)?);
+    };
+    let url: crate::mail::SmtpUrl = url.parse()?;
+    let ca = match &args.smtp_ca_file {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    Ok(crate::mail::Mailer::smtp(
+        &url,
+        &args.mail_from,
+        ca.as_deref(),
+        Duration::from_secs(args.smtp_timeout_seconds.max(1)),
+    )?)
+}
+
 async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::new(Role::All));
+    let mailer = mailer(&args)?;
+    let mut metrics = Metrics::new(Role::All);
+    let mail_metrics = Arc::new(metrics.register_mail());
+    let metrics = Arc::new(metrics);
     let state = AppState::with_metrics(pool.clone(), Config::default(), metrics.clone());
     let router = crate::http::health::routes().with_state(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -164,13 +185,18 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(addr = %args.listen, "worker metrics listening");
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    crate::worker::run(
-        pool,
-        metrics,
-        Duration::from_millis(args.idle_ms),
-        service_kit::shutdown_signal(),
-    )
-    .await;
+    // Mails have a queue of their own with their own retry policy: an SMTP outage of hours
+    // must not use up the attempts of the job queue.
+    let sender = crate::mail::Sender::new(
+        pool.clone(),
+        mailer,
+        crate::mail::RetryPolicy::default(),
+        Some(mail_metrics),
+    );
+    let idle = Duration::from_millis(args.idle_ms);
+    let mails = tokio::spawn(sender.run(idle, service_kit::shutdown_signal()));
+    crate::worker::run(pool, metrics, idle, service_kit::shutdown_signal()).await;
+    let _ = mails.await;
     server.abort();
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod posts;
 pub mod search;
 pub mod stats;
 pub mod threads;
+pub mod tokens;
 pub mod users;
 
 pub use categories::{Category, CategoryTree, TreeEntry};

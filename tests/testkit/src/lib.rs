@@ -5,12 +5,14 @@
 //! - [`free_port`]: a loopback port nobody listens on;
 //! - [`require_bin`]: the path of a tool a test needs, or a failure that says how to install it.
 //!   Tests never skip silently because a component is missing;
-//! - [`discord`]: the strict local Discord API, the project's one test double.
+//! - [`discord`]: the strict local Discord API, the project's one test double;
+//! - [`smtp`]: a real SMTP server (aiosmtpd) that keeps every mail it accepts for the test.
 
 #![forbid(unsafe_code)]
 
 pub mod discord;
 pub mod pg;
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
