@@ -165,7 +165,7 @@ fn help_and_version_work() {
     assert!(help.status.success());
     for flag in [
         "--log-file",
-        "--format",
+        "--nginx.format",
         "--config",
         "--from-start",
         "--checkpoint",

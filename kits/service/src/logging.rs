@@ -18,8 +18,8 @@ pub enum LogFormat {
     Logfmt,
 }
 
-/// `--log.level` and `--log.format`, as Prometheus and its exporters name them. The older
-/// `--log-level` and `--log-format` are accepted as hidden aliases.
+/// `--log.level` and `--log.format`, as Prometheus and its exporters name them.
+// The older `--log-level` and `--log-format` are accepted as aliases left out of --help.
 #[derive(Args, Clone, Debug)]
 pub struct LogArgs {
     /// Log level or filter directive (`error`, `warn`, `info`, `debug`, `trace`, or

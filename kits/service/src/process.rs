@@ -33,7 +33,7 @@ pub struct ProcessStats {
     pub virtual_memory_bytes: Option<f64>,
     /// Open file descriptors.
     pub open_fds: Option<f64>,
-    /// The soft limit on open file descriptors (`+Inf` when unlimited).
+    /// The soft limit on open file descriptors (2^64 - 1 when unlimited, as Go's `procfs`).
     pub max_fds: Option<f64>,
     /// When the process started, in seconds since the Unix epoch.
     pub start_time_seconds: Option<f64>,
@@ -101,7 +101,7 @@ fn status_kib(status: &str, key: &str) -> Option<f64> {
 fn max_open_files(limits: &str) -> Option<f64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     match line["Max open files".len()..].split_whitespace().next()? {
-        "unlimited" => Some(f64::INFINITY),
+        "unlimited" => Some(u64::MAX as f64),
         soft => soft.parse().ok(),
     }
 }
@@ -276,7 +276,7 @@ mod tests {
         let limits = "Max open files            unlimited            unlimited            files\n";
         let proc = fake_proc("garbage", "", limits, 1);
         let stats = ProcessStats::read(proc.path(), "42");
-        assert_eq!(stats.max_fds, Some(f64::INFINITY));
+        assert_eq!(stats.max_fds, Some(u64::MAX as f64));
         assert_eq!(stats.open_fds, Some(1.0));
         assert_eq!(stats.cpu_seconds, None);
         assert_eq!(stats.start_time_seconds, None);
@@ -286,16 +286,25 @@ mod tests {
         registry.register_collector(Box::new(ProcessCollector::new(proc.path(), "42")));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert_eq!(
-            text,
-            "# HELP process_open_fds Number of open file descriptors.\n\
-             # TYPE process_open_fds gauge\n\
-             process_open_fds 1.0\n\
-             # HELP process_max_fds Maximum number of open file descriptors.\n\
-             # TYPE process_max_fds gauge\n\
-             process_max_fds +Inf\n\
-             # EOF\n"
+        assert!(
+            text.starts_with(
+                "# HELP process_open_fds Number of open file descriptors.\n\
+                 # TYPE process_open_fds gauge\n\
+                 process_open_fds 1.0\n\
+                 # HELP process_max_fds Maximum number of open file descriptors.\n\
+                 # TYPE process_max_fds gauge\n\
+                 process_max_fds "
+            ) && text.ends_with("\n# EOF\n"),
+            "{text}"
         );
+        let max: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_max_fds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(max, u64::MAX as f64, "{text}");
+        assert_eq!(text.lines().count(), 7, "{text}");
     }
 
     #[test]
