@@ -12,6 +12,7 @@ use crate::cli::Args;
 use crate::events::{EventRule, Events, preset_events};
 use crate::lineformat::LineFormat;
 use crate::normalize::{Normalizer, Rule, preset_rules};
+use crate::tailer::LogPattern;
 
 /// The file's top level.
 #[derive(Debug, Default, Deserialize)]
@@ -109,7 +110,7 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct Source {
     /// Path or glob.
-    pub pattern: String,
+    pub pattern: LogPattern,
     /// Index into [`Plan::formats`].
     pub format: usize,
     /// Index into [`Plan::label_values`].
@@ -214,7 +215,7 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
             }
         };
         sources.push(Source {
-            pattern,
+            pattern: LogPattern::new(pattern),
             format,
             labels: u16::try_from(labels).context("too many static label sets")?,
         });

@@ -17,6 +17,7 @@
 
 pub mod checkpoint;
 pub mod fingerprint;
+pub mod pattern;
 mod run;
 
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use pattern::LogPattern;
 pub use run::{TailerHandle, spawn};
 
 use crate::lines::{Chunk, LineReader};
@@ -58,7 +60,7 @@ pub trait TailEvents {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `(path or glob, source index)` pairs.
-    pub patterns: Vec<(String, usize)>,
+    pub patterns: Vec<(LogPattern, usize)>,
     /// Read files found at startup from their start (else from their end), when no checkpoint
     /// applies. Files that appear later are always read from their start.
     pub from_start: bool,
@@ -98,7 +100,7 @@ pub struct FileServer {
     /// Patterns that match a path of the checkpoint: a file one of them matches at startup that
     /// the checkpoint does not know appeared while the exporter was down (a new `access.log`
     /// after a rotation), and is read from its start.
-    known_patterns: HashSet<String>,
+    known_patterns: HashSet<LogPattern>,
     checkpointer: Option<Checkpointer>,
     buf: Vec<u8>,
     dirty: bool,
@@ -121,7 +123,7 @@ impl FileServer {
                     .files
                     .iter()
                     .chain(&saved.draining)
-                    .any(|p| pattern_matches(pattern, Path::new(&p.path)))
+                    .any(|p| pattern.matches(Path::new(&p.path)))
             })
             .cloned()
             .collect();
@@ -208,7 +210,7 @@ impl FileServer {
         let mut seen_at: HashMap<Fingerprint, (PathBuf, usize)> = HashMap::new();
         let patterns = self.options.patterns.clone();
         for (pattern, source) in &patterns {
-            for path in crate::app::expand(pattern) {
+            for path in pattern.expand() {
                 let Ok(meta) = std::fs::metadata(&path) else {
                     continue;
                 };
@@ -284,7 +286,7 @@ impl FileServer {
         self.options
             .patterns
             .iter()
-            .find(|(pattern, _)| pattern_matches(pattern, path))
+            .find(|(pattern, _)| pattern.matches(path))
             .map(|(_, source)| *source)
     }
 
@@ -508,20 +510,6 @@ impl FileServer {
             .filter(|w| !w.draining)
             .map(|w| w.path.clone())
             .collect()
-    }
-}
-
-/// Whether `pattern` (a path, or a glob whose wildcards stay within a path component, as in
-/// [`crate::app::expand`]) matches `path`.
-fn pattern_matches(pattern: &str, path: &Path) -> bool {
-    if pattern.contains(['*', '?', '[']) {
-        let options = glob::MatchOptions {
-            require_literal_separator: true,
-            ..glob::MatchOptions::new()
-        };
-        glob::Pattern::new(pattern).is_ok_and(|g| g.matches_path_with(path, options))
-    } else {
-        Path::new(pattern) == path
     }
 }
 
