@@ -22,7 +22,7 @@ pub fn mix(h: u64, word: u64) -> u64 {
 
 /// A hash of a request path for the path caches: its whole little-endian words, then the
 /// rest as one word (zero-padded; 0 when there is no rest), then its length.
-/// [`crate::normalize::path_and_hash`] computes it while it looks for the end of the path.
+/// The normaliser's `path_and_hash` computes it while it looks for the end of the path.
 /// Never exported: it only picks cache slots.
 #[inline]
 pub fn word_hash(bytes: &[u8]) -> u64 {

@@ -58,14 +58,6 @@ impl LineFormat {
         LogFormat::compile(spec).map(LineFormat::Text)
     }
 
-    /// How the format is described in messages.
-    pub fn describe(&self) -> &str {
-        match self {
-            LineFormat::Text(f) => f.source(),
-            LineFormat::Json => "json",
-        }
-    }
-
     /// Parses `line` and hands the record to `f`.
     #[inline]
     pub fn with_record<R>(

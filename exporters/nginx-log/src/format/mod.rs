@@ -38,11 +38,6 @@ impl LogFormat {
         })
     }
 
-    /// The format string this was compiled from.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
     /// Parses one line (without its newline) into `record`. Fields the format lacks stay empty.
     #[inline]
     pub fn parse<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> Result<(), Mismatch> {

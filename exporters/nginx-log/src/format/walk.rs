@@ -23,6 +23,8 @@ pub struct Mismatch {
 }
 
 impl Compiled {
+    /// The hot walk: the built-in one for `combined` and `forum`, else the generic one.
+    /// `false` when the line does not match (the reference walk then says where).
     #[inline]
     pub fn parse_fused<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> bool {
         if let (Some(builtin), Some(ScanPlan::Three(classes))) =

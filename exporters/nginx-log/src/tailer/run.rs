@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
-use super::{FileServer, TailEvents};
+use super::events::TailEvents;
+use super::server::FileServer;
 
 /// A running tailer thread.
 pub struct TailerHandle {
