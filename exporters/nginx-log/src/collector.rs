@@ -1,5 +1,5 @@
 //! The shared state behind one lock, and the `prometheus-client` [`Collector`] that encodes a
-//! snapshot of it on each scrape.
+//! snapshot of it on each scrape. [`state`] and [`registry`] build both for a [`Plan`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,9 +9,11 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
-use crate::aggregate::{Aggregator, Histograms, PARSE_ERROR_REASONS};
-use crate::record::METHODS;
+use crate::aggregate::{Aggregator, Histograms};
+use crate::config::Plan;
+use crate::record::{METHODS, PARSE_ERROR_REASONS};
 
 /// What the tailer reported about files (written by the application's tailer events).
 #[derive(Clone, Debug, Default)]
@@ -48,6 +50,34 @@ pub type Shared = Arc<Mutex<State>>;
 /// Locks the shared state, going on after a panic elsewhere (counts stay consistent per line).
 pub fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The shared state for a plan (the plan's rules move into it).
+pub fn state(plan: &mut Plan) -> Shared {
+    let mut agg = Aggregator::new(
+        plan.settings.clone(),
+        std::mem::take(&mut plan.normalizer),
+        std::mem::take(&mut plan.events),
+    );
+    agg.reserve_label_sets(plan.label_values.len());
+    Arc::new(Mutex::new(State {
+        agg,
+        tail: TailStats::default(),
+        label_names: plan.label_names.clone(),
+        label_values: plan.label_values.clone(),
+    }))
+}
+
+/// A registry with the build info and the state's collector.
+pub fn registry(shared: &Shared) -> Registry {
+    let mut registry = Registry::default();
+    service_kit::register_build_info(
+        &mut registry,
+        "nginx_log_exporter",
+        env!("CARGO_PKG_VERSION"),
+    );
+    registry.register_collector(Box::new(StateCollector(shared.clone())));
+    registry
 }
 
 /// Encodes [`State`] on each scrape.

@@ -2,16 +2,75 @@
 //! [`Plan`]: what to read, how to parse it, how to name endpoints and events.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::aggregate::Settings;
 use crate::cli::Args;
-use crate::events::{EventRule, Events, preset_events};
+use crate::events::{EventError, EventRule, Events, preset_events};
+use crate::format::CompileError;
 use crate::lineformat::LineFormat;
 use crate::normalize::{Normalizer, Rule, preset_rules};
+use crate::tailer::LogPattern;
+
+/// Why the config file, or its merge with the flags, is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of this shape (unknown keys are errors).
+    #[error("invalid config file {}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A log format that does not compile.
+    #[error("invalid log format {spec:?}")]
+    Format {
+        /// The format as given.
+        spec: String,
+        /// Why.
+        source: CompileError,
+    },
+    /// Neither flags nor file name a log file.
+    #[error("no log file given: use --log-file PATH_OR_GLOB or [[files]] in the config file")]
+    NoLogFile,
+    /// A static label name Prometheus would refuse, or one the exporter uses.
+    #[error("invalid static label name {0:?}: use [a-zA-Z_][a-zA-Z0-9_]*, not a reserved name")]
+    LabelName(String),
+    /// More static label sets than fit in a series key.
+    #[error("too many static label sets")]
+    LabelSets(#[source] std::num::TryFromIntError),
+    /// An endpoint rule regex that does not compile.
+    #[error("invalid rule regex {regex:?}")]
+    Regex {
+        /// The regex as given.
+        regex: String,
+        /// Why.
+        source: regex::Error,
+    },
+    /// An endpoint rule with neither prefix + endpoint nor regex + replace.
+    #[error("each [[rules]] entry needs either prefix + endpoint, or regex + replace")]
+    Rule,
+    /// A preset name that is not one.
+    #[error("unknown preset {0:?}: use forum, misago or none")]
+    Preset(String),
+    /// An event rule that is refused.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// Histogram buckets that are not positive, finite numbers.
+    #[error("histogram buckets must be positive, finite numbers: {0:?}")]
+    Buckets(Vec<f64>),
+}
 
 /// The file's top level.
 #[derive(Debug, Default, Deserialize)]
@@ -98,10 +157,15 @@ fn any() -> String {
 
 impl Config {
     /// Reads and checks a config file.
-    pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -109,7 +173,7 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct Source {
     /// Path or glob.
-    pub pattern: String,
+    pub pattern: LogPattern,
     /// Index into [`Plan::formats`].
     pub format: usize,
     /// Index into [`Plan::label_values`].
@@ -146,7 +210,7 @@ fn valid_label_name(name: &str) -> bool {
 }
 
 /// Merges flags over the config file.
-pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
+pub fn plan(args: &Args, config: Config) -> Result<Plan, ConfigError> {
     let default_format = args
         .format
         .clone()
@@ -158,12 +222,14 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
         .or(config.preset.clone())
         .unwrap_or_else(|| "forum".into());
     let mut formats: Vec<(String, LineFormat)> = Vec::new();
-    let mut format_index = |spec: &str| -> anyhow::Result<usize> {
+    let mut format_index = |spec: &str| -> Result<usize, ConfigError> {
         if let Some(i) = formats.iter().position(|(s, _)| s == spec) {
             return Ok(i);
         }
-        let compiled =
-            LineFormat::compile(spec).with_context(|| format!("invalid log format {spec:?}"))?;
+        let compiled = LineFormat::compile(spec).map_err(|source| ConfigError::Format {
+            spec: spec.to_string(),
+            source,
+        })?;
         formats.push((spec.to_string(), compiled));
         Ok(formats.len() - 1)
     };
@@ -181,7 +247,7 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
             .collect();
     }
     if files.is_empty() {
-        bail!("no log file given: use --log-file PATH_OR_GLOB or [[files]] in the config file");
+        return Err(ConfigError::NoLogFile);
     }
     let label_names: Vec<String> = files
         .iter()
@@ -190,7 +256,7 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
         .into_iter()
         .collect();
     if let Some(bad) = label_names.iter().find(|n| !valid_label_name(n)) {
-        bail!("invalid static label name {bad:?}: use [a-zA-Z_][a-zA-Z0-9_]*, not a reserved name");
+        return Err(ConfigError::LabelName(bad.clone()));
     }
     let mut label_values: Vec<Vec<String>> = Vec::new();
     let mut sources = Vec::new();
@@ -214,9 +280,9 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
             }
         };
         sources.push(Source {
-            pattern,
+            pattern: LogPattern::new(pattern),
             format,
-            labels: u16::try_from(labels).context("too many static label sets")?,
+            labels: u16::try_from(labels).map_err(ConfigError::LabelSets)?,
         });
     }
     let mut rules = Vec::new();
@@ -224,26 +290,21 @@ pub fn plan(args: &Args, config: Config) -> anyhow::Result<Plan> {
         rules.push(match (r.prefix, r.endpoint, r.regex, r.replace) {
             (Some(prefix), Some(endpoint), None, None) => Rule::prefix(&prefix, &endpoint),
             (None, None, Some(regex), Some(replace)) => Rule::regex(&regex, &replace)
-                .with_context(|| format!("invalid rule regex {regex:?}"))?,
-            _ => bail!("each [[rules]] entry needs either prefix + endpoint, or regex + replace"),
+                .map_err(|source| ConfigError::Regex { regex, source })?,
+            _ => return Err(ConfigError::Rule),
         });
     }
-    rules.extend(
-        preset_rules(&preset)
-            .with_context(|| format!("unknown preset {preset:?}: use forum, misago or none"))?,
-    );
+    rules.extend(preset_rules(&preset).ok_or_else(|| ConfigError::Preset(preset.clone()))?);
     let mut event_rules = preset_events(&preset).unwrap_or_default();
     for e in config.events {
-        event_rules.push(
-            EventRule::new(&e.name, &e.method, &e.path, &e.status).map_err(anyhow::Error::msg)?,
-        );
+        event_rules.push(EventRule::new(&e.name, &e.method, &e.path, &e.status)?);
     }
-    let events = Events::new(event_rules).map_err(anyhow::Error::msg)?;
+    let events = Events::new(event_rules)?;
     let defaults = Settings::default();
-    let buckets = |b: Option<Vec<f64>>, default: Vec<f64>| -> anyhow::Result<Vec<f64>> {
+    let buckets = |b: Option<Vec<f64>>, default: Vec<f64>| -> Result<Vec<f64>, ConfigError> {
         let b = b.unwrap_or(default);
         if b.is_empty() || b.iter().any(|x| !x.is_finite() || *x <= 0.0) {
-            bail!("histogram buckets must be positive, finite numbers: {b:?}");
+            return Err(ConfigError::Buckets(b));
         }
         Ok(b)
     };

@@ -10,6 +10,20 @@ use crate::record::method_index;
 /// The most rules an event set may hold (bits of the per-endpoint mask).
 pub const MAX_RULES: usize = 64;
 
+/// Why an event rule is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The status is neither a code, a class nor `*`.
+    #[error("invalid status {0:?}: expected a code (401), a class (5xx) or *")]
+    Status(String),
+    /// More rules than the event bits of a series.
+    #[error("{0} event rules given; at most {MAX_RULES} are supported")]
+    TooMany(usize),
+    /// An event name that is not a label value of letters, digits and `_`.
+    #[error("invalid event name {0:?}: use letters, digits and _")]
+    Name(String),
+}
+
 /// What a rule's status must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusMatch {
@@ -23,7 +37,7 @@ pub enum StatusMatch {
 
 impl StatusMatch {
     /// Parses `401`, `5xx` or `*`.
-    pub fn parse(s: &str) -> Result<StatusMatch, String> {
+    pub fn parse(s: &str) -> Result<StatusMatch, EventError> {
         let s = s.trim();
         if s == "*" || s.is_empty() {
             return Ok(StatusMatch::Any);
@@ -37,9 +51,7 @@ impl StatusMatch {
         }
         match s.parse::<u16>() {
             Ok(code) if code < 1000 => Ok(StatusMatch::Code(code)),
-            _ => Err(format!(
-                "invalid status {s:?}: expected a code (401), a class (5xx) or *"
-            )),
+            _ => Err(EventError::Status(s.to_string())),
         }
     }
 
@@ -68,7 +80,12 @@ pub struct EventRule {
 
 impl EventRule {
     /// A rule from its parts; `method` `*` means any.
-    pub fn new(event: &str, method: &str, path: &str, status: &str) -> Result<EventRule, String> {
+    pub fn new(
+        event: &str,
+        method: &str,
+        path: &str,
+        status: &str,
+    ) -> Result<EventRule, EventError> {
         Ok(EventRule {
             event: event.to_string(),
             method: (method != "*").then(|| method.to_ascii_uppercase()),
@@ -134,12 +151,9 @@ pub struct Events {
 
 impl Events {
     /// Compiles `rules` (at most [`MAX_RULES`]).
-    pub fn new(rules: Vec<EventRule>) -> Result<Events, String> {
+    pub fn new(rules: Vec<EventRule>) -> Result<Events, EventError> {
         if rules.len() > MAX_RULES {
-            return Err(format!(
-                "{} event rules given; at most {MAX_RULES} are supported",
-                rules.len()
-            ));
+            return Err(EventError::TooMany(rules.len()));
         }
         let mut names: Vec<String> = Vec::new();
         let mut compiled = Vec::with_capacity(rules.len());
@@ -150,10 +164,7 @@ impl Events {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_')
             {
-                return Err(format!(
-                    "invalid event name {:?}: use letters, digits and _",
-                    rule.event
-                ));
+                return Err(EventError::Name(rule.event.clone()));
             }
             let event = match names.iter().position(|n| *n == rule.event) {
                 Some(i) => i,

@@ -1,15 +1,22 @@
 //! nginx access logs to Prometheus metrics.
 //!
-//! The pieces, from file to scrape: [`tailer`] follows files through rotations and truncations
-//! and hands out blocks of complete lines ([`lines`]); [`lineformat`] and [`format`] parse them
-//! into [`record::Record`]s; [`aggregate`] normalises paths ([`normalize`]), fires named events
-//! ([`events`]), keeps the top list ([`topn`]) and counts; [`collector`] encodes a snapshot of
-//! the counts on each scrape. [`config`] and [`cli`] say what to read and how; [`app`] wires it.
+//! The pieces, from the ground up (a module uses only the ones listed before it):
+//!
+//! - [`bytes`]: the word-at-a-time (SWAR) and SIMD byte searches the hot path is built on;
+//!   [`hash`]: the hashes of paths and endpoints; [`lines`]: bytes to blocks of complete lines.
+//! - [`record`]: one parsed line, its field parsers and [`record::ParseError`]; [`tailer`]:
+//!   follows files through rotations and truncations ([`tailer::LogPattern`] names them).
+//! - [`format`]: nginx `log_format` strings compiled into a parser; [`normalize`]: paths to
+//!   endpoint templates; [`events`]: named events; [`topn`]: the top list.
+//! - [`lineformat`]: a `log_format` or JSON lines; [`aggregate`]: lines in, counts out.
+//! - [`cli`] (flags), [`config`] (the config file, merged with the flags into a plan),
+//!   [`collector`] (the shared state and its scrape), [`stub_status`].
+//! - [`one_shot`] and [`serve`], the two modes; [`startup`] picks one.
 
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
-pub mod app;
+pub mod bytes;
 pub mod cli;
 pub mod collector;
 pub mod config;
@@ -19,9 +26,10 @@ pub mod hash;
 pub mod lineformat;
 pub mod lines;
 pub mod normalize;
+pub mod one_shot;
 pub mod record;
-pub mod scan;
 pub mod serve;
+pub mod startup;
 pub mod stub_status;
 pub mod tailer;
 pub mod topn;

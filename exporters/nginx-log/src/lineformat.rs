@@ -4,13 +4,41 @@
 //! `body_bytes_sent`, `request_length`, `request_time`, `upstream_response_time`, `host`).
 
 use std::borrow::Cow;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::aggregate::ParseError;
 use crate::format::{CompileError, LogFormat};
-use crate::record::Record;
+use crate::record::{ParseError, Record};
+
+/// How many of a file's first lines [`LineFormat::check_file`] tries.
+const CHECK_LINES: usize = 20;
+
+/// Why a file's first lines do not fit its format ([`LineFormat::check_file`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// None of the lines tried matches.
+    #[error("{}: none of the first {lines} lines match the log format. {why}", path.display())]
+    NoMatch {
+        /// The file.
+        path: PathBuf,
+        /// How many lines were tried.
+        lines: usize,
+        /// Where the first one stopped matching ([`LineFormat::explain`]).
+        why: String,
+    },
+}
 
 /// A compiled line format.
 #[derive(Clone, Debug)]
@@ -28,14 +56,6 @@ impl LineFormat {
             return Ok(LineFormat::Json);
         }
         LogFormat::compile(spec).map(LineFormat::Text)
-    }
-
-    /// How the format is described in messages.
-    pub fn describe(&self) -> &str {
-        match self {
-            LineFormat::Text(f) => f.source(),
-            LineFormat::Json => "json",
-        }
     }
 
     /// Parses `line` and hands the record to `f`.
@@ -100,6 +120,40 @@ impl LineFormat {
                 }
             }),
         }
+    }
+}
+
+impl LineFormat {
+    /// Fails with a clear message when none of the first lines of `path` match the format. A
+    /// file that cannot be opened (not there yet) or holds no line passes.
+    pub fn check_file(&self, path: &Path) -> Result<(), CheckError> {
+        let Ok(file) = std::fs::File::open(path) else {
+            return Ok(());
+        };
+        let mut head = Vec::with_capacity(64 * 1024);
+        file.take(256 * 1024)
+            .read_to_end(&mut head)
+            .map_err(|source| CheckError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let lines: Vec<&[u8]> = head
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .take(CHECK_LINES)
+            .collect();
+        if lines.is_empty()
+            || lines
+                .iter()
+                .any(|l| self.explain(l.strip_suffix(b"\r").unwrap_or(l)).is_none())
+        {
+            return Ok(());
+        }
+        Err(CheckError::NoMatch {
+            path: path.to_path_buf(),
+            lines: lines.len(),
+            why: self.explain(lines[0]).unwrap_or_default(),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `nginx-log-exporter`: see the crate docs and README.md.
 
 use clap::Parser;
-use nginx_log_exporter::{app, cli::Args};
+use nginx_log_exporter::{cli::Args, startup};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,7 +10,7 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: {e:#}");
         return std::process::ExitCode::FAILURE;
     }
-    match app::run(args).await {
+    match startup::run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -10,7 +10,9 @@
 
 use regex::bytes::Regex;
 
-use crate::hash::{le_word, mix, word_at};
+use crate::bytes::search::{query_flags, query_start};
+use crate::bytes::words::{below, le_word, non_digits, word_at};
+use crate::hash::mix;
 
 /// The longest endpoint template kept; longer ones are cut.
 pub const MAX_ENDPOINT_LEN: usize = 120;
@@ -241,17 +243,6 @@ fn has_prefix(path: &[u8], prefix: &[u8]) -> bool {
     (prefix.len() < 2 || path.get(1) == prefix.get(1)) && path.starts_with(prefix)
 }
 
-/// The high bit of each byte of `word` that is not an ASCII digit, exactly (no carry crosses
-/// a byte: `0x7f + 0x76` is below `0x100`).
-#[inline(always)]
-fn non_digits(word: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let x = word ^ 0x3030_3030_3030_3030;
-    // A digit leaves 0 to 9: below 10 in its low seven bits, and no high bit.
-    (((x & LOW7) + 0x7676_7676_7676_7676) | x) & HI
-}
-
 /// The path of a URI: the part before its query string or fragment.
 #[inline]
 pub fn path_of(uri: &[u8]) -> &[u8] {
@@ -297,47 +288,6 @@ pub fn path_and_hash(uri: &[u8]) -> (&[u8], u64) {
     h = mix(h, word & below(n));
     at += n;
     (&uri[..at], mix(h, at as u64))
-}
-
-/// The low `n` bytes set (`n` below 8).
-#[inline(always)]
-fn below(n: usize) -> u64 {
-    (1 << (8 * n)) - 1
-}
-
-/// The high bit of each byte of `word` that is `?` or `#`; only the lowest one is reliable
-/// (borrows may flag bytes above it).
-#[inline(always)]
-fn query_flags(word: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
-    (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI
-}
-
-/// Where the query string or fragment (`?` or `#`) starts, else the length. URIs are short:
-/// eight bytes at a time in a `u64` (SWAR) beat both a byte loop and a vectorised search.
-#[inline]
-fn query_start(uri: &[u8]) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut words = uri.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
-        // The lowest flagged byte of each is its first match (borrows only flag bytes above).
-        let found = (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI;
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|b| *b == b'?' || *b == b'#')
-        .map_or(uri.len(), |i| at + i)
 }
 
 /// The built-in replacements, segment by segment. One pass classifies each segment (a table
@@ -492,26 +442,6 @@ mod tests {
         assert_eq!(norm(&n, "/search?q=1"), "/search");
     }
 
-    #[test]
-    fn the_query_starts_at_the_first_question_mark_or_hash() {
-        for uri in [
-            &b""[..],
-            b"/",
-            b"/abc?",
-            b"/abcdefgh?x#y",
-            b"/abcdefghijklmnop#x?y",
-            b"/a/b/c/d/e/f/g/h/i/j",
-            b"?",
-            b"/\xff\x80?\x3f",
-        ] {
-            let plain = uri
-                .iter()
-                .position(|b| *b == b'?' || *b == b'#')
-                .unwrap_or(uri.len());
-            assert_eq!(query_start(uri), plain, "{uri:?}");
-        }
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             cases: 2048,
@@ -632,25 +562,6 @@ mod tests {
             }
             if preset == "misago" {
                 proptest::prop_assert!(templates.iter().all(Option::is_none));
-            }
-        }
-    }
-
-    #[test]
-    fn non_digits_flags_exactly_the_bytes_that_are_not_digits() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut bytes = *b"01234567";
-                bytes[at] = b;
-                let flags = non_digits(u64::from_le_bytes(bytes));
-                for (i, byte) in bytes.iter().enumerate() {
-                    assert_eq!(
-                        flags >> (8 * i + 7) & 1 == 1,
-                        !byte.is_ascii_digit(),
-                        "{bytes:?}"
-                    );
-                }
-                assert_eq!(flags & !0x8080_8080_8080_8080, 0);
             }
         }
     }

@@ -1,5 +1,29 @@
-//! One parsed log line: borrowed byte slices of the fields the exporter uses, and the small
-//! parsers that turn them into numbers, methods and paths.
+//! One parsed log line: borrowed byte slices of the fields the exporter uses, the small
+//! parsers that turn them into numbers, methods and paths, and why a line was not counted
+//! ([`ParseError`]).
+
+use crate::bytes::search::first_space;
+use crate::bytes::words::{ZEROS, all_digits, be_word, digits_value, zero_pad};
+
+/// Why a line was not counted (`nginx_log_parse_errors_total{reason}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The line does not match the log format.
+    #[error("the line does not match the log format")]
+    Format = 0,
+    /// `$status` is not three digits.
+    #[error("$status is not three digits")]
+    Status = 1,
+    /// The line is longer than the limit.
+    #[error("the line is longer than the limit")]
+    TooLong = 2,
+    /// A JSON line that is not a JSON object.
+    #[error("the line is not a JSON object")]
+    Json = 3,
+}
+
+/// Label values of [`ParseError`], by discriminant.
+pub const PARSE_ERROR_REASONS: [&str; 4] = ["format", "status", "too_long", "json"];
 
 /// A variable the exporter reads from a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,23 +146,6 @@ impl<'a> Record<'a> {
     }
 }
 
-/// The first space among the first 16 bytes of a request line (the end of its method). Methods
-/// are short: the first eight bytes are tested at once in a `u64` (SWAR).
-#[inline(always)]
-fn first_space(req: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    if let Some(head) = req.first_chunk::<8>() {
-        let x = u64::from_le_bytes(*head) ^ (LO * u64::from(b' '));
-        // The lowest flagged byte is the first space (borrows only flag bytes above it).
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some((found.trailing_zeros() / 8) as usize);
-        }
-    }
-    req.iter().take(16).position(|b| *b == b' ')
-}
-
 /// The methods that get their own label value; anything else is `other`.
 pub const METHODS: [&str; 10] = [
     "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "other",
@@ -195,54 +202,6 @@ pub fn parse_status(s: &[u8]) -> Option<u16> {
         }
         _ => None,
     }
-}
-
-/// `'0'` in every byte.
-const ZEROS: u64 = 0x3030_3030_3030_3030;
-
-/// The 1 to 8 bytes of `s` as a big-endian number: the last byte lowest. Two overlapping
-/// loads (or three single bytes) instead of a loop.
-#[inline(always)]
-fn be_word(s: &[u8]) -> u64 {
-    let n = s.len();
-    debug_assert!((1..=8).contains(&n));
-    if n >= 4 {
-        let hi = u64::from(u32::from_be_bytes([s[0], s[1], s[2], s[3]]));
-        let lo = u64::from(u32::from_be_bytes([s[n - 4], s[n - 3], s[n - 2], s[n - 1]]));
-        // The overlapping bytes land on the same bits in both.
-        (hi << (8 * (n - 4))) | lo
-    } else {
-        let (a, b, c) = (u64::from(s[0]), u64::from(s[n / 2]), u64::from(s[n - 1]));
-        (a << (8 * (n - 1))) | (b << (8 * (n - 1 - n / 2))) | c
-    }
-}
-
-/// `'0'` in the bytes above the lowest `n` (1 to 8), so a [`be_word`] of `n` bytes reads as
-/// eight digits with leading zeros.
-#[inline(always)]
-fn zero_pad(n: usize) -> u64 {
-    // Two shifts: `<< 64` would overflow when `n` is 8.
-    ZEROS << 4 << (8 * n - 4)
-}
-
-/// Whether every byte of `x` is an ASCII digit.
-#[inline(always)]
-fn all_digits(x: u64) -> bool {
-    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-    // `0x30..=0x3f`, and still below `0x40` after adding 6: `0x30..=0x39`. No byte carries
-    // into the next when the first test holds.
-    (x & HIGH == ZEROS) & (x.wrapping_add(0x0606_0606_0606_0606) & HIGH == ZEROS)
-}
-
-/// The number whose decimal digits (values 0-9, the lowest byte the units) are the bytes of
-/// `d`.
-#[inline(always)]
-fn digits_value(d: u64) -> u64 {
-    const BYTES: u64 = 0x00ff_00ff_00ff_00ff;
-    const PAIRS: u64 = 0x0000_ffff_0000_ffff;
-    let d = (d & BYTES) + ((d >> 8) & BYTES) * 10;
-    let d = (d & PAIRS) + ((d >> 16) & PAIRS) * 100;
-    (d & 0xffff_ffff) + (d >> 32) * 10_000
 }
 
 /// A byte count; `-`, empty or anything not a number is 0.
@@ -406,24 +365,6 @@ mod tests {
         assert_eq!(parse_upstream_seconds(b"0.005, 0.010, -"), Some(0.015));
         assert_eq!(parse_upstream_seconds(b"-"), None);
         assert_eq!(parse_upstream_seconds(b"x, 1"), None);
-    }
-
-    #[test]
-    fn the_first_space_is_found_in_the_first_16_bytes_only() {
-        for req in [
-            &b""[..],
-            b" ",
-            b"GET / HTTP/1.1",
-            b"OPTIONS * HTTP/1.1",
-            b"ABCDEFGH /",
-            b"ABCDEFGHIJKLMNOP /",
-            b"ABCDEFGHIJKLMNO /",
-            b"!\x21 x",
-            b"\x00\x01\x20",
-        ] {
-            let plain = req.iter().take(16).position(|b| *b == b' ');
-            assert_eq!(first_space(req), plain, "{req:?}");
-        }
     }
 
     /// The byte loops the word-at-a-time parsers replaced, kept as their specification.

@@ -8,12 +8,12 @@ use std::time::Duration;
 use exporter_kit::server::registry_collect;
 use exporter_kit::{Metadata, Server};
 
-use crate::app::{check_format, expand, registry, state};
 use crate::cli::Args;
-use crate::collector::{Shared, lock};
+use crate::collector::{Shared, lock, registry, state};
 use crate::config::{Plan, Source};
 use crate::lineformat::LineFormat;
-use crate::tailer::{FileServer, Options, TailEvents, TailerHandle};
+use crate::stub_status;
+use crate::tailer::{self, FileServer, Options, TailEvents, TailerHandle};
 
 /// How long a rotated-away file stays open after its last growth (nginx keeps writing to it
 /// until `nginx -s reopen`).
@@ -76,8 +76,8 @@ impl TailEvents for Feed {
 /// Checks the formats against the files there now, then starts the tailer.
 pub fn start_tailer(args: &Args, plan: &Plan, shared: Shared) -> anyhow::Result<TailerHandle> {
     for source in &plan.sources {
-        for path in expand(&source.pattern) {
-            check_format(&path, &plan.formats[source.format])?;
+        for path in source.pattern.expand() {
+            plan.formats[source.format].check_file(&path)?;
         }
     }
     let options = Options {
@@ -93,7 +93,7 @@ pub fn start_tailer(args: &Args, plan: &Plan, shared: Shared) -> anyhow::Result<
         rotate_wait: ROTATE_WAIT,
     };
     let server = FileServer::new(options)?;
-    Ok(crate::tailer::spawn(
+    Ok(tailer::spawn(
         server,
         Feed::new(shared, plan),
         Duration::from_millis(args.poll_interval_ms.max(10)),
@@ -106,7 +106,7 @@ pub async fn serve(args: Args, mut plan: Plan) -> anyhow::Result<()> {
     let registry = Arc::new(registry(&shared));
     let tailer = start_tailer(&args, &plan, shared)?;
     let collect = match &args.scrape_uri {
-        Some(uri) => crate::stub_status::collect(registry, uri)?,
+        Some(uri) => stub_status::collect(registry, uri)?,
         None => registry_collect(registry),
     };
     let meta = Metadata {

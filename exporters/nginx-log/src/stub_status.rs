@@ -8,6 +8,22 @@ use std::time::Duration;
 use exporter_kit::Collect;
 use prometheus_client::registry::Registry;
 
+/// Why stub_status cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StubStatusError {
+    /// `--nginx.scrape-uri` is not a URL.
+    #[error("invalid --nginx.scrape-uri {uri:?}: {error}")]
+    Uri {
+        /// The URI as given.
+        uri: String,
+        /// Why.
+        error: String,
+    },
+    /// The HTTP client cannot be built (TLS roots).
+    #[error("cannot build the HTTP client for stub_status")]
+    Client(#[source] reqwest::Error),
+}
+
 /// The figures of one stub_status page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StubStatus {
@@ -121,12 +137,15 @@ pub fn render(status: Option<&StubStatus>) -> String {
 }
 
 /// A [`Collect`] that encodes `registry` and appends a fresh stub_status scrape of `uri`.
-pub fn collect(registry: Arc<Registry>, uri: &str) -> anyhow::Result<Collect> {
-    let url = reqwest::Url::parse(uri)
-        .map_err(|e| anyhow::anyhow!("invalid --nginx.scrape-uri {uri:?}: {e}"))?;
+pub fn collect(registry: Arc<Registry>, uri: &str) -> Result<Collect, StubStatusError> {
+    let url = reqwest::Url::parse(uri).map_err(|e| StubStatusError::Uri {
+        uri: uri.to_string(),
+        error: e.to_string(),
+    })?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
-        .build()?;
+        .build()
+        .map_err(StubStatusError::Client)?;
     Ok(Arc::new(move |ctx| {
         let registry = registry.clone();
         let client = client.clone();

@@ -149,8 +149,8 @@ async fn the_example_config_serves_the_forum_layout_and_logs_the_forum_format() 
     ])
     .unwrap();
     let mut plan = plan(&args, Config::default()).unwrap();
-    let shared = nginx_log_exporter::app::state(&mut plan);
-    let registry = Arc::new(nginx_log_exporter::app::registry(&shared));
+    let shared = nginx_log_exporter::collector::state(&mut plan);
+    let registry = Arc::new(nginx_log_exporter::collector::registry(&shared));
     let collect =
         nginx_log_exporter::stub_status::collect(registry, &format!("{base}/nginx_status"))
             .unwrap();

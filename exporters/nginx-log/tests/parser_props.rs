@@ -1,11 +1,12 @@
 //! Property tests of the parser, the normaliser and the aggregator on hostile input: garbage,
 //! invalid UTF-8, huge lines, `-` fields, status `000`, several upstream times.
 
-use nginx_log_exporter::aggregate::{Aggregator, PARSE_ERROR_REASONS, Settings};
+use nginx_log_exporter::aggregate::{Aggregator, Settings};
 use nginx_log_exporter::events::{Events, preset_events};
 use nginx_log_exporter::lineformat::LineFormat;
 use nginx_log_exporter::lines::{Chunk, LineReader};
 use nginx_log_exporter::normalize::{MAX_ENDPOINT_LEN, Normalizer, preset_rules};
+use nginx_log_exporter::record::PARSE_ERROR_REASONS;
 use proptest::prelude::*;
 
 fn aggregator() -> Aggregator {

@@ -11,8 +11,9 @@ use clap::Parser;
 use exporter_kit::server::registry_collect;
 use exporter_kit::{Metadata, Server};
 use nginx_log_exporter::cli::Args;
+use nginx_log_exporter::collector::{registry, state};
 use nginx_log_exporter::config::{Config, plan};
-use nginx_log_exporter::{app, serve};
+use nginx_log_exporter::serve;
 
 struct Nginx {
     bin: PathBuf,
@@ -216,8 +217,8 @@ async fn totals_equal_requests_through_rotation_and_copytruncate() {
     ])
     .unwrap();
     let mut plan = plan(&args, Config::default()).unwrap();
-    let shared = app::state(&mut plan);
-    let registry = Arc::new(app::registry(&shared));
+    let shared = state(&mut plan);
+    let registry = Arc::new(registry(&shared));
     let tailer = serve::start_tailer(&args, &plan, shared).unwrap();
     let meta = Metadata {
         name: "nginx-log-exporter",

@@ -66,7 +66,7 @@ impl Setup {
 
     fn server(&self) -> FileServer {
         FileServer::new(Options {
-            patterns: vec![(self.pattern.clone(), 0)],
+            patterns: vec![(self.pattern.clone().into(), 0)],
             from_start: false,
             checkpoint: Some(self.checkpoint()),
             max_line: 1 << 16,

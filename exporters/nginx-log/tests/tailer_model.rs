@@ -89,7 +89,15 @@ impl Model {
 
     fn options(&self) -> Options {
         Options {
-            patterns: vec![(self.dir.path().join(self.pattern).display().to_string(), 0)],
+            patterns: vec![(
+                self.dir
+                    .path()
+                    .join(self.pattern)
+                    .display()
+                    .to_string()
+                    .into(),
+                0,
+            )],
             from_start: false,
             checkpoint: Some(self.dir.path().join("checkpoint.json")),
             max_line: 1 << 16,
@@ -297,7 +305,7 @@ fn globs_pick_up_new_files_from_their_start_and_existing_ones_from_their_end() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.log"), b"before start\n").unwrap();
     let options = Options {
-        patterns: vec![(dir.path().join("*.log").display().to_string(), 0)],
+        patterns: vec![(dir.path().join("*.log").display().to_string().into(), 0)],
         from_start: false,
         checkpoint: None,
         max_line: 1 << 16,

@@ -12,6 +12,35 @@ use super::fingerprint::Fingerprint;
 
 const VERSION: u32 = 1;
 
+/// Why a checkpoint cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file exists but cannot be read.
+    #[error("cannot read checkpoint {}: {error}", path.display())]
+    Read {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Not a checkpoint.
+    #[error("invalid checkpoint {}: {error} (delete it to start over)", path.display())]
+    Invalid {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why.
+        error: serde_json::Error,
+    },
+    /// Written by another version of the format.
+    #[error("checkpoint {} has version {version}, this exporter reads {VERSION}", path.display())]
+    Version {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+    },
+}
+
 /// One file's position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
@@ -61,24 +90,27 @@ impl Checkpointer {
 
     /// The saved positions; none when the file does not exist. A corrupt or newer file is an
     /// error (starting over silently would re-count or skip lines).
-    pub fn load(&self) -> anyhow::Result<Saved> {
+    pub fn load(&self) -> Result<Saved, CheckpointError> {
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Saved::default()),
-            Err(e) => anyhow::bail!("cannot read checkpoint {}: {e}", self.path.display()),
+            Err(error) => {
+                return Err(CheckpointError::Read {
+                    path: self.path.clone(),
+                    error,
+                });
+            }
         };
-        let parsed: FileFormat = serde_json::from_slice(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "invalid checkpoint {}: {e} (delete it to start over)",
-                self.path.display()
-            )
-        })?;
+        let parsed: FileFormat =
+            serde_json::from_slice(&text).map_err(|error| CheckpointError::Invalid {
+                path: self.path.clone(),
+                error,
+            })?;
         if parsed.version != VERSION {
-            anyhow::bail!(
-                "checkpoint {} has version {}, this exporter reads {VERSION}",
-                self.path.display(),
-                parsed.version
-            );
+            return Err(CheckpointError::Version {
+                path: self.path.clone(),
+                version: parsed.version,
+            });
         }
         Ok(Saved {
             files: parsed.files,

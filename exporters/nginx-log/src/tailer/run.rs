@@ -2,7 +2,7 @@
 //! and on an interval (the fallback where events do not arrive: NFS, some containers), writes
 //! the checkpoint at most once a second and once more on stop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
-use super::{FileServer, TailEvents};
+use super::events::TailEvents;
+use super::server::FileServer;
 
 /// A running tailer thread.
 pub struct TailerHandle {
@@ -31,24 +32,6 @@ impl TailerHandle {
     }
 }
 
-/// The directory to watch for a pattern: its parent up to the first wildcard.
-fn watch_dir(pattern: &str) -> PathBuf {
-    let fixed: PathBuf = Path::new(pattern)
-        .components()
-        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-        .collect();
-    let dir = if fixed.as_os_str() == pattern {
-        fixed.parent().map(Path::to_path_buf).unwrap_or_default()
-    } else {
-        fixed
-    };
-    if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    }
-}
-
 /// Starts the tailer on its own thread.
 pub fn spawn<E: TailEvents + Send + 'static>(
     mut server: FileServer,
@@ -64,7 +47,7 @@ pub fn spawn<E: TailEvents + Send + 'static>(
         .options
         .patterns
         .iter()
-        .map(|(p, _)| watch_dir(p))
+        .map(|(p, _)| p.watched_dir())
         .collect();
     let thread_stop = stop.clone();
     let event_tx = tx.clone();
@@ -112,24 +95,5 @@ pub fn spawn<E: TailEvents + Send + 'static>(
         stop,
         wake: tx,
         thread: Some(thread),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_watched_directory_is_the_fixed_part_of_a_pattern() {
-        assert_eq!(
-            watch_dir("/var/log/nginx/access.log"),
-            PathBuf::from("/var/log/nginx")
-        );
-        assert_eq!(
-            watch_dir("/var/log/nginx/*.log"),
-            PathBuf::from("/var/log/nginx")
-        );
-        assert_eq!(watch_dir("/srv/*/logs/access.log"), PathBuf::from("/srv"));
-        assert_eq!(watch_dir("access.log"), PathBuf::from("."));
     }
 }

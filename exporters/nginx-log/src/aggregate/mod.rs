@@ -4,32 +4,25 @@
 //! the events it fires; a new path is normalised and interned first. The caller holds one lock
 //! per block of lines; scrapes read the same state (see `collector`).
 
+mod fast_map;
+mod histograms;
+mod path_cache;
+
 use std::collections::HashMap;
 
 use crate::events::Events;
-use crate::hash::{Prehashed, key_hash, same_bytes, word_hash};
+use crate::hash::{Prehashed, key_hash};
 use crate::lineformat::LineFormat;
 use crate::normalize::{Normalizer, path_and_hash};
 use crate::record::{
-    Record, method_index, parse_seconds, parse_status, parse_u64, parse_upstream_seconds,
+    ParseError, Record, method_index, parse_seconds, parse_status, parse_u64,
+    parse_upstream_seconds,
 };
 use crate::topn::TopN;
 
-/// Why a line was not counted (`nginx_log_parse_errors_total{reason}`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// The line does not match the log format.
-    Format = 0,
-    /// `$status` is not three digits.
-    Status = 1,
-    /// The line is longer than the limit.
-    TooLong = 2,
-    /// A JSON line that is not a JSON object.
-    Json = 3,
-}
-
-/// Label values of [`ParseError`], by discriminant.
-pub const PARSE_ERROR_REASONS: [&str; 4] = ["format", "status", "too_long", "json"];
+use fast_map::{Fast, FastMap, fast_key};
+pub use histograms::Histograms;
+use path_cache::{NUMBERED_SLOTS, PATH_SLOTS, PathCache, split_hash};
 
 /// Limits and buckets.
 #[derive(Clone, Debug)]
@@ -89,293 +82,8 @@ pub struct Series {
     pub request_bytes: u64,
 }
 
-/// Histograms by `(labels, endpoint)`, bucket counts not cumulative.
-#[derive(Clone, Debug)]
-pub struct Histograms {
-    /// Upper bounds, ascending, without `+Inf`.
-    pub bounds: Vec<f64>,
-    /// `slots × (bounds + 1)` counts.
-    pub counts: Vec<u64>,
-    /// Sum per slot.
-    pub sums: Vec<f64>,
-    /// The bounds padded with `+Inf` to [`PADDED`], when there are fewer: the bucket is then
-    /// found in four steps without a branch.
-    padded: Option<[f64; PADDED]>,
-}
-
-/// Bounds searched without a branch: up to `PADDED - 1`, so the last one is always `+Inf`.
-const PADDED: usize = 16;
-
-impl Histograms {
-    fn new(mut bounds: Vec<f64>) -> Histograms {
-        bounds.retain(|b| b.is_finite());
-        bounds.sort_by(f64::total_cmp);
-        bounds.dedup();
-        let padded = (bounds.len() < PADDED).then(|| {
-            let mut padded = [f64::INFINITY; PADDED];
-            padded[..bounds.len()].copy_from_slice(&bounds);
-            padded
-        });
-        Histograms {
-            bounds,
-            counts: Vec::new(),
-            sums: Vec::new(),
-            padded,
-        }
-    }
-
-    fn grow(&mut self) {
-        self.counts
-            .extend(std::iter::repeat_n(0, self.bounds.len() + 1));
-        self.sums.push(0.0);
-    }
-
-    #[inline]
-    fn observe(&mut self, slot: usize, v: f64) {
-        // The bounds are sorted: the bucket is the number of bounds below `v` (0 for NaN).
-        let bucket = match &self.padded {
-            Some(p) => {
-                // A binary search of 16 without branches: the bounds below `v` are a prefix,
-                // and `p[15]` (`+Inf`) is never below, so `i` ends at their number.
-                let mut i = 0;
-                i += usize::from(p[i + 7] < v) * 8;
-                i += usize::from(p[i + 3] < v) * 4;
-                i += usize::from(p[i + 1] < v) * 2;
-                i + usize::from(p[i] < v)
-            }
-            None => self.bounds.iter().filter(|b| **b < v).count(),
-        };
-        self.counts[slot * (self.bounds.len() + 1) + bucket] += 1;
-        self.sums[slot] += v;
-    }
-
-    /// Cumulative `(bound, count)` pairs of one slot, `+Inf` last, and the total count.
-    pub fn cumulative(&self, slot: usize) -> (Vec<(f64, u64)>, u64) {
-        let width = self.bounds.len() + 1;
-        let mut acc = 0;
-        let buckets = self.counts[slot * width..(slot + 1) * width]
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                acc += c;
-                (self.bounds.get(i).copied().unwrap_or(f64::INFINITY), acc)
-            })
-            .collect();
-        (buckets, acc)
-    }
-}
-
-/// A series and the events its requests fire (bits of event indices).
-#[derive(Clone, Copy, Debug)]
-struct Fast {
-    series: u32,
-    events: u64,
-}
-
-/// The key of [`Aggregator::fast_series`]: endpoint id, label set, method, raw status.
-#[inline(always)]
-fn fast_key(endpoint: u32, labels: u16, method: u8, raw_status: u16) -> u64 {
-    (u64::from(endpoint) << 32)
-        | (u64::from(labels) << 16)
-        | (u64::from(method) << 12)
-        | u64::from(raw_status)
-}
-
-/// `(endpoint, labels, method, raw status)` keys ([`fast_key`]) to their [`Fast`]: open
-/// addressing with linear probing in one flat table, kept at most half full. Cheaper per probe
-/// than a general map: one multiply, and nearly always one compare. Only grows (it holds no
-/// more entries than there are series).
-#[derive(Clone, Debug)]
-struct FastMap {
-    /// `EMPTY` keys mark free slots.
-    entries: Vec<(u64, Fast)>,
-    len: usize,
-    /// `64 - log2(slots)`: the top bits of the multiplied key pick the slot.
-    shift: u32,
-}
-
-impl FastMap {
-    /// [`fast_key`] never makes it: the method is below 10, so bits 12-15 are never all set.
-    const EMPTY: u64 = u64::MAX;
-    const FREE: (u64, Fast) = (
-        Self::EMPTY,
-        Fast {
-            series: 0,
-            events: 0,
-        },
-    );
-
-    fn new() -> FastMap {
-        FastMap {
-            entries: vec![Self::FREE; 64],
-            len: 0,
-            shift: 64 - 6,
-        }
-    }
-
-    #[inline(always)]
-    fn slot(&self, key: u64) -> usize {
-        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
-    }
-
-    #[inline(always)]
-    fn get(&self, key: u64) -> Option<Fast> {
-        let mask = self.entries.len() - 1;
-        let mut i = self.slot(key);
-        loop {
-            let (k, fast) = self.entries[i];
-            if k == key {
-                return Some(fast);
-            }
-            if k == Self::EMPTY {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn insert(&mut self, key: u64, fast: Fast) {
-        debug_assert_ne!(key, Self::EMPTY);
-        if 2 * (self.len + 1) > self.entries.len() {
-            let slots = 2 * self.entries.len();
-            let old = std::mem::replace(&mut self.entries, vec![Self::FREE; slots]);
-            self.shift -= 1;
-            self.len = 0;
-            for (k, f) in old {
-                if k != Self::EMPTY {
-                    self.insert(k, f);
-                }
-            }
-        }
-        let mask = self.entries.len() - 1;
-        let mut i = self.slot(key);
-        while self.entries[i].0 != Self::EMPTY && self.entries[i].0 != key {
-            i = (i + 1) & mask;
-        }
-        if self.entries[i].0 == Self::EMPTY {
-            self.len += 1;
-        }
-        self.entries[i] = (key, fast);
-    }
-}
-
 /// A series without a histogram slot yet.
 const NO_SLOT: u32 = u32::MAX;
-
-/// Slots of the path cache.
-const PATH_SLOTS: usize = 2048;
-
-/// Slots of the cache of paths with a number at the end.
-const NUMBERED_SLOTS: usize = 512;
-
-/// The longest path the path cache keeps; longer ones are normalised every time.
-const PATH_KEY: usize = 48;
-
-/// Recently seen request paths (the part of the URI before `?`) and their endpoint id, so a
-/// repeated path skips normalisation and the endpoint look-up. Direct-mapped with a fixed
-/// number of slots, allocated once: a flood of distinct paths overwrites slots and never grows
-/// it. Only kept endpoints (id > 0) are cached; an endpoint, once kept, stays kept.
-#[derive(Clone, Debug)]
-struct PathCache {
-    slots: Vec<PathSlot>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct PathSlot {
-    hash: u64,
-    /// 0: empty.
-    endpoint: u32,
-    len: u8,
-    key: [u8; PATH_KEY],
-}
-
-impl PathCache {
-    /// A cache of `slots` slots (a power of two; 0 disables it).
-    fn new(slots: usize) -> PathCache {
-        let empty = PathSlot {
-            hash: 0,
-            endpoint: 0,
-            len: 0,
-            key: [0; PATH_KEY],
-        };
-        PathCache {
-            slots: vec![empty; slots.checked_next_power_of_two().unwrap_or(0)],
-        }
-    }
-
-    #[inline(always)]
-    fn index(&self, hash: u64) -> usize {
-        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (self.slots.len() - 1)
-    }
-
-    /// The endpoint of `path` (`hash` = [`word_hash`] of it), if cached.
-    #[inline(always)]
-    fn get(&self, path: &[u8], hash: u64) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let slot = &self.slots[self.index(hash)];
-        (slot.hash == hash
-            && usize::from(slot.len) == path.len()
-            && path.len() <= PATH_KEY
-            && same_bytes(&slot.key[..path.len()], path)
-            && slot.endpoint != 0)
-            .then_some(slot.endpoint)
-    }
-
-    /// The endpoint of the path `head` + `tail` (`hash` of both, [`split_hash`]), if cached.
-    #[inline(always)]
-    fn get_split(&self, head: &[u8], tail: &[u8], hash: u64) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let slot = &self.slots[self.index(hash)];
-        let len = head.len() + tail.len();
-        (slot.hash == hash
-            && usize::from(slot.len) == len
-            && len <= PATH_KEY
-            && same_bytes(&slot.key[..head.len()], head)
-            && same_bytes(&slot.key[head.len()..len], tail)
-            && slot.endpoint != 0)
-            .then_some(slot.endpoint)
-    }
-
-    /// Remembers that the path `head` + `tail` is endpoint `endpoint`.
-    #[inline]
-    fn insert_split(&mut self, head: &[u8], tail: &[u8], hash: u64, endpoint: u32) {
-        let len = head.len() + tail.len();
-        if self.slots.is_empty() || len > PATH_KEY {
-            return;
-        }
-        let i = self.index(hash);
-        let slot = &mut self.slots[i];
-        slot.hash = hash;
-        slot.endpoint = endpoint;
-        slot.len = len as u8;
-        slot.key[..head.len()].copy_from_slice(head);
-        slot.key[head.len()..len].copy_from_slice(tail);
-    }
-
-    /// Remembers that `path` is endpoint `endpoint`, replacing the slot's previous path.
-    #[inline]
-    fn insert(&mut self, path: &[u8], hash: u64, endpoint: u32) {
-        if self.slots.is_empty() || path.len() > PATH_KEY {
-            return;
-        }
-        let i = self.index(hash);
-        let slot = &mut self.slots[i];
-        slot.hash = hash;
-        slot.endpoint = endpoint;
-        slot.len = path.len() as u8;
-        slot.key[..path.len()].copy_from_slice(path);
-    }
-}
-
-/// The hash of a path cut in two, for [`PathCache::get_split`].
-#[inline(always)]
-fn split_hash(head: &[u8], tail: &[u8]) -> u64 {
-    word_hash(head) ^ word_hash(tail).rotate_left(29)
-}
 
 /// Everything counted from the lines.
 #[derive(Debug)]
@@ -891,67 +599,6 @@ mod tests {
                 plain.process_line(&format, (i % 2) as u16, text.as_bytes());
             }
             prop_assert_eq!(snapshot(&cached), snapshot(&plain));
-        }
-    }
-
-    fn interesting_f64() -> impl Strategy<Value = f64> {
-        prop_oneof![
-            -1.0..20.0f64,
-            (0..12_000u32).prop_map(|ms| f64::from(ms) / 1e3),
-            Just(f64::NAN),
-            Just(f64::INFINITY),
-            Just(f64::NEG_INFINITY),
-            Just(0.0),
-            Just(-0.0),
-            Just(0.005),
-            Just(1.0),
-            Just(10.0),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-        /// The branch-free search puts every value in the bucket the plain count did, for any
-        /// number of bounds (padded or not) and values on, between and beyond them.
-        #[test]
-        fn histogram_buckets_are_the_count_of_bounds_below(
-            bounds in proptest::collection::vec(interesting_f64(), 0..20),
-            values in proptest::collection::vec(interesting_f64(), 1..40),
-        ) {
-            let mut h = Histograms::new(bounds);
-            h.grow();
-            h.grow();
-            let width = h.bounds.len() + 1;
-            let mut expected = vec![0u64; 2 * width];
-            for (i, v) in values.iter().enumerate() {
-                let slot = i % 2;
-                h.observe(slot, *v);
-                expected[slot * width + h.bounds.iter().filter(|b| **b < *v).count()] += 1;
-            }
-            prop_assert_eq!(&h.counts, &expected);
-        }
-
-        /// The flat table answers as a map does, through growth.
-        #[test]
-        fn the_fast_map_is_a_map(
-            ops in proptest::collection::vec((0..3u32, 0..2u16, 0..10u8, 0..1000u16, any::<bool>()), 1..400),
-        ) {
-            let mut flat = FastMap::new();
-            let mut model: HashMap<u64, u32> = HashMap::new();
-            for (i, (endpoint, labels, method, status, insert)) in ops.into_iter().enumerate() {
-                let key = fast_key(endpoint * 1000 + u32::from(status % 7), labels, method, status);
-                if insert {
-                    flat.insert(key, Fast { series: i as u32, events: i as u64 });
-                    model.insert(key, i as u32);
-                }
-                prop_assert_eq!(flat.get(key).map(|f| f.series), model.get(&key).copied());
-                prop_assert_eq!(flat.len, model.len());
-                prop_assert!(2 * flat.len <= flat.entries.len());
-            }
-            for (key, series) in &model {
-                prop_assert_eq!(flat.get(*key).map(|f| (f.series, f.events)), Some((*series, u64::from(*series))));
-            }
         }
     }
 
