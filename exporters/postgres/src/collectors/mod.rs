@@ -53,6 +53,8 @@ pub enum Source {
     Bgwriter,
     /// `pg_settings_*`.
     Settings,
+    /// `pg_stat_archiver_*`.
+    StatArchiver,
     /// `pg_replication_lag_seconds`, `pg_replication_is_replica`.
     Replication,
     /// `pg_stat_replication_*`.
@@ -80,6 +82,7 @@ impl Source {
             Source::Locks,
             Source::DatabaseSize,
             Source::Bgwriter,
+            Source::StatArchiver,
         ];
         if options.settings {
             plan.push(Source::Settings);
@@ -116,6 +119,7 @@ impl Source {
             Source::DatabaseSize => "database_size".into(),
             Source::Bgwriter => "stat_bgwriter".into(),
             Source::Settings => "settings".into(),
+            Source::StatArchiver => "stat_archiver".into(),
             Source::Replication => "replication".into(),
             Source::StatReplication => "stat_replication".into(),
             Source::UserTables => "user_tables".into(),
@@ -141,6 +145,7 @@ impl Source {
             Source::DatabaseSize => database::size(session).await,
             Source::Bgwriter => server::bgwriter(session).await,
             Source::Settings => server::settings(session).await,
+            Source::StatArchiver => server::stat_archiver(session).await,
             Source::Replication => server::replication(session).await,
             Source::StatReplication => server::stat_replication(session).await,
             Source::UserTables => tables::user_tables(session, options).await,
