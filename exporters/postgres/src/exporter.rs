@@ -124,12 +124,13 @@ impl Exporter {
     /// The kept target for `dsn`, or a new one that evicts the least recently used.
     fn probe_target(&self, dsn: Dsn) -> Arc<Target> {
         // Debug leaves the password out; a hash of it keeps two passwords apart, so a wrong
-        // password never borrows the connection a right one made.
+        // password never borrows the connection a right one made. The TLS settings are part
+        // of the key too: a module that verifies never borrows one that does not.
         let key = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             dsn.config().get_password().hash(&mut h);
-            format!("{:?}/{:x}", dsn.config(), h.finish())
+            format!("{:?}/{:?}/{:x}", dsn.config(), dsn.tls(), h.finish())
         };
         let mut probes = self.probes.lock().expect("probe targets lock");
         if let Some(entry) = probes.iter_mut().find(|(k, _, _)| *k == key) {
