@@ -107,6 +107,11 @@ pub struct Args {
     )]
     pub probe_max_targets: usize,
 
+    /// Auth modules for /probe (postgres_exporter's format, with the hosts each may be sent
+    /// to); without it /probe is off.
+    #[arg(long = "config.file", env = "PG_EXPORTER_CONFIG_FILE")]
+    pub auth_modules_file: Option<PathBuf>,
+
     /// The shared `--web.*` flags.
     #[command(flatten)]
     pub web: exporter_kit::WebArgs,

@@ -1,13 +1,14 @@
 //! The data source name: what to connect to, and how to talk about it without its password.
 //!
 //! `DATA_SOURCE_NAME` is a URL (`postgresql://user:pass@host:5432/db?sslmode=disable`) or a
-//! key=value string (`host=... user=... password=...`), as postgres_exporter takes it; both are
-//! parsed by `tokio-postgres`. The password is kept out of `Debug`, of [`Dsn::display`], and
+//! key=value string (`host=... user=... password=...`), as postgres_exporter takes it; libpq's
+//! TLS keys (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are read by the `pg-tls` kit, the
+//! rest by `tokio-postgres`. The password is kept out of `Debug`, of [`Dsn::display`], and
 //! scrubbed from every error message that leaves this crate ([`Dsn::scrub`]).
 
 use std::fmt;
-use std::str::FromStr;
 
+use pg_tls::{Connector, TlsOptions};
 use tokio_postgres::Config;
 
 /// A parse error. It never contains the input, which may hold a password.
@@ -19,6 +20,8 @@ pub struct DsnError(String);
 #[derive(Clone)]
 pub struct Dsn {
     config: Config,
+    tls: TlsOptions,
+    connector: Connector,
     display: String,
     secrets: Vec<String>,
 }
@@ -36,14 +39,14 @@ impl Dsn {
         if text.is_empty() {
             return Err(DsnError("it is empty".into()));
         }
-        let mut config = Config::from_str(text).map_err(|e| DsnError(e.to_string()))?;
+        let (mut config, tls) = pg_tls::parse(text).map_err(|e| DsnError(e.to_string()))?;
         if config.get_hosts().is_empty() {
             return Err(DsnError("it names no host".into()));
         }
         if config.get_application_name().is_none() {
             config.application_name("pg-exporter");
         }
-        Ok(Dsn::from_config(config))
+        Dsn::new(config, tls)
     }
 
     /// Builds the DSN of postgres_exporter's split variables: `DATA_SOURCE_URI`
@@ -65,10 +68,13 @@ impl Dsn {
         if let Some(password) = password {
             dsn.config.password(password);
         }
-        Ok(Dsn::from_config(dsn.config))
+        Dsn::new(dsn.config, dsn.tls)
     }
 
-    fn from_config(config: Config) -> Dsn {
+    /// A DSN of `config` with TLS as `tls` says; reads the certificate files `tls` names.
+    pub fn new(mut config: Config, tls: TlsOptions) -> Result<Dsn, DsnError> {
+        tls.apply(&mut config);
+        let connector = tls.connector().map_err(|e| DsnError(e.to_string()))?;
         let mut secrets = Vec::new();
         if let Some(pw) = config.get_password() {
             let pw = String::from_utf8_lossy(pw).into_owned();
@@ -83,49 +89,13 @@ impl Dsn {
         // Longest first, so a password that contains another secret is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let display = describe(&config);
-        Dsn {
+        Ok(Dsn {
             config,
+            tls,
+            connector,
             display,
             secrets,
-        }
-    }
-
-    /// A probe target: a full DSN, or `host[:port][/db]` that takes the user, password and
-    /// database this DSN has when the target does not name them.
-    pub fn for_target(&self, target: &str) -> Result<Dsn, DsnError> {
-        let target = target.trim();
-        let text = if target.contains("://") || target.contains('=') {
-            target.to_string()
-        } else {
-            format!("postgresql://{target}")
-        };
-        let mut config = Config::from_str(&text).map_err(|e| DsnError(e.to_string()))?;
-        if config.get_hosts().is_empty() {
-            return Err(DsnError("the target names no host".into()));
-        }
-        if config.get_user().is_none() {
-            if let Some(user) = self.config.get_user() {
-                config.user(user);
-            }
-            if config.get_password().is_none()
-                && let Some(pw) = self.config.get_password()
-            {
-                config.password(pw);
-            }
-        }
-        if config.get_dbname().is_none()
-            && let Some(db) = self.config.get_dbname()
-        {
-            config.dbname(db);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("pg-exporter");
-        }
-        let mut dsn = Dsn::from_config(config);
-        // A target that inherits nothing still must not leak ours.
-        dsn.secrets.extend(self.secrets.iter().cloned());
-        dsn.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Ok(dsn)
+        })
     }
 
     /// Sets the connection timeout (the scrape deadline bounds it too).
@@ -136,6 +106,16 @@ impl Dsn {
     /// The connection settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The TLS settings (`sslmode` and the certificate files).
+    pub fn tls(&self) -> &TlsOptions {
+        &self.tls
+    }
+
+    /// The TLS connector that connections and cancel requests use.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
     }
 
     /// `user@host:port/dbname`, safe for logs.
@@ -214,18 +194,33 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_probe_target_inherits_credentials_and_database() {
-        let main = Dsn::parse("postgresql://exporter:pw@localhost:5432/forum").unwrap();
-        let t = main.for_target("replica.example:5433").unwrap();
-        assert_eq!(t.display(), "exporter@replica.example:5433/forum");
-        assert_eq!(t.config().get_password(), Some(&b"pw"[..]));
-        let other = main
-            .for_target("postgresql://other@replica.example/x")
+    fn tls_keys_are_read_in_both_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&key)
             .unwrap();
-        assert_eq!(
-            other.config().get_password(),
-            None,
-            "another user does not get our password"
+        let root = dir.path().join("ca.pem");
+        std::fs::write(&root, ca.pem()).unwrap();
+        let url = Dsn::parse(&format!(
+            "postgresql://u:pw@db.example/forum?sslmode=verify-full&sslrootcert={}",
+            root.display()
+        ))
+        .unwrap();
+        assert_eq!(url.tls().mode, pg_tls::SslMode::VerifyFull);
+        let kv = Dsn::parse(&format!(
+            "host=db.example user=u sslmode=verify-ca sslrootcert='{}'",
+            root.display()
+        ))
+        .unwrap();
+        assert_eq!(kv.tls().root_cert.as_deref(), Some(root.as_path()));
+        let err = Dsn::parse("postgresql://u:pw@db.example/forum?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/ca.pem") && !err.contains("pw@"),
+            "{err}"
         );
     }
 

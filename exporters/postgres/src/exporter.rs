@@ -14,6 +14,7 @@ use prometheus_client::registry::Registry;
 use tokio::time::Instant;
 
 use crate::dsn::Dsn;
+use crate::probe::{AuthModules, ProbeError};
 use crate::snapshot::{self, Family, Kind};
 use crate::target::{Outcome, ScrapeOptions, Target};
 
@@ -28,6 +29,8 @@ pub struct ExporterOptions {
     pub timeout_offset: Duration,
     /// At most this many probe targets are kept (each with its connection).
     pub max_probe_targets: usize,
+    /// The auth modules `/probe` may use; `None`: `/probe` is off.
+    pub auth_modules: Option<Arc<AuthModules>>,
 }
 
 /// The exporter.
@@ -87,18 +90,26 @@ impl Exporter {
         snapshot::encode(registry, families)
     }
 
-    /// The OpenMetrics text of a scrape of `target` (a DSN, or `host:port[/db]`).
-    pub async fn probe(&self, target: &str, timeout: Option<Duration>) -> Result<String, String> {
+    /// The OpenMetrics text of a scrape of `target` (`host[:port][/dbname]`) with the
+    /// credentials of auth module `module`. Refused unless the module allows the target.
+    pub async fn probe(
+        &self,
+        module: Option<&str>,
+        target: &str,
+        timeout: Option<Duration>,
+    ) -> Result<String, ProbeError> {
         let start = Instant::now();
-        let dsn = self
-            .main_dsn()
-            .for_target(target)
-            .map_err(|e| e.to_string())?;
+        let modules = self.options.auth_modules.as_ref().ok_or(ProbeError::Off)?;
+        let module = module
+            .filter(|m| !m.trim().is_empty())
+            .ok_or(ProbeError::NoModule)?;
+        let dsn = modules.target(module, target)?;
         let target = self.probe_target(dsn);
         let outcome = target
             .scrape(&self.options.scrape, self.deadline(timeout))
             .await;
         snapshot::encode(Registry::default(), report(outcome, start.elapsed()))
+            .map_err(ProbeError::Encode)
     }
 
     /// How many probe targets are kept (each with at most one connection).
@@ -106,19 +117,16 @@ impl Exporter {
         self.probes.lock().expect("probe targets lock").len()
     }
 
-    fn main_dsn(&self) -> &Dsn {
-        self.main.dsn()
-    }
-
     /// The kept target for `dsn`, or a new one that evicts the least recently used.
     fn probe_target(&self, dsn: Dsn) -> Arc<Target> {
         // Debug leaves the password out; a hash of it keeps two passwords apart, so a wrong
-        // password never borrows the connection a right one made.
+        // password never borrows the connection a right one made. The TLS settings are part
+        // of the key too: a module that verifies never borrows one that does not.
         let key = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             dsn.config().get_password().hash(&mut h);
-            format!("{:?}/{:x}", dsn.config(), h.finish())
+            format!("{:?}/{:?}/{:x}", dsn.config(), dsn.tls(), h.finish())
         };
         let mut probes = self.probes.lock().expect("probe targets lock");
         if let Some(entry) = probes.iter_mut().find(|(k, _, _)| *k == key) {
@@ -162,9 +170,18 @@ async fn probe_handler(
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64);
-    match exporter.probe(target, timeout).await {
+    let module = query.get("auth_module").map(String::as_str);
+    match exporter.probe(module, target, timeout).await {
         Ok(text) => service_kit::metrics_response(&headers, text),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        Err(e) => {
+            let status = match e {
+                ProbeError::Off | ProbeError::NotAllowed(_) => StatusCode::FORBIDDEN,
+                ProbeError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            tracing::debug!(error = %e, "probe refused");
+            (status, format!("{e}\n")).into_response()
+        }
     }
 }
 
@@ -193,11 +210,30 @@ fn report(outcome: Outcome, elapsed: Duration) -> Vec<Family> {
         Kind::Gauge,
         &["collector"],
     );
+    // postgres_exporter's names for the same figures, which its dashboards read.
+    let mut scrape_success = Family::new(
+        "pg_scrape_collector_success",
+        "Whether a collector succeeded.",
+        Kind::Gauge,
+        &["collector"],
+    );
+    let mut scrape_duration = Family::new(
+        "pg_scrape_collector_duration_seconds",
+        "Duration of a collector scrape.",
+        Kind::Gauge,
+        &["collector"],
+    );
     for c in outcome.collectors {
-        success.push(vec![c.name.clone()], if c.success { 1.0 } else { 0.0 });
-        duration.push(vec![c.name], c.duration.as_secs_f64());
+        let ok = if c.success { 1.0 } else { 0.0 };
+        let seconds = c.duration.as_secs_f64();
+        success.push(vec![c.name.clone()], ok);
+        duration.push(vec![c.name.clone()], seconds);
+        scrape_success.push(vec![c.name.clone()], ok);
+        scrape_duration.push(vec![c.name], seconds);
     }
     families.push(success);
     families.push(duration);
+    families.push(scrape_success);
+    families.push(scrape_duration);
     families
 }

@@ -6,6 +6,7 @@
 //! - [`queries`]: custom queries from a file;
 //! - [`snapshot`]: a scrape's metrics as data, encoded by `prometheus-client`;
 //! - [`target`]: one server and its scrape; [`exporter`]: `/metrics`, `/probe`, own metrics;
+//! - [`probe`]: the auth modules that say what `/probe` may connect to, and as whom;
 //! - [`cli`] and [`startup`]: flags and wiring.
 
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod collectors;
 pub mod dsn;
 pub mod exporter;
+pub mod probe;
 pub mod queries;
 pub mod session;
 pub mod snapshot;

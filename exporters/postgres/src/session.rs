@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use pg_tls::{Connector, SslMode};
 use tokio::time::Instant;
-use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::{CancelToken, Client, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::dsn::Dsn;
 
@@ -14,6 +15,7 @@ use crate::dsn::Dsn;
 pub struct Session {
     client: Client,
     cancel: CancelToken,
+    tls: Connector,
     /// `server_version_num`, e.g. 150004.
     pub version_num: i32,
     /// `version()`, e.g. `PostgreSQL 15.4 (Debian ...) on x86_64...`.
@@ -67,12 +69,22 @@ impl Session {
             .copied()
             .map_or(remaining, |t| t.min(remaining));
         config.connect_timeout(connect_timeout.max(Duration::from_millis(1)));
-        let connecting = config.connect(NoTls);
-        let (client, connection) = match tokio::time::timeout_at(deadline, connecting).await {
+        // The driver's connect_timeout covers the TCP connect only; a port that accepts and
+        // then says nothing must cost no more than it either.
+        let connect_deadline = deadline.min(Instant::now() + connect_timeout);
+        let connecting = config.connect(dsn.connector().clone());
+        let (client, connection) = match tokio::time::timeout_at(connect_deadline, connecting).await
+        {
             Ok(Ok(pair)) => pair,
             Ok(Err(e)) => {
+                // With TLS, say which checks were asked for: a certificate that does not
+                // verify reads "invalid peer certificate: ..." after it.
+                let tls = match dsn.tls().mode {
+                    SslMode::Disable => String::new(),
+                    _ => format!(" ({})", dsn.tls().describe()),
+                };
                 return Err(dsn.scrub(&format!(
-                    "cannot connect to {}: {}",
+                    "cannot connect to {}{tls}: {}",
                     dsn.display(),
                     error_text(&e)
                 )));
@@ -89,6 +101,7 @@ impl Session {
         let mut session = Session {
             client,
             cancel,
+            tls: dsn.connector().clone(),
             version_num: 0,
             version: String::new(),
             server_version: String::new(),
@@ -151,8 +164,9 @@ impl Session {
     /// passes mid-query). Runs in the background, bounded by a short timeout.
     pub fn cancel_running_query(&self) {
         let cancel = self.cancel.clone();
+        let tls = self.tls.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(2), cancel.cancel_query(NoTls)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), cancel.cancel_query(tls)).await;
         });
     }
 }

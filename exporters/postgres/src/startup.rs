@@ -29,6 +29,10 @@ pub fn build(args: &Args) -> anyhow::Result<(Arc<Exporter>, Server)> {
         slow_cache: args.slow_cache,
     };
     let plan = Source::plan(&collectors, args.preset, &custom);
+    let auth_modules = match &args.auth_modules_file {
+        Some(path) => crate::probe::AuthModules::load(path)?.map(Arc::new),
+        None => None,
+    };
     tracing::info!(
         server = %dsn.display(),
         preset = args.preset.name(),
@@ -46,6 +50,7 @@ pub fn build(args: &Args) -> anyhow::Result<(Arc<Exporter>, Server)> {
             scrape_timeout: args.scrape_timeout,
             timeout_offset: args.scrape_timeout_offset,
             max_probe_targets: args.probe_max_targets,
+            auth_modules,
         },
     );
     let for_collect = exporter.clone();
@@ -59,8 +64,8 @@ pub fn build(args: &Args) -> anyhow::Result<(Arc<Exporter>, Server)> {
         description: "PostgreSQL and forum metrics for Prometheus, with postgres_exporter's metric names.",
         default_port: DEFAULT_PORT,
         links: vec![(
-            "/probe?target=127.0.0.1:5432".into(),
-            "Probe a target".into(),
+            "/probe?auth_module=NAME&target=127.0.0.1:5432".into(),
+            "Probe a target (with an auth module of --config.file)".into(),
         )],
     };
     let server = Server::new(meta, args.web.clone(), collect).with_routes(exporter.routes());

@@ -102,6 +102,24 @@ const STAT_DATABASE: &[Column] = &[
         Kind::Untyped,
         "Time spent writing data file blocks by backends in this database, in milliseconds.",
     ),
+    col(
+        "stats_reset_seconds",
+        "pg_stat_database_stats_reset",
+        Kind::Untyped,
+        "Time at which these statistics were last reset (Unix time; 0 when never).",
+    ),
+    col(
+        "checksum_failures",
+        "pg_stat_database_checksum_failures",
+        Kind::Untyped,
+        "Number of data page checksum failures detected in this database (absent when data checksums are off).",
+    ),
+    col(
+        "checksum_last_failure_seconds",
+        "pg_stat_database_checksum_last_failure",
+        Kind::Gauge,
+        "Time at which the last data page checksum failure was detected in this database (Unix time).",
+    ),
     // PostgreSQL 14 and later.
     col(
         "session_time",
@@ -181,11 +199,20 @@ const CONFLICTS: &[Column] = &[
 ];
 
 /// `pg_stat_database_*{datid,datname}`; the columns the server has decide the families, so
-/// PostgreSQL 13 simply has no `sessions` family.
+/// PostgreSQL 13 simply has no `sessions` family. Times (`stats_reset`, the last checksum
+/// failure) become Unix time; `stats_reset` is 0 when never reset, as postgres_exporter has it.
 pub async fn stat_database(session: &Session) -> Result<Vec<Family>, String> {
+    let sql = if session.version_num >= 120_000 {
+        "SELECT *, COALESCE(EXTRACT(EPOCH FROM stats_reset), 0)::float8 AS stats_reset_seconds, \
+                EXTRACT(EPOCH FROM checksum_last_failure)::float8 AS checksum_last_failure_seconds \
+         FROM pg_stat_database"
+    } else {
+        "SELECT *, COALESCE(EXTRACT(EPOCH FROM stats_reset), 0)::float8 AS stats_reset_seconds \
+         FROM pg_stat_database"
+    };
     // Both queries go out together (pipelined on the connection).
     let (stats, conflicts) = futures::future::try_join(
-        session.query("SELECT * FROM pg_stat_database"),
+        session.query(sql),
         session.query("SELECT * FROM pg_stat_database_conflicts"),
     )
     .await?;

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::queries::CustomQuery;
-use crate::session::{Row, Session};
-use crate::snapshot::{Family, Kind};
+use crate::session::Session;
+use crate::snapshot::Family;
 
 pub use forum::Preset;
 pub use options::{CollectorOptions, TableOrder};
@@ -42,6 +42,8 @@ pub enum Source {
     Bgwriter,
     /// `pg_settings_*`.
     Settings,
+    /// `pg_stat_archiver_*`.
+    StatArchiver,
     /// `pg_replication_lag_seconds`, `pg_replication_is_replica`.
     Replication,
     /// `pg_stat_replication_*`.
@@ -69,6 +71,7 @@ impl Source {
             Source::Locks,
             Source::DatabaseSize,
             Source::Bgwriter,
+            Source::StatArchiver,
         ];
         if options.settings {
             plan.push(Source::Settings);
@@ -105,6 +108,7 @@ impl Source {
             Source::DatabaseSize => "database_size".into(),
             Source::Bgwriter => "stat_bgwriter".into(),
             Source::Settings => "settings".into(),
+            Source::StatArchiver => "stat_archiver".into(),
             Source::Replication => "replication".into(),
             Source::StatReplication => "stat_replication".into(),
             Source::UserTables => "user_tables".into(),
@@ -130,6 +134,7 @@ impl Source {
             Source::DatabaseSize => database::size(session).await,
             Source::Bgwriter => server::bgwriter(session).await,
             Source::Settings => server::settings(session).await,
+            Source::StatArchiver => server::stat_archiver(session).await,
             Source::Replication => server::replication(session).await,
             Source::StatReplication => server::stat_replication(session).await,
             Source::UserTables => tables::user_tables(session, options).await,

@@ -1,5 +1,5 @@
 //! Server-wide metrics: `pg_static`, `pg_postmaster_start_time_seconds`, `pg_stat_bgwriter_*`,
-//! `pg_settings_*`, replication.
+//! `pg_settings_*`, `pg_stat_archiver_*`, replication.
 
 use super::{Column, col, families_from_rows};
 use crate::session::Session;
@@ -138,10 +138,12 @@ pub async fn bgwriter(session: &Session) -> Result<Vec<Family>, String> {
 }
 
 /// `pg_settings_<name>[_seconds|_bytes]` for every numeric and boolean setting, with units
-/// normalised as postgres_exporter does.
+/// normalised as postgres_exporter does. The value is `reset_val`, what the server gives a
+/// new session (configuration file, `ALTER SYSTEM`, `ALTER ROLE/DATABASE ... SET`), not the
+/// `setting` of the exporter's own session, whose `statement_timeout` it sets itself.
 pub async fn settings(session: &Session) -> Result<Vec<Family>, String> {
     let rows = session
-        .query("SELECT name, setting, COALESCE(unit, '') AS unit, short_desc, vartype FROM pg_settings \
+        .query("SELECT name, reset_val AS setting, COALESCE(unit, '') AS unit, short_desc, vartype FROM pg_settings \
                 WHERE vartype IN ('bool', 'integer', 'real')")
         .await?;
     let mut families = Vec::with_capacity(rows.len());
@@ -204,6 +206,42 @@ fn normalise(value: f64, unit: &str) -> Option<(f64, &'static str)> {
     } else {
         Some((value * factor, suffix))
     }
+}
+
+/// `pg_stat_archiver_{archived_count,failed_count,last_archive_age}`, as postgres_exporter's
+/// `stat_archiver` collector: the age is absent until a WAL file has been archived.
+pub async fn stat_archiver(session: &Session) -> Result<Vec<Family>, String> {
+    let rows = session
+        .query(
+            "SELECT archived_count, failed_count, \
+                EXTRACT(EPOCH FROM now() - last_archived_time)::float8 AS last_archive_age \
+                FROM pg_stat_archiver",
+        )
+        .await?;
+    Ok(families_from_rows(
+        &rows,
+        &[],
+        &[
+            col(
+                "archived_count",
+                "pg_stat_archiver_archived_count",
+                Kind::Untyped,
+                "Number of WAL files that have been successfully archived",
+            ),
+            col(
+                "failed_count",
+                "pg_stat_archiver_failed_count",
+                Kind::Untyped,
+                "Number of failed attempts for archiving WAL files",
+            ),
+            col(
+                "last_archive_age",
+                "pg_stat_archiver_last_archive_age",
+                Kind::Gauge,
+                "Time in seconds since last WAL segment was successfully archived",
+            ),
+        ],
+    ))
 }
 
 /// `pg_replication_is_replica` and `pg_replication_lag_seconds`.

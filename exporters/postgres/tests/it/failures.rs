@@ -274,7 +274,10 @@ async fn the_http_output_passes_promtool_and_probe_serves_other_targets() {
         .batch_execute(crate::metrics::FORUM_SCHEMA)
         .await
         .unwrap();
-    let (base, running) = crate::serve(&db.url, &["--preset", "forum"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::auth_modules(dir.path(), &[("local", &db.url, &["127.0.0.1"])]);
+    let (base, running) =
+        crate::serve(&db.url, &["--preset", "forum", "--config.file", &config]).await;
     let http = reqwest::Client::new();
     let text = http
         .get(format!("{base}/metrics"))
@@ -330,11 +333,14 @@ async fn the_http_output_passes_promtool_and_probe_serves_other_targets() {
         .unwrap();
     assert!(om.ends_with("# EOF\n"));
 
-    // /probe: another database on the same server, inheriting the DSN's user.
+    // /probe: another database on the same server, with the auth module's user.
     let other = testkit::TestDb::new().await;
     let probed = http
         .get(format!("{base}/probe"))
-        .query(&[("target", format!("127.0.0.1:5432/{}", other.name))])
+        .query(&[
+            ("auth_module", "local".to_string()),
+            ("target", format!("127.0.0.1:5432/{}", other.name)),
+        ])
         .send()
         .await
         .unwrap()
@@ -353,7 +359,10 @@ async fn the_http_output_passes_promtool_and_probe_serves_other_targets() {
     );
     let down = http
         .get(format!("{base}/probe"))
-        .query(&[("target", format!("127.0.0.1:{}", testkit::free_port()))])
+        .query(&[
+            ("auth_module", "local".to_string()),
+            ("target", format!("127.0.0.1:{}", testkit::free_port())),
+        ])
         .send()
         .await
         .unwrap()
@@ -369,27 +378,41 @@ async fn the_http_output_passes_promtool_and_probe_serves_other_targets() {
 #[tokio::test]
 async fn probe_targets_are_bounded_and_each_has_its_own_pg_up() {
     let db = testkit::TestDb::new().await;
-    let exporter = crate::exporter(&db.url, &["--preset", "none", "--probe.max-targets", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::auth_modules(dir.path(), &[("local", &db.url, &["127.0.0.1"])]);
+    let exporter = crate::exporter(
+        &db.url,
+        &[
+            "--preset",
+            "none",
+            "--probe.max-targets",
+            "2",
+            "--config.file",
+            &config,
+        ],
+    );
+    let local = Some("local");
     let down = format!("127.0.0.1:{}", testkit::free_port());
-    let text = exporter.probe(&down, None).await.unwrap();
+    let text = exporter.probe(local, &down, None).await.unwrap();
     assert_eq!(must(&text, "pg_up", &[]), 0.0);
     let text = exporter
-        .probe(&format!("127.0.0.1:5432/{}", db.name), None)
+        .probe(local, &format!("127.0.0.1:5432/{}", db.name), None)
         .await
         .unwrap();
     assert_eq!(must(&text, "pg_up", &[]), 1.0);
     assert_eq!(exporter.probe_targets(), 2);
     let third = format!("127.0.0.1:{}", testkit::free_port());
-    exporter.probe(&third, None).await.unwrap();
+    exporter.probe(local, &third, None).await.unwrap();
     assert_eq!(
         exporter.probe_targets(),
         2,
         "the least recently used target was evicted"
     );
     let err = exporter
-        .probe("postgresql://u@h:notaport/db", None)
+        .probe(local, "127.0.0.1:notaport/db", None)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("invalid"), "{err}");
 }
 

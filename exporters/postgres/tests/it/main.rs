@@ -7,13 +7,44 @@ mod cluster;
 mod exposition;
 mod failures;
 mod metrics;
+mod probe;
 mod replication;
+mod tls;
+mod versions;
 
 use std::sync::Arc;
 
 use clap::Parser as _;
 use pg_exporter::cli::Args;
 use pg_exporter::exporter::Exporter;
+
+/// Writes a `--config.file` with auth modules `(name, url, targets)`: each uses the user and
+/// password of `url` and may be sent to `targets` (host patterns).
+pub fn auth_modules(dir: &std::path::Path, modules: &[(&str, &str, &[&str])]) -> String {
+    use std::str::FromStr as _;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut yaml = String::from("auth_modules:\n");
+    for (name, url, targets) in modules {
+        let config = tokio_postgres::Config::from_str(url).expect("a URL");
+        yaml.push_str(&format!(
+            "  {name}:\n    type: userpass\n    userpass:\n      username: {}\n",
+            quote(config.get_user().unwrap_or("postgres"))
+        ));
+        if let Some(pw) = config.get_password() {
+            yaml.push_str(&format!(
+                "      password: {}\n",
+                quote(std::str::from_utf8(pw).unwrap())
+            ));
+        }
+        yaml.push_str("    options: {sslmode: disable, connect_timeout: '1'}\n    targets: [");
+        let targets: Vec<String> = targets.iter().map(|t| quote(t)).collect();
+        yaml.push_str(&targets.join(", "));
+        yaml.push_str("]\n");
+    }
+    let path = dir.join("pg-exporter.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path.display().to_string()
+}
 
 /// Builds an exporter from command-line style arguments (no HTTP server).
 pub fn exporter(dsn: &str, extra: &[&str]) -> Arc<Exporter> {

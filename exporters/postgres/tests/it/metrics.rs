@@ -154,8 +154,29 @@ async fn every_family_is_present_with_the_values_sql_gives() {
         1.0,
         "booleans are 0/1"
     );
+    // The server's value, not the 5 s the exporter's own session runs with.
+    let server_timeout: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(server_timeout, "0");
+    assert_eq!(
+        must(&text, "pg_settings_statement_timeout_seconds", &[]),
+        0.0
+    );
     assert_eq!(must(&text, "pg_replication_is_replica", &[]), 0.0);
     assert_eq!(must(&text, "pg_replication_lag_seconds", &[]), 0.0);
+    let archived: i64 = client
+        .query_one("SELECT archived_count FROM pg_stat_archiver", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        must(&text, "pg_stat_archiver_archived_count", &[]),
+        archived as f64
+    );
+    must(&text, "pg_stat_archiver_failed_count", &[]);
     for counter in [
         "checkpoints_timed",
         "checkpoints_req",
@@ -202,6 +223,29 @@ async fn every_family_is_present_with_the_values_sql_gives() {
         must(&text, "pg_stat_database_tup_inserted", &ids) >= 57.0 + 3.0 + 20.0 + 140.0 + 2.0 + 9.0
     );
     must(&text, "pg_stat_database_conflicts_confl_lock", &ids);
+    let reset: f64 = client
+        .query_one(
+            "SELECT COALESCE(EXTRACT(EPOCH FROM stats_reset), 0)::float8 FROM pg_stat_database \
+             WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(must(&text, "pg_stat_database_stats_reset", &ids), reset);
+    let checksums: bool = client
+        .query_one(
+            "SELECT checksum_failures IS NOT NULL FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        value(&text, "pg_stat_database_checksum_failures", &ids).is_some(),
+        checksums,
+        "present exactly when data checksums are on"
+    );
     let size: i64 = client
         .query_one("SELECT pg_database_size(current_database())", &[])
         .await
@@ -276,7 +320,25 @@ async fn every_family_is_present_with_the_values_sql_gives() {
             "pg_exporter_collector_duration_seconds",
             &[("collector", &collector)],
         );
+        // postgres_exporter's names for the same figures.
+        assert_eq!(
+            must(
+                &text,
+                "pg_scrape_collector_success",
+                &[("collector", &collector)]
+            ),
+            1.0
+        );
+        must(
+            &text,
+            "pg_scrape_collector_duration_seconds",
+            &[("collector", &collector)],
+        );
     }
+    assert!(
+        label_values(&text, "pg_scrape_collector_success", "collector")
+            .contains(&"stat_archiver".to_string())
+    );
     assert!(
         label_values(&text, "pg_exporter_collector_success", "collector")
             .contains(&"forum".to_string())

@@ -30,7 +30,22 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
         .await
         .unwrap();
 
-    let (base, running) = crate::serve(&primary.url("postgres"), &["--preset", "none"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong_pw = primary
+        .url("postgres")
+        .replace(crate::cluster::PASSWORD, "Wrong-Pw-9");
+    let config = crate::auth_modules(
+        dir.path(),
+        &[
+            ("cluster", &primary.url("postgres"), &["127.0.0.1"]),
+            ("wrong", &wrong_pw, &["127.0.0.1"]),
+        ],
+    );
+    let (base, running) = crate::serve(
+        &primary.url("postgres"),
+        &["--preset", "none", "--config.file", &config],
+    )
+    .await;
     let http = reqwest::Client::new();
     let get = |url: String| {
         let http = http.clone();
@@ -64,9 +79,9 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
     );
     assert!(exported > 0.0 && exported <= lsn, "{exported} vs {lsn}");
 
-    // The replica, through /probe (user and password come from the main DSN).
+    // The replica, through /probe (user and password come from the auth module).
     let text = get(format!(
-        "{base}/probe?target=127.0.0.1:{}/postgres",
+        "{base}/probe?auth_module=cluster&target=127.0.0.1:{}/postgres",
         replica.port
     ))
     .await;
@@ -112,12 +127,12 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
     assert!(label_values(&text, "pg_stat_replication_pg_wal_lsn_diff", "state").is_empty());
 
     // A wrong password: refused fast, pg_up 0, and the password nowhere.
-    let wrong = format!(
-        "postgresql://postgres:Wrong-Pw-9@127.0.0.1:{}/postgres",
-        primary.port
-    );
     let start = Instant::now();
-    let text = get(format!("{base}/probe?target={}", percent(&wrong))).await;
+    let text = get(format!(
+        "{base}/probe?auth_module=wrong&target=127.0.0.1:{}/postgres",
+        primary.port
+    ))
+    .await;
     println!("wrong password answered in {:?}", start.elapsed());
     assert_eq!(must(&text, "pg_up", &[]), 0.0);
     assert!(start.elapsed() < Duration::from_secs(1));
@@ -158,13 +173,4 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
     );
     assert_eq!(must(&text, "pg_exporter_last_scrape_error", &[]), 0.0);
     running.shutdown().await;
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
