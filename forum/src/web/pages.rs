@@ -91,7 +91,7 @@ pub async fn category_show(
         (threads, next, pinned)
     };
     // Pinned threads are listed once, in the pinned section above the first page.
-    threads.retain(|t| !(t.is_pinned && !t.is_hidden));
+    threads.retain(|t| !t.is_pinned || t.is_hidden);
     let page = t::CategoryPage {
         ctx: Ctx::new(&viewer, category.name.clone()),
         ancestors: tree.ancestors(id),
