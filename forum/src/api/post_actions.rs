@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deadpool_postgres::GenericClient;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,31 +12,9 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
-use crate::models::posts::{self, Post, PostBody};
-use crate::models::threads;
+use crate::models::policy::{self, visible_post};
+use crate::models::posts::{self, PostBody};
 use crate::state::AppState;
-
-/// Post `id` as the viewer may see it: 404 when its thread is hidden from them; a deleted
-/// post keeps its place but loses its text for non-moderators.
-async fn visible_post(
-    client: &impl GenericClient,
-    id: i64,
-    viewer: &Viewer,
-) -> Result<Post, AppError> {
-    let moderator = viewer.is_moderator();
-    let mut post = posts::get(client, id).await?;
-    if threads::get(client, post.thread_id, moderator)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound);
-    }
-    if post.is_deleted && !moderator {
-        post.body.clear();
-        post.body_html.clear();
-    }
-    Ok(post)
-}
 
 /// `GET /api/posts/{id}/`.
 pub async fn show(
@@ -47,7 +24,7 @@ pub async fn show(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let post = visible_post(&client, id, &viewer).await?;
+    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
     Ok(Json(post).into_response())
 }
 
@@ -57,6 +34,9 @@ pub async fn show(
 pub struct EditBody {
     /// The new Markdown text.
     pub body: String,
+    /// Moderators redacting a post: hide its edit history from non-moderators.
+    #[serde(default)]
+    pub hide_history: bool,
 }
 
 /// `PATCH /api/posts/{id}/`: the author or a moderator edits; the old text goes to the history.
@@ -71,9 +51,9 @@ pub async fn update(
     let text = PostBody::parse(&body.body).map_err(AppError::in_field("body"))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::edit(&tx, id, user, &text).await?;
+    posts::edit(&tx, id, user, &text, body.hide_history).await?;
     tx.commit().await?;
-    let post = visible_post(&client, id, &viewer).await?;
+    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
     Ok(Json(post).into_response())
 }
 
@@ -104,12 +84,12 @@ pub async fn restore(
     let tx = client.transaction().await?;
     posts::set_deleted(&tx, id, user, false).await?;
     tx.commit().await?;
-    let post = visible_post(&client, id, &viewer).await?;
+    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
     Ok(Json(post).into_response())
 }
 
-/// `GET /api/posts/{id}/edits/`: the edit history, newest first (as `/p/{id}/history`: not for
-/// deleted posts or hidden threads unless the viewer moderates).
+/// `GET /api/posts/{id}/edits/`: the edit history, newest first, when
+/// [`policy::may_read_history`] allows (as `/p/{id}/history`); 404 otherwise.
 pub async fn edits(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -117,9 +97,8 @@ pub async fn edits(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let post = visible_post(&client, id, &viewer).await?;
-    let moderator = viewer.is_moderator();
-    if post.is_deleted && !moderator {
+    let (post, thread) = visible_post(&client, id, viewer.user.as_ref()).await?;
+    if !policy::may_read_history(viewer.user.as_ref(), &thread, &post) {
         return Err(AppError::NotFound.into());
     }
     let results = posts::history(&client, id).await?;
@@ -130,7 +109,7 @@ async fn set_like(state: &AppState, viewer: &Viewer, id: &str, like: bool) -> Ap
     let id = parse_id(id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
-    visible_post(&client, id, viewer).await?;
+    visible_post(&client, id, viewer.user.as_ref()).await?;
     let tx = client.transaction().await?;
     let like_count = posts::set_like(&tx, id, user, like).await?;
     tx.commit().await?;
@@ -166,7 +145,7 @@ pub async fn best_answer(
     let id = parse_id(&id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
-    visible_post(&client, id, &viewer).await?;
+    visible_post(&client, id, viewer.user.as_ref()).await?;
     let tx = client.transaction().await?;
     let thread_id = posts::mark_best(&tx, id, user).await?;
     tx.commit().await?;

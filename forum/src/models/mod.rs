@@ -6,6 +6,7 @@
 
 pub mod categories;
 pub mod jobs;
+pub mod policy;
 pub mod polls;
 pub mod posts;
 pub mod search;

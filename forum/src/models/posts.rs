@@ -7,6 +7,7 @@ use tokio_postgres::Row;
 
 use crate::error::AppError;
 use crate::models::jobs::{self, JobKind};
+use crate::models::policy;
 use crate::models::text_field;
 use crate::models::users::User;
 
@@ -54,11 +55,18 @@ pub struct Post {
     pub like_count: i32,
     /// Whether the viewer likes it.
     pub liked: bool,
+    /// The author's avatar URL path.
+    pub avatar: Option<String>,
+    /// A moderator hid its edit history from non-moderators.
+    pub history_hidden: bool,
+    /// The title of its thread (in lists of posts from many threads, such as a profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_title: Option<String>,
 }
 
 const POST_COLUMNS: &str =
     "p.id, p.thread_id, p.user_id, u.username, p.body, p.body_html, p.created_at,
-    p.edited_at, p.is_deleted, p.like_count";
+    p.edited_at, p.is_deleted, p.like_count, u.avatar, p.history_hidden";
 
 impl Post {
     fn from_row(r: &Row) -> Post {
@@ -73,18 +81,16 @@ impl Post {
             edited_at: r.get(7),
             is_deleted: r.get(8),
             like_count: r.get(9),
-            liked: r.try_get(10).unwrap_or(false),
+            avatar: r.get(10),
+            history_hidden: r.get(11),
+            liked: r.try_get("liked").unwrap_or(false),
+            thread_title: r.try_get("thread_title").unwrap_or(None),
         }
     }
 
     /// Whether `user` may edit or delete it: its author (not banned) or a moderator.
     pub fn editable_by(&self, user: Option<&User>) -> bool {
         user.is_some_and(|u| !u.is_banned() && (u.is_moderator() || Some(u.id) == self.user_id))
-    }
-
-    /// Whether `user` may like it: anyone logged in but its author.
-    pub fn likeable_by(&self, user: Option<&User>) -> bool {
-        user.is_some_and(|u| self.user_id != Some(u.id))
     }
 }
 
@@ -170,7 +176,7 @@ pub async fn page(
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {POST_COLUMNS},
-                    EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $4)
+                    EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = $4) AS liked
              FROM posts p LEFT JOIN users u ON u.id = p.user_id
              WHERE p.thread_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3"
         ))
@@ -230,7 +236,8 @@ pub async fn by_user(
 ) -> Result<Vec<Post>, AppError> {
     let stmt = client
         .prepare_cached(&format!(
-            "SELECT {POST_COLUMNS} FROM posts p LEFT JOIN users u ON u.id = p.user_id
+            "SELECT {POST_COLUMNS}, t.title AS thread_title
+             FROM posts p LEFT JOIN users u ON u.id = p.user_id
              JOIN threads t ON t.id = p.thread_id
              WHERE p.user_id = $1 AND NOT p.is_deleted AND NOT t.is_hidden ORDER BY p.id DESC LIMIT $2"
         ))
@@ -243,21 +250,22 @@ pub async fn by_user(
         .collect())
 }
 
-/// Edits post `id` as `user`, keeping the old text in `post_edits`.
+/// Edits post `id` as `user`, keeping the old text in `post_edits`, as
+/// [`policy::check_edit`] allows. `hide_history` (moderators only, when redacting) hides the
+/// post's edit history from non-moderators.
 pub async fn edit(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
     body: &PostBody,
+    hide_history: bool,
 ) -> Result<Post, AppError> {
     let body = body.as_str();
-    let post = get(tx, id).await?;
-    if !post.editable_by(Some(user)) {
-        return Err(AppError::Forbidden("you cannot edit this post".into()));
-    }
-    if post.is_deleted {
-        return Err(AppError::Conflict(
-            "this post is deleted; a moderator can restore it first".into(),
+    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
+    policy::check_edit(user, &thread, &post)?;
+    if hide_history && !user.is_moderator() {
+        return Err(AppError::Forbidden(
+            "only moderators can hide an edit history".into(),
         ));
     }
     tx.execute(
@@ -267,8 +275,9 @@ pub async fn edit(
     .await?;
     let html = crate::markdown::render(body);
     tx.execute(
-        "UPDATE posts SET body = $2, body_html = $3, edited_at = now() WHERE id = $1",
-        &[&id, &body, &html],
+        "UPDATE posts SET body = $2, body_html = $3, edited_at = now(),
+                history_hidden = history_hidden OR $4 WHERE id = $1",
+        &[&id, &body, &html, &hide_history],
     )
     .await?;
     Ok(post)
@@ -312,14 +321,15 @@ pub async fn set_deleted(
     user: &User,
     deleted: bool,
 ) -> Result<Post, AppError> {
-    let post = get(tx, id).await?;
+    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
     if !deleted && (!user.is_moderator() || user.is_banned()) {
         return Err(AppError::Forbidden(
             "only moderators can restore a post".into(),
         ));
     }
-    if !post.editable_by(Some(user)) {
-        return Err(AppError::Forbidden("you cannot delete this post".into()));
+    if deleted {
+        let first = first_id(tx, post.thread_id).await?;
+        policy::check_delete(user, &thread, &post, first)?;
     }
     tx.execute(
         "UPDATE posts SET is_deleted = $2 WHERE id = $1",
@@ -329,17 +339,15 @@ pub async fn set_deleted(
     Ok(post)
 }
 
-/// Likes or unlikes post `id`; returns the new like count. Authors cannot like their own posts.
+/// Likes or unlikes post `id` as [`policy::check_like`] allows; returns the new like count.
 pub async fn set_like(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
     like: bool,
 ) -> Result<i32, AppError> {
-    let post = get(tx, id).await?;
-    if !post.likeable_by(Some(user)) {
-        return Err(AppError::Forbidden("you cannot like your own post".into()));
-    }
+    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
+    policy::check_like(user, &thread, &post)?;
     let changed = if like {
         tx.execute(
             "INSERT INTO post_likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -376,7 +384,7 @@ pub fn may_choose_best(user: &User, thread_author: Option<i64>) -> bool {
 /// Marks post `id` as the best answer of its thread: question categories only, by the thread's
 /// author or a moderator, and never the first post.
 pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let post = get(tx, id).await?;
+    let (post, _) = policy::visible_post(tx, id, Some(user)).await?;
     let row = tx
         .query_one(
             "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)

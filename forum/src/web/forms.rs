@@ -10,6 +10,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::CategoryTree;
+use crate::models::policy;
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, Moderation, ThreadTitle};
@@ -45,6 +46,7 @@ pub async fn thread_new_form(
         error: None,
         title: String::new(),
         body: String::new(),
+        poll: t::PollInput::default(),
     }))
 }
 
@@ -134,6 +136,14 @@ pub async fn thread_create(
                 ctx,
                 category,
                 error: Some(msg),
+                poll: t::PollInput {
+                    question: form.poll_question,
+                    choices: form.poll_choices,
+                    max_choices: form.poll_max_choices.unwrap_or_else(|| "1".into()),
+                    hours: form.poll_hours.unwrap_or_else(|| "0".into()),
+                    allow_revote: form.poll_allow_revote.is_some(),
+                    public: form.poll_public.is_some(),
+                },
                 title: form.title,
                 body: form.body,
             };
@@ -156,6 +166,9 @@ pub struct BodyForm {
     /// The Markdown text.
     #[serde(default)]
     pub body: String,
+    /// `on` when a moderator redacting an edit hides the post's history.
+    #[serde(default)]
+    pub hide_history: Option<String>,
 }
 
 /// `POST /t/{id}/reply`: 303 to the new post.
@@ -258,10 +271,8 @@ pub async fn post_edit_form(
     let id = parse_id(&id)?;
     let user = viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let post = posts::get(&client, id).await?;
-    if !post.editable_by(Some(user)) {
-        return Err(AppError::Forbidden("you cannot edit this post".into()));
-    }
+    let (post, thread) = policy::visible_post(&client, id, Some(user)).await?;
+    policy::check_edit(user, &thread, &post)?;
     Ok(t::page(&t::EditPostPage {
         ctx: Ctx::new(&viewer, "Edit post"),
         post,
@@ -281,7 +292,7 @@ pub async fn post_update(
     let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::edit(&tx, id, user, &body).await?;
+    posts::edit(&tx, id, user, &body, form.hide_history.is_some()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
-use crate::models::{Cursor, polls, posts, search as search_model, threads, users};
+use crate::models::{Cursor, policy, polls, posts, search as search_model, threads, users};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -73,7 +73,7 @@ pub async fn category_show(
     let ids = tree.subtree_ids(id);
     let moderator = viewer.is_moderator();
     let per_page = state.config.threads_per_page;
-    let (threads, next, pinned) = if cursor.is_none() && !moderator {
+    let (mut threads, next, pinned) = if cursor.is_none() && !moderator {
         let list = state
             .cache
             .category_page(&state.pool, id, &ids, per_page)
@@ -90,6 +90,8 @@ pub async fn category_show(
         };
         (threads, next, pinned)
     };
+    // Pinned threads are listed once, in the pinned section above the first page.
+    threads.retain(|t| !t.is_pinned || t.is_hidden);
     let page = t::CategoryPage {
         ctx: Ctx::new(&viewer, category.name.clone()),
         ancestors: tree.ancestors(id),
@@ -191,20 +193,22 @@ pub async fn thread_show(
     Ok(t::page(&page))
 }
 
-/// `GET /p/{id}/`: redirects to the post in its thread.
+/// `GET /p/{id}/`: redirects to the post on its page of its thread; 404 when the viewer may
+/// not see it ([`policy::visible_post`]), as for a missing post.
 pub async fn post_show(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let post = posts::get(&client, id).await?;
+    let (post, _) = policy::visible_post(&client, id, viewer.user.as_ref()).await?;
     let before = posts::place_in_thread(&client, post.thread_id, id).await?;
     let page = before / state.config.posts_per_page + 1;
     Ok(Redirect::to(&format!("/t/{}/?page={page}#post-{id}", post.thread_id)).into_response())
 }
 
-/// `GET /p/{id}/history`: the edit history of a post.
+/// `GET /p/{id}/history`: the edit history of a post, when [`policy::may_read_history`] allows.
 pub async fn post_history(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -212,13 +216,8 @@ pub async fn post_history(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let post = posts::get(&client, id).await?;
-    let moderator = viewer.is_moderator();
-    if threads::get(&client, post.thread_id, moderator)
-        .await?
-        .is_none()
-        || (post.is_deleted && !moderator)
-    {
+    let (post, thread) = policy::visible_post(&client, id, viewer.user.as_ref()).await?;
+    if !policy::may_read_history(viewer.user.as_ref(), &thread, &post) {
         return Err(AppError::NotFound);
     }
     let edits = posts::history(&client, id).await?;

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth::Viewer;
+use crate::models::policy;
 use crate::models::polls::Poll;
 use crate::models::posts::{self, Edit, Post};
 use crate::models::search::SearchHit;
@@ -107,6 +108,38 @@ pub struct NewThreadPage {
     pub title: String,
     /// Body typed so far.
     pub body: String,
+    /// The poll as typed so far (all empty: none).
+    pub poll: PollInput,
+}
+
+/// The poll fields of the new-thread form, kept when the form comes back with an error.
+#[derive(Clone, Debug)]
+pub struct PollInput {
+    /// Question.
+    pub question: String,
+    /// Choices, one per line.
+    pub choices: String,
+    /// Choices per vote.
+    pub max_choices: String,
+    /// Length in hours.
+    pub hours: String,
+    /// Revoting allowed.
+    pub allow_revote: bool,
+    /// Public votes.
+    pub public: bool,
+}
+
+impl Default for PollInput {
+    fn default() -> PollInput {
+        PollInput {
+            question: String::new(),
+            choices: String::new(),
+            max_choices: "1".into(),
+            hours: "0".into(),
+            allow_revote: false,
+            public: false,
+        }
+    }
 }
 
 /// `/t/{id}/`.
@@ -154,13 +187,19 @@ impl ThreadPage {
     pub fn is_best(&self, post: &Post) -> bool {
         self.thread.best_answer_post_id == Some(post.id)
     }
-    /// Whether the viewer may edit or delete `post`.
+    /// Whether the viewer may edit `post` ([`policy::may_edit`]).
     pub fn can_edit(&self, post: &Post) -> bool {
-        post.editable_by(self.ctx.user.as_ref())
+        policy::may_edit(self.ctx.user.as_ref(), &self.thread, post)
     }
-    /// Whether the viewer may like `post`.
+    /// Whether the viewer may delete `post` ([`policy::check_delete`]).
+    pub fn can_delete(&self, post: &Post) -> bool {
+        self.ctx.user.as_ref().is_some_and(|u| {
+            policy::check_delete(u, &self.thread, post, self.first_post_id).is_ok()
+        })
+    }
+    /// Whether the viewer may like `post` ([`policy::may_like`]).
     pub fn can_like(&self, post: &Post) -> bool {
-        post.likeable_by(self.ctx.user.as_ref())
+        policy::may_like(self.ctx.user.as_ref(), &self.thread, post)
     }
 }
 
