@@ -37,15 +37,21 @@ impl Drop for Kill {
 fn render(repo: &Path, prefix: &Path, port: u16, web: u16, api: u16) -> String {
     let conf = std::fs::read_to_string(repo.join("monitoring/nginx/nginx.conf")).unwrap();
     let p = prefix.display().to_string();
-    conf.replace("/etc/nginx/forum/log_format.conf", &repo.join("monitoring/nginx/log_format.conf").display().to_string())
-        .replace("/var/log/nginx", &p)
-        .replace("/run/nginx-forum.pid", &format!("{p}/nginx.pid"))
-        .replace("/var/lib/forum", &p)
-        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
-        .replace("127.0.0.1:8000", &format!("127.0.0.1:{web}"))
-        .replace("127.0.0.1:8001", &format!("127.0.0.1:{api}"))
-        .replace("worker_processes auto;", "worker_processes 1;\ndaemon off;")
-        .replace(" /tmp/nginx-", &format!(" {p}/tmp/nginx-"))
+    conf.replace(
+        "/etc/nginx/forum/log_format.conf",
+        &repo
+            .join("monitoring/nginx/log_format.conf")
+            .display()
+            .to_string(),
+    )
+    .replace("/var/log/nginx", &p)
+    .replace("/run/nginx-forum.pid", &format!("{p}/nginx.pid"))
+    .replace("/var/lib/forum", &p)
+    .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
+    .replace("127.0.0.1:8000", &format!("127.0.0.1:{web}"))
+    .replace("127.0.0.1:8001", &format!("127.0.0.1:{api}"))
+    .replace("worker_processes auto;", "worker_processes 1;\ndaemon off;")
+    .replace(" /tmp/nginx-", &format!(" {p}/tmp/nginx-"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
