@@ -19,7 +19,10 @@ pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MarkdownError {
     /// Block quotes or lists nested deeper than [`MAX_NESTING`].
-    #[error("the message nests quotes or lists more than {} levels deep", MAX_NESTING)]
+    #[error(
+        "the message nests quotes or lists more than {} levels deep",
+        MAX_NESTING
+    )]
     TooDeep,
     /// The HTML would be longer than [`MAX_OUTPUT_BYTES`].
     #[error("the message is too long once formatted")]
