@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 
 use crate::http::{health, middleware};
 use crate::state::AppState;
@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), middleware::track))
         .layer(from_fn_with_state(state.clone(), middleware::csrf_cookie))
+        .layer(from_fn(middleware::browser_protections))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -137,6 +137,15 @@ pub async fn session_user(
     Ok(Some((user, hash)))
 }
 
+/// The token of the cookie session that an API login creates beside its bearer `api_token`:
+/// derived from it one way, so an API logout can end both (the cookie's token does not
+/// reveal the bearer token) without storing the pair.
+pub fn paired_cookie_token(api_token: &str) -> String {
+    hex::encode(Sha256::digest(format!(
+        "forum cookie session of {api_token}"
+    )))
+}
+
 /// Creates a session of `kind` for `user_id` lasting `ttl`; returns the token.
 pub async fn create_session(
     pool: &Pool,
@@ -144,7 +153,17 @@ pub async fn create_session(
     kind: SessionKind,
     ttl: Duration,
 ) -> Result<String, AppError> {
-    let token = random_token();
+    create_session_with_token(pool, random_token(), user_id, kind, ttl).await
+}
+
+/// As [`create_session`] with a given `token` (see [`paired_cookie_token`]).
+pub async fn create_session_with_token(
+    pool: &Pool,
+    token: String,
+    user_id: i64,
+    kind: SessionKind,
+    ttl: Duration,
+) -> Result<String, AppError> {
     let ttl = ttl.as_secs_f64();
     let client = pool.get().await?;
     client

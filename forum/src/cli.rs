@@ -52,6 +52,15 @@ pub struct ServeArgs {
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (only behind a proxy that sets them).
     #[arg(long, env = "FORUM_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// With `--trust-proxy`: the proxies (CIDRs, comma-separated) whose `X-Forwarded-For` hops
+    /// are skipped; the client is the rightmost hop that is not one of them.
+    #[arg(
+        long,
+        env = "FORUM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_values_t = crate::config::default_trusted_proxies()
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Failed logins per client IP in the window before 429.
     #[arg(long, env = "FORUM_LOGIN_IP_LIMIT", default_value_t = 30)]
     pub login_ip_limit: i64,

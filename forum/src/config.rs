@@ -40,6 +40,17 @@ impl Role {
     }
 }
 
+/// The default `--trusted-proxies`: loopback.
+pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128";
+
+/// [`DEFAULT_TRUSTED_PROXIES`] parsed.
+pub fn default_trusted_proxies() -> Vec<ipnet::IpNet> {
+    DEFAULT_TRUSTED_PROXIES
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
 /// Settings from the command line.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -49,6 +60,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from the proxy in front.
     pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` hops are skipped when looking for the client
+    /// address (with `trust_proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Failed logins per IP within `login_window` before 429.
     pub login_ip_limit: i64,
     /// Failed logins per account within `login_window` before 429.
@@ -71,6 +85,7 @@ impl Default for Config {
             role: Role::All,
             secure_cookies: false,
             trust_proxy: false,
+            trusted_proxies: default_trusted_proxies(),
             login_ip_limit: 30,
             login_account_limit: 10,
             login_window: Duration::from_secs(15 * 60),

@@ -126,6 +126,7 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
         role: args.role,
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
+        trusted_proxies: args.trusted_proxies.clone(),
         login_ip_limit: args.login_ip_limit,
         login_account_limit: args.login_account_limit,
         login_window: Duration::from_secs(args.login_window_seconds),

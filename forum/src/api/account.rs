@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{AUTHORIZATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::AppError;
-use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
+use crate::http::cookies::{SESSION_COOKIE, cookie, secure, set_cookie};
 use crate::http::parse_id;
 use crate::models::users::{self, NewUser, Role};
 use crate::models::{posts, threads};
@@ -44,7 +44,14 @@ pub async fn auth_login(
     .await?;
     let ttl = state.config.session_ttl;
     let token = auth::create_session(&state.pool, creds.id, SessionKind::Api, ttl).await?;
-    let cookie_token = auth::create_session(&state.pool, creds.id, SessionKind::User, ttl).await?;
+    let cookie_token = auth::create_session_with_token(
+        &state.pool,
+        auth::paired_cookie_token(&token),
+        creds.id,
+        SessionKind::User,
+        ttl,
+    )
+    .await?;
     let cookie = set_cookie(
         SESSION_COOKIE,
         &cookie_token,
@@ -60,7 +67,8 @@ pub async fn auth_login(
         .into_response())
 }
 
-/// `POST /api/auth/logout`: 204.
+/// `POST /api/auth/logout`: 204. Ends the session of the request and, for a bearer token,
+/// the cookie session its login created, and the session of a cookie sent along.
 pub async fn auth_logout(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -68,6 +76,17 @@ pub async fn auth_logout(
 ) -> ApiResult<Response> {
     if let Some(hash) = &viewer.session {
         auth::delete_session(&state.pool, hash).await?;
+    }
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        let paired = auth::token_hash(&auth::paired_cookie_token(token));
+        auth::delete_session(&state.pool, &paired).await?;
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        auth::delete_session(&state.pool, &auth::token_hash(token)).await?;
     }
     let cookie = set_cookie(
         SESSION_COOKIE,

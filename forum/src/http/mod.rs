@@ -1,6 +1,7 @@
 //! The HTTP layer under every handler: cookies, the middleware of the router (metrics, CSRF
-//! cookie, cache invalidation), reading the [`crate::auth::Viewer`] of a request, the HTML page
-//! of an [`crate::error::AppError`], and the health and metrics endpoints of every role.
+//! cookie, cache invalidation, browser protections), reading the [`crate::auth::Viewer`] of a
+//! request, the HTML page of an [`crate::error::AppError`], and the health and metrics
+//! endpoints of every role.
 
 pub mod cookies;
 pub mod error_page;

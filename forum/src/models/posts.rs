@@ -19,9 +19,16 @@ impl PostBody {
     /// The most characters a post may have.
     pub const MAX_CHARS: usize = 50_000;
 
-    /// Trims `s` and checks its length; 422 naming "the message" otherwise.
+    /// Trims `s` and checks its length and nesting (see [`crate::markdown`]); 422 naming
+    /// "the message" otherwise.
     pub fn parse(s: &str) -> Result<PostBody, AppError> {
-        text_field("the message", s, 1, Self::MAX_CHARS).map(PostBody)
+        let text = text_field("the message", s, 1, Self::MAX_CHARS)?;
+        if crate::markdown::nesting_depth(&text) > crate::markdown::MAX_NESTING {
+            return Err(AppError::invalid(
+                crate::markdown::MarkdownError::TooDeep.to_string(),
+            ));
+        }
+        Ok(PostBody(text))
     }
 
     /// The text.
@@ -94,6 +101,16 @@ impl Post {
     }
 }
 
+/// The HTML of `body`, rendered off the async threads; a refusal is a 422 about the body.
+async fn render(body: &str) -> Result<String, AppError> {
+    crate::markdown::render_off_runtime(body)
+        .await
+        .map_err(|e| AppError::Field {
+            field: "body",
+            message: e.to_string(),
+        })
+}
+
 /// Inserts a post and updates the counters of its thread, category and author.
 pub async fn insert(
     tx: &impl GenericClient,
@@ -102,7 +119,7 @@ pub async fn insert(
     body: &PostBody,
 ) -> Result<i64, AppError> {
     let body = body.as_str();
-    let html = crate::markdown::render(body);
+    let html = render(body).await?;
     let row = tx
         .query_one(
             "INSERT INTO posts (thread_id, user_id, body, body_html) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -273,7 +290,7 @@ pub async fn edit(
         &[&id, &user.id, &post.body],
     )
     .await?;
-    let html = crate::markdown::render(body);
+    let html = render(body).await?;
     tx.execute(
         "UPDATE posts SET body = $2, body_html = $3, edited_at = now(),
                 history_hidden = history_hidden OR $4 WHERE id = $1",

@@ -15,7 +15,8 @@ pub struct SearchHit {
     pub title: String,
     /// Post id.
     pub post_id: i64,
-    /// The start of the post's Markdown text (escaped when shown).
+    /// The start of the post's Markdown text (escaped when shown); empty when a thread's title
+    /// matched and its first post is deleted.
     pub excerpt: String,
 }
 
@@ -43,8 +44,8 @@ pub async fn hits(client: &impl GenericClient, q: &str) -> Result<Vec<SearchHit>
               WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden
               ORDER BY p.id DESC LIMIT 50)
              UNION
-             (SELECT t.id, t.title, p.id, left(p.body, 240)
-              FROM threads t JOIN LATERAL (SELECT id, body FROM posts WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
+             (SELECT t.id, t.title, p.id, CASE WHEN p.is_deleted THEN '' ELSE left(p.body, 240) END
+              FROM threads t JOIN LATERAL (SELECT id, body, is_deleted FROM posts WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
               WHERE t.search @@ q.q AND NOT t.is_hidden
               ORDER BY t.id DESC LIMIT 50)
              LIMIT 50",
