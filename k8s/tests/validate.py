@@ -54,6 +54,7 @@ SOURCES: dict[str, tuple[str, str | None]] = {
     "prometheus-config": ("monitoring/prometheus/prometheus-kubernetes.yml", "prometheus.yml"),
     "prometheus-rules": ("monitoring/prometheus/rules/*.yml", None),
     "alertmanager-config": ("monitoring/alertmanager/alertmanager.yml", "alertmanager.yml"),
+    "blackbox-config": ("monitoring/blackbox/blackbox.yml", "blackbox.yml"),
     "grafana-dashboards": ("dashboards/*.json", None),
     "grafana-datasources": ("dashboards/provisioning/datasources/*.yml", None),
     "grafana-dashboard-providers": ("dashboards/provisioning/dashboards/*.yml", None),
