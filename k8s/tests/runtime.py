@@ -132,6 +132,7 @@ IMAGE_WRITES: dict[str, Callable[[list[Obj], Obj, Obj], Writes]] = {
 SCRIPT_WRITES: dict[str, Writes] = {
     "log-rotator": [("/var/log/nginx", "renames the logs it rotates")],
     "pg-dump": [("/backups", "writes and prunes the dumps")],
+    "render-config": [("/etc/alertmanager", "Alertmanager's config with the Secret's URLs")],
 }
 # Volume kinds a container can write to (unless mounted or declared readOnly).
 WRITABLE_VOLUMES = ("emptyDir", "persistentVolumeClaim", "ephemeral")
