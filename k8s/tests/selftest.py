@@ -213,6 +213,24 @@ def missing_blackbox_module(objs: Objs) -> None:
     blackbox_config(objs, "http_readyz:", "http_ready:")
 
 
+def prometheus_egress(objs: Objs) -> list[dict[str, Any]]:
+    return find(objs, "NetworkPolicy", "prometheus")["spec"]["egress"]
+
+
+def node_cidr_unset(objs: Objs) -> None:
+    # An overlay without the nodeCIDR setting keeps the base's documentation address.
+    next(r for r in prometheus_egress(objs) if r.get("ports", [{}])[0].get("port") == 10250)["to"][0]["ipBlock"]["cidr"] = "192.0.2.0/24"
+
+
+def kubelets_unreachable(objs: Objs) -> None:
+    egress = prometheus_egress(objs)
+    egress[:] = [r for r in egress if all(p.get("port") != 10250 for p in r.get("ports", []))]
+
+
+def bad_real_ip_cidr(objs: Objs) -> None:
+    find(objs, "ConfigMap", "nginx-cluster")["data"]["real-ip.conf"] = "set_real_ip_from 10.42.0.0/66 ;"
+
+
 CASES: list[tuple[Callable[[Objs], None], str]] = [
     (unknown_field, "schema"), (wrong_type, "schema"), (root_container, "security"),
     (writable_root, "security"), (no_limits, "security"), (wrong_probe, "serving"),
@@ -225,7 +243,8 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (missing_volume, "references"), (non_headless_statefulset, "statefulsets"),
     (placeholder_deployed, "monitoring"), (placeholder_left, "monitoring"), (receivers_swapped, "monitoring"),
     (broken_blackbox_module, "monitoring"), (unknown_blackbox_prober, "monitoring"),
-    (missing_blackbox_module, "monitoring"),
+    (missing_blackbox_module, "monitoring"), (node_cidr_unset, "network"), (kubelets_unreachable, "network"),
+    (bad_real_ip_cidr, "nginx"),
 ]
 
 

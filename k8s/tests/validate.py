@@ -46,7 +46,8 @@ LOCAL_RELAY, CLUSTER_RELAY = "http://127.0.0.1:9733/", "http://alert-relay:9733/
 REWRITES: dict[str, list[tuple[str, str]]] = {
     "alertmanager-config": [(LOCAL_RELAY, CLUSTER_RELAY)],
     "nginx-config": [("server 127.0.0.1:8000;", "server forum-web:8000;"),
-                     ("server 127.0.0.1:8001;", "server forum-api:8001;")],
+                     ("server 127.0.0.1:8001;", "server forum-api:8001;"),
+                     ("set_real_ip_from 10.0.0.0/8;", "include /etc/nginx/cluster/real-ip.conf;")],
 }
 
 # ConfigMap -> (source glob, key), the single sources of truth (independent of k8s/sync).
