@@ -8,6 +8,7 @@ Each check takes the list of rendered objects and returns a list of error string
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Iterator
 
@@ -21,6 +22,9 @@ SCALED = ("forum-web", "forum-api", "nginx")
 FORUM_PROBES = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
 # Containers allowed a writable root filesystem (none today; name them here with a reason).
 WRITABLE_ROOT: set[str] = set()
+# The base's stand-in for per-cluster addresses in NetworkPolicies (TEST-NET-1, RFC 5737).
+DOCUMENTATION_NET = ipaddress.ip_network("192.0.2.0/24")
+KUBELET_PORT = 10250
 # ConfigMaps larger than this do not fit in etcd (1 MiB per object, with some headroom).
 CONFIGMAP_LIMIT = 900 * 1024
 
@@ -175,6 +179,19 @@ def check_network(objs: list[Obj]) -> list[str]:
         if not any(p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)
                    for p in policies):
             errors.append(f"{name_of(obj)}: no NetworkPolicy admits traffic to its pods")
+    for p in policies:
+        for rule in p["spec"].get("egress", []) + p["spec"].get("ingress", []):
+            for peer in rule.get("to", []) + rule.get("from", []):
+                cidr = peer.get("ipBlock", {}).get("cidr", "")
+                if ipaddress.ip_network(cidr, strict=False).subnet_of(DOCUMENTATION_NET) if cidr else False:
+                    errors.append(f"{name_of(p)}: ipBlock {cidr} is the base's placeholder: the overlay's "
+                                  "settings.yaml must set the cluster's address")
+    # Prometheus' `kubelet` job: with egress restricted, the kubelets' port must be open.
+    egress = [p for p in policies if "Egress" in p["spec"].get("policyTypes", [])
+              and selects(p["spec"]["podSelector"], {"app.kubernetes.io/name": "prometheus"})]
+    if egress and not any(port.get("port") == KUBELET_PORT and any("ipBlock" in peer for peer in rule.get("to", []))
+                          for p in egress for rule in p["spec"].get("egress", []) for port in rule.get("ports", [])):
+        errors.append(f"Prometheus' egress NetworkPolicies let it reach no kubelet (TCP {KUBELET_PORT} to the nodes' ipBlock)")
     return errors
 
 

@@ -119,6 +119,7 @@ IMAGE_WRITES: dict[str, Callable[[list[Obj], Obj, Obj], Writes]] = {
     "forum": forum_writes,
     "nginx-log-exporter": lambda objs, spec, c: [],  # reads the log, serves metrics
     "pg-exporter": lambda objs, spec, c: [],
+    "blackbox-exporter": lambda objs, spec, c: [],  # probes over the network, keeps nothing
     "alert-relay": lambda objs, spec, c: [(flag(c, "--storage.path", "data"), "the relay's spool")],
     "prometheus": lambda objs, spec, c: [(flag(c, "--storage.tsdb.path", "/prometheus"), "the TSDB")],
     "alertmanager": lambda objs, spec, c: [(flag(c, "--storage.path", "/alertmanager"),
@@ -131,6 +132,7 @@ IMAGE_WRITES: dict[str, Callable[[list[Obj], Obj, Obj], Writes]] = {
 SCRIPT_WRITES: dict[str, Writes] = {
     "log-rotator": [("/var/log/nginx", "renames the logs it rotates")],
     "pg-dump": [("/backups", "writes and prunes the dumps")],
+    "render-config": [("/etc/alertmanager", "Alertmanager's config with the Secret's URLs")],
 }
 # Volume kinds a container can write to (unless mounted or declared readOnly).
 WRITABLE_VOLUMES = ("emptyDir", "persistentVolumeClaim", "ephemeral")

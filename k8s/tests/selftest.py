@@ -173,6 +173,64 @@ def wrong_scrape_port(objs: Objs) -> None:
 
 
 # mutation -> the checks expected to report it
+def init_script(objs: Objs) -> dict[str, Any]:
+    spec = policy.pod_spec(find(objs, "StatefulSet", "alertmanager"))
+    return next(c for c in spec["initContainers"] if c["name"] == "render-config")
+
+
+def placeholder_deployed(objs: Objs) -> None:
+    # The ConfigMap's config deployed as it is, placeholder URLs and all.
+    init_script(objs)["args"] = ['cp "$TEMPLATE" "$OUT/alertmanager.yml" && cp "$RELAY_TOKEN" "$OUT/relay-token"']
+
+
+def placeholder_left(objs: Objs) -> None:
+    # One placeholder not replaced: the script itself refuses to start Alertmanager.
+    c = init_script(objs)
+    c["args"][0] = c["args"][0].replace('-e "s|$HEARTBEAT_PLACEHOLDER|$heartbeat|g" ', "")
+
+
+def receivers_swapped(objs: Objs) -> None:
+    # The dead man's switch pinged at the Discord webhook and vice versa.
+    env = {e["name"]: e for e in init_script(objs)["env"]}
+    heartbeat, path = env["HEARTBEAT_PLACEHOLDER"]["value"], env["ALERTING_PATH_PLACEHOLDER"]["value"]
+    env["HEARTBEAT_PLACEHOLDER"]["value"], env["ALERTING_PATH_PLACEHOLDER"]["value"] = path, heartbeat
+
+
+def blackbox_config(objs: Objs, old: str, new: str) -> None:
+    cm = find(objs, "ConfigMap", "blackbox-config")
+    cm["data"]["blackbox.yml"] = cm["data"]["blackbox.yml"].replace(old, new, 1)
+
+
+def broken_blackbox_module(objs: Objs) -> None:
+    blackbox_config(objs, "timeout: 5s", "timeot: 5s")
+
+
+def unknown_blackbox_prober(objs: Objs) -> None:
+    blackbox_config(objs, "prober: http", "prober: htp")
+
+
+def missing_blackbox_module(objs: Objs) -> None:
+    blackbox_config(objs, "http_readyz:", "http_ready:")
+
+
+def prometheus_egress(objs: Objs) -> list[dict[str, Any]]:
+    return find(objs, "NetworkPolicy", "prometheus")["spec"]["egress"]
+
+
+def node_cidr_unset(objs: Objs) -> None:
+    # An overlay without the nodeCIDR setting keeps the base's documentation address.
+    next(r for r in prometheus_egress(objs) if r.get("ports", [{}])[0].get("port") == 10250)["to"][0]["ipBlock"]["cidr"] = "192.0.2.0/24"
+
+
+def kubelets_unreachable(objs: Objs) -> None:
+    egress = prometheus_egress(objs)
+    egress[:] = [r for r in egress if all(p.get("port") != 10250 for p in r.get("ports", []))]
+
+
+def bad_real_ip_cidr(objs: Objs) -> None:
+    find(objs, "ConfigMap", "nginx-cluster")["data"]["real-ip.conf"] = "set_real_ip_from 10.42.0.0/66 ;"
+
+
 CASES: list[tuple[Callable[[Objs], None], str]] = [
     (unknown_field, "schema"), (wrong_type, "schema"), (root_container, "security"),
     (writable_root, "security"), (no_limits, "security"), (wrong_probe, "serving"),
@@ -183,6 +241,10 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (balanced_alertmanager, "monitoring"), (nginx_default_temp_path, "writable"), (read_only_data, "writable"),
     (replicas_under_hpa, "hpa_replicas"), (blocking_pdb, "disruption"), (wrong_target_port, "service_ports"),
     (missing_volume, "references"), (non_headless_statefulset, "statefulsets"),
+    (placeholder_deployed, "monitoring"), (placeholder_left, "monitoring"), (receivers_swapped, "monitoring"),
+    (broken_blackbox_module, "monitoring"), (unknown_blackbox_prober, "monitoring"),
+    (missing_blackbox_module, "monitoring"), (node_cidr_unset, "network"), (kubelets_unreachable, "network"),
+    (bad_real_ip_cidr, "nginx"),
 ]
 
 

@@ -46,7 +46,8 @@ LOCAL_RELAY, CLUSTER_RELAY = "http://127.0.0.1:9733/", "http://alert-relay:9733/
 REWRITES: dict[str, list[tuple[str, str]]] = {
     "alertmanager-config": [(LOCAL_RELAY, CLUSTER_RELAY)],
     "nginx-config": [("server 127.0.0.1:8000;", "server forum-web:8000;"),
-                     ("server 127.0.0.1:8001;", "server forum-api:8001;")],
+                     ("server 127.0.0.1:8001;", "server forum-api:8001;"),
+                     ("set_real_ip_from 10.0.0.0/8;", "include /etc/nginx/cluster/real-ip.conf;")],
 }
 
 # ConfigMap -> (source glob, key), the single sources of truth (independent of k8s/sync).
@@ -54,6 +55,7 @@ SOURCES: dict[str, tuple[str, str | None]] = {
     "prometheus-config": ("monitoring/prometheus/prometheus-kubernetes.yml", "prometheus.yml"),
     "prometheus-rules": ("monitoring/prometheus/rules/*.yml", None),
     "alertmanager-config": ("monitoring/alertmanager/alertmanager.yml", "alertmanager.yml"),
+    "blackbox-config": ("monitoring/blackbox/blackbox.yml", "blackbox.yml"),
     "grafana-dashboards": ("dashboards/*.json", None),
     "grafana-datasources": ("dashboards/provisioning/datasources/*.yml", None),
     "grafana-dashboard-providers": ("dashboards/provisioning/dashboards/*.yml", None),
@@ -140,6 +142,56 @@ def check_sources(objs: list[dict[str, Any]], repo: Path) -> list[str]:
     return errors
 
 
+def secret_placeholder(ref: dict[str, Any], key: str) -> str:
+    """What materialise() writes for a Secret's key: a URL for a `*-url` key (a config
+    rendered from it must still parse), `placeholder` otherwise."""
+    name = ref.get("secretName") or ref.get("name")
+    return f"https://{name}.secret.invalid/{key}" if key.endswith("url") else "placeholder"
+
+
+# Placeholder URLs of the repository's configs, to be replaced when a pod starts.
+PLACEHOLDER_URL = re.compile(r"^https://[^/]+\.invalid/.*replace-with")
+
+
+def run_init(objs: list[dict[str, Any]], workload: str, root: Path) -> list[str]:
+    """Runs the workload's script init containers (`sh -c SCRIPT`, every path from the
+    environment) here, their mounts materialised under `root` and absolute paths re-rooted."""
+    errors = []
+    obj = next(o for o in objs if o["kind"] in ("StatefulSet", "Deployment") and o["metadata"]["name"] == workload)
+    for c in policy.pod_spec(obj).get("initContainers", []):
+        if c.get("command", [])[:2] != ["/bin/sh", "-c"]:
+            continue
+        materialise(objs, workload, c["name"], root)
+        env = {"PATH": os.environ["PATH"], "LC_ALL": "C"}
+        for e in c.get("env", []):
+            v = e.get("value", "")
+            env[e["name"]] = str(root / v.lstrip("/")) if v.startswith("/") else v
+        p = subprocess.run(["sh", "-c", *c.get("args", [])], env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            errors.append(f"{workload}: init container {c['name']} fails: {p.stderr.strip()}")
+    return errors
+
+
+def rendered_differences(template: Any, rendered: Any, where: str = "") -> list[str]:
+    """Where a config rendered from `template` differs in more than its placeholder URLs, or
+    still holds one; each placeholder must become the Secret key named after it (the key, less
+    `-url`, is in the placeholder: `heartbeat-url` for https://heartbeat.invalid/...)."""
+    if isinstance(template, dict) and isinstance(rendered, dict):
+        if set(template) != set(rendered):
+            return [f"{where or '/'}: keys {sorted(rendered)} instead of {sorted(template)}"]
+        return [e for k in template for e in rendered_differences(template[k], rendered[k], f"{where}/{k}")]
+    if isinstance(template, list) and isinstance(rendered, list) and len(template) == len(rendered):
+        return [e for i, (t, r) in enumerate(zip(template, rendered)) for e in rendered_differences(t, r, f"{where}/{i}")]
+    if isinstance(template, str) and PLACEHOLDER_URL.match(template):
+        if not isinstance(rendered, str) or PLACEHOLDER_URL.match(rendered):
+            return [f"{where}: the placeholder {template} is deployed as is"]
+        m = re.match(r"^https://[^/]+\.secret\.invalid/(.+)-url$", rendered)
+        if not m or m.group(1) not in template:
+            return [f"{where}: the placeholder {template} became {rendered}, not the Secret key named after it"]
+        return []
+    return [] if template == rendered else [f"{where}: {rendered!r} instead of {template!r}"]
+
+
 def materialise(objs: list[dict[str, Any]], workload: str, container: str, root: Path) -> None:
     """Writes what the container's mounts would show under `root` (ConfigMaps and Secrets;
     Secret values are placeholders, as in the examples)."""
@@ -147,7 +199,7 @@ def materialise(objs: list[dict[str, Any]], workload: str, container: str, root:
     obj = next(o for o in objs if o["kind"] in ("StatefulSet", "Deployment") and o["metadata"]["name"] == workload)
     spec = policy.pod_spec(obj)
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
-    c = next(c for c in spec["containers"] if c["name"] == container)
+    c = next(c for c in policy.containers(spec) if c["name"] == container)
     if spec.get("automountServiceAccountToken", True):
         sa = root / "var/run/secrets/kubernetes.io/serviceaccount"
         sa.mkdir(parents=True, exist_ok=True)
@@ -164,7 +216,8 @@ def materialise(objs: list[dict[str, Any]], workload: str, container: str, root:
                     items = src["configMap"].get("items")
                     files.update({i["path"]: data.get(i["key"], "") for i in items} if items else data)
                 elif "secret" in src:
-                    files.update({i["path"]: "placeholder" for i in src["secret"].get("items") or []})
+                    files.update({i["path"]: secret_placeholder(src["secret"], i["key"])
+                                  for i in src["secret"].get("items") or []})
         else:
             (root / m["mountPath"].lstrip("/")).mkdir(parents=True, exist_ok=True)
             continue
@@ -222,12 +275,23 @@ def check_config(objs: list[dict[str, Any]], out: Path, workload: str, cm_name: 
     if cm is None:
         return [], None, {}, out
     root = out / f"{workload}-root"
+    errors = run_init(objs, workload, root)
     materialise(objs, workload, workload, root)
     in_pod = config_path(objs, workload)
     mounted = root / in_pod.lstrip("/")
-    if not mounted.exists() or mounted.read_text() != cm["data"][key]:
-        return [f"{workload}: {in_pod} is not {cm_name}/{key} in the pod"], None, {}, root
-    config = yaml.safe_load(cm["data"][key])
+    if errors or not mounted.exists():
+        return errors + [f"{workload}: {in_pod} is not in the pod"], None, {}, root
+    template = yaml.safe_load(cm["data"][key])
+    if mounted.read_text() != cm["data"][key]:
+        # Rendered when the pod starts: the ConfigMap's config with its placeholder URLs
+        # replaced, and nothing else changed.
+        diff = rendered_differences(template, yaml.safe_load(mounted.read_text()))
+        if diff:
+            return [f"{workload}: {in_pod} in the pod is not {cm_name}/{key} (with its placeholders "
+                    f"replaced from Secrets): {d}" for d in diff], None, {}, root
+    elif any(PLACEHOLDER_URL.match(v) for v in policy.strings(template)):
+        return [f"{workload}: {in_pod} is deployed with its placeholder URLs"], None, {}, root
+    config = yaml.safe_load(mounted.read_text())
     targets = out / "targets.json"
     targets.write_text("[]\n")
     checked = mounted.with_name(mounted.stem + ".checked.yml")
@@ -401,6 +465,39 @@ def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[
         err = run(["amtool", "check-config", str(checked)])
         if err:
             errors.append(err)
+    return errors + check_blackbox(objs, out)
+
+
+BLACKBOX_PROBERS = ("http", "tcp", "icmp", "dns", "grpc")
+
+
+def check_blackbox(objs: list[dict[str, Any]], out: Path) -> list[str]:
+    """The blackbox exporter's config, as its pod sees it, passes the exporter's own check; the
+    Service Prometheus' `blackbox` job names exists."""
+    if not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "blackbox-exporter" for o in objs):
+        return ["no Deployment blackbox-exporter (Prometheus' `blackbox` job asks blackbox-exporter:9115)"]
+    root = out / "blackbox-exporter-root"
+    materialise(objs, "blackbox-exporter", "blackbox-exporter", root)
+    dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "blackbox-exporter")
+    args = policy.pod_spec(dep)["containers"][0].get("args", [])
+    conf = next((a.split("=", 1)[1] for a in args if a.startswith("--config.file=")), "/etc/blackbox_exporter/config.yml")
+    if not (root / conf.lstrip("/")).is_file():
+        return [f"blackbox-exporter: its --config.file {conf} is not mounted in the pod"]
+    err = run(["prometheus-blackbox-exporter", "--config.check", f"--config.file={root / conf.lstrip('/')}"])
+    errors = [err] if err else []
+    # The exporter's check accepts an unknown prober (the probe then fails at run time).
+    modules = (yaml.safe_load((root / conf.lstrip("/")).read_text()) or {}).get("modules", {})
+    for name, module in modules.items():
+        if module.get("prober") not in BLACKBOX_PROBERS:
+            errors.append(f"blackbox.yml module {name}: prober {module.get('prober')!r} is none of {BLACKBOX_PROBERS}")
+    # The modules Prometheus asks for exist.
+    cm = generated_configmap(objs, "prometheus-config")
+    prometheus = yaml.safe_load(cm["data"]["prometheus.yml"]) if cm else {}
+    for job in prometheus.get("scrape_configs", []):
+        for static in job.get("static_configs", []):
+            module = static.get("labels", {}).get("module")
+            if job.get("metrics_path") == "/probe" and module not in modules:
+                errors.append(f"prometheus.yml job {job['job_name']}: module {module!r} is not in blackbox.yml")
     return errors
 
 
