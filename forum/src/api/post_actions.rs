@@ -13,6 +13,7 @@ use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
 use crate::models::policy::{self, visible_post};
+use crate::models::post_actions;
 use crate::models::posts::{self, PostBody};
 use crate::state::AppState;
 
@@ -51,7 +52,7 @@ pub async fn update(
     let text = PostBody::parse(&body.body).map_err(AppError::in_field("body"))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::edit(&tx, id, user, &text, body.hide_history).await?;
+    post_actions::edit(&tx, id, user, &text, body.hide_history).await?;
     tx.commit().await?;
     let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
     Ok(Json(post).into_response())
@@ -67,7 +68,7 @@ pub async fn delete(
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::set_deleted(&tx, id, user, true).await?;
+    post_actions::set_deleted(&tx, id, user, true).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -82,7 +83,7 @@ pub async fn restore(
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::set_deleted(&tx, id, user, false).await?;
+    post_actions::set_deleted(&tx, id, user, false).await?;
     tx.commit().await?;
     let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
     Ok(Json(post).into_response())
@@ -111,7 +112,7 @@ async fn set_like(state: &AppState, viewer: &Viewer, id: &str, like: bool) -> Ap
     let mut client = state.pool.get().await?;
     visible_post(&client, id, viewer.user.as_ref()).await?;
     let tx = client.transaction().await?;
-    let like_count = posts::set_like(&tx, id, user, like).await?;
+    let like_count = post_actions::set_like(&tx, id, user, like).await?;
     tx.commit().await?;
     Ok(Json(json!({ "post_id": id, "like_count": like_count, "liked": like })).into_response())
 }
@@ -147,7 +148,7 @@ pub async fn best_answer(
     let mut client = state.pool.get().await?;
     visible_post(&client, id, viewer.user.as_ref()).await?;
     let tx = client.transaction().await?;
-    let thread_id = posts::mark_best(&tx, id, user).await?;
+    let thread_id = post_actions::mark_best(&tx, id, user).await?;
     tx.commit().await?;
     Ok(Json(json!({ "thread_id": thread_id, "best_answer_post_id": id })).into_response())
 }

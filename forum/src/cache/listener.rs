@@ -1,6 +1,6 @@
 //! The LISTEN connection of a process: one connection of its own (pooled connections drop
 //! notifications), which bumps the cache generation on every notification of
-//! [`super::CHANNEL`]. Losing it turns the cache off until it is back; reconnects back off
+//! [`CHANNEL`]. Losing it turns the cache off until it is back; reconnects back off
 //! exponentially (with jitter, so replicas do not reconnect in step) up to a few seconds.
 
 use std::sync::Arc;
@@ -10,7 +10,18 @@ use futures::StreamExt as _;
 use rand::Rng as _;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{CHANNEL, Shared};
+/// The notification channel the triggers of migration V4 notify.
+pub const CHANNEL: &str = "forum_cache";
+
+/// What the listener switches in the cache it keeps right.
+pub(super) trait Switch: Send + Sync + 'static {
+    /// LISTEN is in place: what was loaded before may be stale, serve from memory again.
+    fn enable(&self);
+    /// LISTEN is lost: stop serving from memory.
+    fn disable(&self);
+    /// A change was committed: what is in memory is stale.
+    fn invalidate(&self);
+}
 
 /// How the listener connects and checks its connection.
 #[derive(Clone, Debug)]
@@ -46,7 +57,7 @@ impl ListenerConfig {
 }
 
 /// Runs for the life of the process (the task is aborted when its cache is dropped).
-pub(super) async fn run(shared: Arc<Shared>, config: ListenerConfig) {
+pub(super) async fn run<S: Switch>(shared: Arc<S>, config: ListenerConfig) {
     let mut backoff = config.initial_backoff;
     loop {
         match listen(&shared, &config).await {
@@ -63,8 +74,8 @@ pub(super) async fn run(shared: Arc<Shared>, config: ListenerConfig) {
 
 /// One connection: LISTEN, turn the cache on, then serve notifications until the connection
 /// fails. `Ok` when it was up (so the backoff starts afresh), `Err` when it never was.
-async fn listen(
-    shared: &Arc<Shared>,
+async fn listen<S: Switch>(
+    shared: &Arc<S>,
     config: &ListenerConfig,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.pg.connect(NoTls).await?;

@@ -30,10 +30,7 @@ use crate::models::polls::Poll;
 use crate::models::posts::Post;
 use crate::models::{CategoryTree, ThreadSummary, TreeEntry, polls, posts, threads};
 
-pub use listener::ListenerConfig;
-
-/// The notification channel the triggers of migration V4 notify.
-pub const CHANNEL: &str = "forum_cache";
+pub use listener::{CHANNEL, ListenerConfig};
 
 /// Bytes of post text the cached thread pages may hold in all; past it they are dropped and
 /// refilled, so memory stays bounded whatever the threads' sizes.
@@ -153,6 +150,18 @@ impl Shared {
         self.invalidate();
         let generation = self.generation.load(Ordering::SeqCst);
         self.entries().clear(generation);
+    }
+}
+
+impl listener::Switch for Shared {
+    fn enable(&self) {
+        Shared::enable(self);
+    }
+    fn disable(&self) {
+        Shared::disable(self);
+    }
+    fn invalidate(&self) {
+        Shared::invalidate(self);
     }
 }
 

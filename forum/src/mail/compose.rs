@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use askama::Template;
 
-use super::{MailError, MailKind};
+use super::error::MailError;
+use super::kind::MailKind;
 
 /// A mail ready to queue. Its bodies hold single-use links: `Debug` leaves them out.
 #[derive(Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::MailKind;
+use super::kind::MailKind;
 use super::outbox::QueueStats;
 
 /// Labels of `forum_emails_total`: both bounded enums.

@@ -13,7 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::{Mail, MailKind};
+use super::compose::Mail;
+use super::kind::MailKind;
 
 /// How long a claimed mail is hidden from other workers; longer than the longest send
 /// (bounded by the sender's own timeout).

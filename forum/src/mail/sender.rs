@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use deadpool_postgres::Pool;
 
-use super::MailError;
+use super::error::MailError;
 use super::metrics::{MailMetrics, Outcome};
 use super::outbox;
 use super::transport::{Mailer, Outgoing, SendError, Sent};

@@ -21,7 +21,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
-use super::MailError;
+use super::error::MailError;
 
 /// A validated `--smtp-url`; its password is redacted whenever it is printed.
 #[derive(Clone)]

@@ -210,12 +210,12 @@ pub async fn create(
 
 /// Checks a category name: trimmed, 1 to 100 characters.
 pub fn parse_name(s: &str) -> Result<String, AppError> {
-    super::text_field("the name", s, 1, 100)
+    super::text::text_field("the name", s, 1, 100)
 }
 
 /// Checks a category description: trimmed, at most 1,000 characters.
 pub fn parse_description(s: &str) -> Result<String, AppError> {
-    super::text_field("the description", s, 0, 1000)
+    super::text::text_field("the description", s, 0, 1000)
 }
 
 /// Locks the categories against other changes until `tx` ends (moves are checked against the

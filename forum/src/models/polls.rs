@@ -33,7 +33,7 @@ impl NewPoll {
         allow_revote: bool,
         is_public: bool,
     ) -> Result<NewPoll, AppError> {
-        let question = super::text_field("the poll question", question, 3, 255)?;
+        let question = super::text::text_field("the poll question", question, 3, 255)?;
         let choices: Vec<String> = choices_text
             .lines()
             .map(str::trim)

@@ -7,9 +7,10 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::error::AppError;
+use crate::models::polls;
 use crate::models::polls::NewPoll;
 use crate::models::posts::{self, PostBody};
-use crate::models::{polls, text_field};
+use crate::models::text::text_field;
 
 /// A thread title: trimmed, 3 to 200 characters.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::CategoryTree;
-use crate::models::policy;
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, Moderation, ThreadTitle};
+use crate::models::{policy, post_actions};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -292,7 +292,7 @@ pub async fn post_update(
     let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::edit(&tx, id, user, &body, form.hide_history.is_some()).await?;
+    post_actions::edit(&tx, id, user, &body, form.hide_history.is_some()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -309,7 +309,7 @@ pub async fn post_delete(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let post = posts::set_deleted(&tx, id, user, true).await?;
+    let post = post_actions::set_deleted(&tx, id, user, true).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{}/", post.thread_id)).into_response())
 }
@@ -326,7 +326,7 @@ pub async fn post_restore(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::set_deleted(&tx, id, user, false).await?;
+    post_actions::set_deleted(&tx, id, user, false).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -354,7 +354,7 @@ pub async fn post_like(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    posts::set_like(&tx, id, user, form.like != "false").await?;
+    post_actions::set_like(&tx, id, user, form.like != "false").await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -371,7 +371,7 @@ pub async fn post_best(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let thread_id = posts::mark_best(&tx, id, user).await?;
+    let thread_id = post_actions::mark_best(&tx, id, user).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{thread_id}/#best-answer")).into_response())
 }

@@ -12,7 +12,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use crate::Error;
+use crate::error::Error;
 use crate::options::{SslMode, TlsOptions};
 
 /// What `tokio_postgres::Config::connect` and connection pools take. With `sslmode=disable`

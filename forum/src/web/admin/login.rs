@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::Admin;
+use super::guard::Admin;
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{ADMIN_COOKIE, cookie, secure, set_cookie};

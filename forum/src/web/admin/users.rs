@@ -6,7 +6,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Admin, done};
+use super::guard::{Admin, done};
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::jobs::{self, JobKind};
