@@ -3,7 +3,7 @@
 # database, starts `forum --role all` (release build) on a free port, and runs wrk at 16
 # connections against a category thread list, a thread page, /api/threads/ and the index,
 # printing requests/s, p50 and p99 latency and the count of non-2xx answers and socket errors.
-# Misago on this machine: 27 req/s on its index, 41 req/s on /api/threads/; the goal (issue 7)
+# Misago on this machine: 27 req/s on its index, 41 req/s on /api/threads/; the goal
 # is 100 times that (2,700 and 4,100 req/s) with p99 under 50 ms and no errors.
 #
 # For figures worth quoting: each endpoint gets a warm-up run first (not reported: it fills
