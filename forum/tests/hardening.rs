@@ -169,11 +169,19 @@ async fn search_by_title_does_not_show_a_deleted_first_post() {
             "my private opening words",
         )
         .await;
+    // The forum refuses to delete a thread's first post (a moderator hides the thread), so a
+    // deleted opening post is data from before that rule, or a change by hand: made in SQL.
     let first: i64 = app
         .scalar(&format!("SELECT min(id) FROM posts WHERE thread_id = {t}"))
         .await;
     let r = app.post(&format!("/p/{first}/delete"), &[], &alice).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let deleted: i64 = app
+        .scalar(&format!(
+            "UPDATE posts SET is_deleted = true WHERE id = {first} RETURNING id"
+        ))
+        .await;
+    assert_eq!(deleted, first);
 
     let anon = Browser::default();
     let page = app.get("/search?q=zeppelins", &anon).await;

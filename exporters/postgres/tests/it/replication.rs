@@ -114,7 +114,7 @@ async fn replication_refusal_single_connection_and_recovery_on_clusters_of_our_o
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let text = get(format!(
-        "{base}/probe?target=127.0.0.1:{}/postgres",
+        "{base}/probe?auth_module=cluster&target=127.0.0.1:{}/postgres",
         replica.port
     ))
     .await;
