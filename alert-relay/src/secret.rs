@@ -107,17 +107,6 @@ impl WebhookUrl {
     pub fn token(&self) -> &Secret {
         &self.token
     }
-
-    /// The execute-webhook URL under `api_base` (e.g. `https://discord.com/api/v10`).
-    /// Contains the token: pass it to the HTTP client only, never to a log or an error.
-    pub fn execute_url(&self, api_base: &str) -> String {
-        format!(
-            "{}/webhooks/{}/{}",
-            api_base.trim_end_matches('/'),
-            self.id,
-            self.token.expose()
-        )
-    }
 }
 
 impl fmt::Debug for WebhookUrl {
@@ -146,15 +135,6 @@ mod tests {
             assert!(!shown.contains("s3cr3t"), "{shown}");
             assert!(shown.contains("123456789"), "{shown}");
         }
-    }
-
-    #[test]
-    fn the_execute_url_is_under_the_configured_api_base() {
-        let w = WebhookUrl::parse(URL).unwrap();
-        assert_eq!(
-            w.execute_url("http://127.0.0.1:9/api/v10/"),
-            "http://127.0.0.1:9/api/v10/webhooks/123456789/s3cr3t-t0ken_xyz"
-        );
     }
 
     #[test]

@@ -95,10 +95,7 @@ impl Viewer {
     }
 }
 
-/// What the database stores of a session token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use crate::password::token_hash;
 
 /// Looks up the session of `token` of `kind`; refreshes `last_seen_at` at most once a minute.
 /// Returns the user and the token's hash.

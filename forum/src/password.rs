@@ -56,6 +56,13 @@ pub async fn dummy_hash() -> String {
     .unwrap_or_default()
 }
 
+/// What the database stores of a token (a session's, a reset link's): the hex SHA-256, so a
+/// leaked table holds nothing that logs in.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// A new random token (32 bytes, hex).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

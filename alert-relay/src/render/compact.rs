@@ -99,35 +99,37 @@ pub(super) fn fit(
         out
     };
     let layout = |b: &[String]| pack(header, continuation, b, "\n");
-    let fits = |b: &[String]| layout(b).len() <= max_messages;
+    // The packed messages when they are within the cap: the search keeps the last layout that
+    // fitted instead of packing it again.
+    let fitting = |b: Vec<String>| {
+        let messages = layout(&b);
+        (messages.len() <= max_messages).then_some(messages)
+    };
     let all = lines.len();
 
-    let full = blocks(SUMMARY_MAX, all);
-    if fits(&full) {
-        return layout(&full);
+    if let Some(messages) = fitting(blocks(SUMMARY_MAX, all)) {
+        return messages;
     }
-    if fits(&blocks(0, all)) {
+    if let Some(mut best) = fitting(blocks(0, all)) {
         // The longest summaries that fit: `lo` fits, `hi` does not.
         let (mut lo, mut hi) = (0, SUMMARY_MAX);
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            if fits(&blocks(mid, all)) {
-                lo = mid;
-            } else {
-                hi = mid;
+            match fitting(blocks(mid, all)) {
+                Some(messages) => (lo, best) = (mid, messages),
+                None => hi = mid,
             }
         }
-        return layout(&blocks(lo, all));
+        return best;
     }
     // As many bare lines as fit: `lo` fits (the header and the count always do), `hi` does not.
-    let (mut lo, mut hi) = (0, all);
+    let (mut lo, mut hi, mut best) = (0, all, None);
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if fits(&blocks(0, mid)) {
-            lo = mid;
-        } else {
-            hi = mid;
+        match fitting(blocks(0, mid)) {
+            Some(messages) => (lo, best) = (mid, Some(messages)),
+            None => hi = mid,
         }
     }
-    layout(&blocks(0, lo))
+    best.unwrap_or_else(|| layout(&blocks(0, 0)))
 }

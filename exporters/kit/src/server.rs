@@ -56,14 +56,21 @@ pub struct ScrapeContext {
 
 impl ScrapeContext {
     fn from_request(headers: &HeaderMap, query: HashMap<String, String>) -> Self {
-        let timeout = headers
-            .get("x-prometheus-scrape-timeout-seconds")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64);
-        ScrapeContext { timeout, query }
+        ScrapeContext {
+            timeout: scrape_timeout(headers),
+            query,
+        }
     }
+}
+
+/// The scraper's timeout from `X-Prometheus-Scrape-Timeout-Seconds`, when it sent a positive one.
+pub fn scrape_timeout(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 /// Produces the OpenMetrics text of one scrape, or an error message for a 500.

@@ -139,21 +139,10 @@ fn histogram(
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
     for (slot, (labels, endpoint)) in state.agg.hist_keys.iter().enumerate() {
-        let (cumulative, count) = hist.cumulative(slot);
+        let (buckets, count) = hist.buckets(slot);
         if count == 0 {
             continue;
         }
-        // prometheus-client's encoder adds the bucket counts up itself and writes `+Inf` for
-        // an upper bound of f64::MAX: hand it each bucket's own count, and f64::MAX last.
-        let mut below = 0;
-        let buckets: Vec<(f64, u64)> = cumulative
-            .iter()
-            .map(|&(bound, total)| {
-                let own = total - below;
-                below = total;
-                (if bound.is_infinite() { f64::MAX } else { bound }, own)
-            })
-            .collect();
         let mut set: Labels<'_> =
             vec![("endpoint", state.agg.endpoints[*endpoint as usize].as_str())];
         push_static(&mut set, state, *labels);

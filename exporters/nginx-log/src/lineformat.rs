@@ -68,9 +68,9 @@ impl LineFormat {
         match self {
             LineFormat::Text(format) => {
                 let mut record = Record::default();
-                format
-                    .parse(line, &mut record)
-                    .map_err(|_| ParseError::Format)?;
+                if !format.parses(line, &mut record) {
+                    return Err(ParseError::Format);
+                }
                 Ok(f(&record))
             }
             LineFormat::Json => {

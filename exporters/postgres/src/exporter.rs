@@ -164,12 +164,7 @@ async fn probe_handler(
     let Some(target) = query.get("target").filter(|t| !t.trim().is_empty()) else {
         return (StatusCode::BAD_REQUEST, "the target parameter is missing\n").into_response();
     };
-    let timeout = headers
-        .get("x-prometheus-scrape-timeout-seconds")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64);
+    let timeout = exporter_kit::server::scrape_timeout(&headers);
     let module = query.get("auth_module").map(String::as_str);
     match exporter.probe(module, target, timeout).await {
         Ok(text) => service_kit::metrics_response(&headers, text),

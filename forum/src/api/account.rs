@@ -86,7 +86,11 @@ pub async fn auth_logout(
         auth::delete_session(&state.pool, &paired).await?;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        auth::delete_session(&state.pool, &auth::token_hash(token)).await?;
+        let hash = auth::token_hash(token);
+        // A cookie-only logout ended this session above already.
+        if viewer.session.as_deref() != Some(hash.as_str()) {
+            auth::delete_session(&state.pool, &hash).await?;
+        }
     }
     let cookie = set_cookie(
         SESSION_COOKIE,

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
-use sha2::{Digest as _, Sha256};
 
 use crate::error::AppError;
+use crate::password::token_hash;
 
 /// What a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +44,6 @@ impl Purpose {
     }
 }
 
-/// The stored form of `token`.
-pub fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Issues a token of `purpose` for `user_id` (with the new address of an e-mail change) and
 /// returns it; earlier unused tokens of the same purpose stop working. Call it in the
 /// transaction that queues the mail carrying it.
@@ -70,7 +65,7 @@ pub async fn issue(
             "INSERT INTO account_tokens (token_hash, user_id, purpose, new_email, expires_at)
              VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
             &[
-                &hash(&token),
+                &token_hash(&token),
                 &user_id,
                 &purpose.as_str(),
                 &new_email,
@@ -102,7 +97,7 @@ pub async fn redeem(
             "UPDATE account_tokens SET used_at = now()
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
              RETURNING user_id, new_email",
-            &[&hash(token), &purpose.as_str()],
+            &[&token_hash(token), &purpose.as_str()],
         )
         .await?;
     Ok(row.map(|r| Redeemed {
@@ -122,7 +117,7 @@ pub async fn peek(
         .query_opt(
             "SELECT user_id FROM account_tokens
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()",
-            &[&hash(token), &purpose.as_str()],
+            &[&token_hash(token), &purpose.as_str()],
         )
         .await?;
     Ok(row.map(|r| r.get(0)))
@@ -165,9 +160,9 @@ mod tests {
 
     #[test]
     fn the_stored_hash_is_not_the_token() {
-        let h = hash("abc");
+        let h = token_hash("abc");
         assert_eq!(h.len(), 64);
         assert_ne!(h, "abc");
-        assert_eq!(h, hash("abc"));
+        assert_eq!(h, token_hash("abc"));
     }
 }

@@ -65,7 +65,22 @@ impl Histograms {
         self.sums[slot] += v;
     }
 
+    /// Each bucket's own `(upper bound, count)` of one slot, and the total count: the form
+    /// prometheus-client's encoder takes (it adds the counts up itself, and writes `+Inf` for
+    /// the last bound, `f64::MAX`).
+    pub fn buckets(&self, slot: usize) -> (Vec<(f64, u64)>, u64) {
+        let width = self.bounds.len() + 1;
+        let counts = &self.counts[slot * width..(slot + 1) * width];
+        let buckets = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (self.bounds.get(i).copied().unwrap_or(f64::MAX), c))
+            .collect();
+        (buckets, counts.iter().sum())
+    }
+
     /// Cumulative `(bound, count)` pairs of one slot, `+Inf` last, and the total count.
+    #[cfg(test)]
     pub fn cumulative(&self, slot: usize) -> (Vec<(f64, u64)>, u64) {
         let width = self.bounds.len() + 1;
         let mut acc = 0;

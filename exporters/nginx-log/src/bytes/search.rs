@@ -30,9 +30,8 @@ pub fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
     let mut i = 0;
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        let x = word ^ pattern;
         // The lowest flagged byte is the first match (borrows only flag bytes above it).
-        let found = x.wrapping_sub(LO) & !x & HI;
+        let found = byte_flags(word, pattern);
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
@@ -126,9 +125,8 @@ pub fn query_start(uri: &[u8]) -> usize {
     let mut at = 0;
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        let (q, h) = (word ^ (LO * u64::from(b'?')), word ^ (LO * u64::from(b'#')));
-        // The lowest flagged byte of each is its first match (borrows only flag bytes above).
-        let found = (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI;
+        // The lowest flagged byte is the first match (borrows only flag bytes above).
+        let found = query_flags(word);
         if found != 0 {
             return at + (found.trailing_zeros() / 8) as usize;
         }
@@ -146,9 +144,8 @@ pub fn query_start(uri: &[u8]) -> usize {
 #[inline(always)]
 pub fn first_space(req: &[u8]) -> Option<usize> {
     if let Some(head) = req.first_chunk::<8>() {
-        let x = u64::from_le_bytes(*head) ^ (LO * u64::from(b' '));
         // The lowest flagged byte is the first space (borrows only flag bytes above it).
-        let found = x.wrapping_sub(LO) & !x & HI;
+        let found = byte_flags(u64::from_le_bytes(*head), LO * u64::from(b' '));
         if found != 0 {
             return Some((found.trailing_zeros() / 8) as usize);
         }

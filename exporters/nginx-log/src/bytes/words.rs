@@ -94,7 +94,6 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[inline(always)]
 pub fn non_digits(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let x = word ^ 0x3030_3030_3030_3030;
     // A digit leaves 0 to 9: below 10 in its low seven bits, and no high bit.
     (((x & LOW7) + 0x7676_7676_7676_7676) | x) & HI

@@ -48,6 +48,13 @@ impl LogFormat {
         self.compiled.parse_steps(line, record)
     }
 
+    /// Parses one line into `record` like [`LogFormat::parse`], without working out where a
+    /// line that does not match stopped matching: the counting path only needs to know.
+    #[inline]
+    pub fn parses<'a>(&self, line: &'a [u8], record: &mut Record<'a>) -> bool {
+        self.compiled.parse_fused(line, record)
+    }
+
     /// A sentence saying why `line` does not match, or `None` when it does.
     pub fn explain(&self, line: &[u8]) -> Option<String> {
         let mut record = Record::default();
