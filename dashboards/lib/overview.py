@@ -71,13 +71,24 @@ def overview():
             (f"max(job:nginx_http_5xx:ratio_rate5m{{{J}}})", "5xx"),
             (f"max(job:nginx_http_slow_requests:ratio_rate5m{{{J}}})", "slower than 1s"),
         ], "percentunit", description="Share of requests answered 5xx, and slower than the latency objective's 1 s, over 5 minutes."),
+        timeseries("Logins refused and slowed", [
+            ('sum by (reason) (rate(forum_login_refused_total{job=~"forum-web|forum-api"}[' + RI + "])) * 60", "refused: {{reason}}"),
+            ('sum by (reason) (rate(forum_login_slowed_total{job=~"forum-web|forum-api"}[' + RI + "])) * 60", "slowed: {{reason}}"),
+        ], "opm", description="Logins per minute the forum refused (429, an address that kept failing: on one account or on any) "
+                              "or answered after a delay (an address's failures, or an account guessed from many addresses), all replicas. "
+                              "Accounts are never locked. Alert: ForumLoginRefusalsHigh."),
+        timeseries("Spam refused by rule",
+                   ('sum by (reason) (rate(forum_spam_refused_total{job=~"forum-web|forum-api"}[' + RI + "])) * 60", "{{reason}}"),
+                   "opm", stack=True,
+                   description="Registrations and posts per minute refused by each anti-spam rule (honeypot, fill time, registrations per address, "
+                               "flood, new members' hourly and link limits, bans), all replicas. Alert: ForumSpamRefusalsSpike."),
         table("Firing alerts", ('ALERTS{alertstate="firing"}', ""), "none", w=24,
               hide=("Time", "Value", "__name__", "alertstate"),
               description="Every alert firing now, with its labels (the Watchdog always: if it is missing, the rules are not evaluated)."),
     ]
     return dashboard("forum-overview", "Forum overview",
                      "Is the forum up and fast, within its objectives, is PostgreSQL healthy, what fires. Links to every other dashboard.",
-                     ["overview"], 1, variables(), panels, time_from="now-6h", links=links())
+                     ["overview"], 2, variables(), panels, time_from="now-6h", links=links())
 
 
 def slo():
