@@ -182,8 +182,8 @@ pub async fn delete_session(pool: &Pool, hash: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Checks `username` / `password` under `limits`; a failure answers 401 (what the nginx
-/// exporter counts) and a blocked client 429.
+/// Checks `username` (in NFKC, without case) / `password` under `limits`; a failure answers
+/// 401 (what the nginx exporter counts), a refused address 429, and a slowed one waits first.
 pub async fn login(
     pool: &Pool,
     limits: LoginLimits,
@@ -191,8 +191,10 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<Credentials, AppError> {
-    let username = username.trim();
-    ratelimit::check_login(pool, limits, ip, username).await?;
+    let username = crate::models::names::normalize(username);
+    let username = username.as_str();
+    crate::antispam::check_login_address(pool, &limits.metrics, ip).await?;
+    ratelimit::check_login(pool, &limits, ip, username).await?;
     let creds = {
         let client = pool.get().await?;
         users::credentials(&client, username).await?

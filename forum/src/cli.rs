@@ -61,15 +61,26 @@ pub struct ServeArgs {
         default_values_t = crate::config::default_trusted_proxies()
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Failed logins per client IP in the window before 429.
+    /// Failed logins from one client address (any account) in the window before it gets 429.
     #[arg(long, env = "FORUM_LOGIN_IP_LIMIT", default_value_t = 30)]
     pub login_ip_limit: i64,
-    /// Failed logins per account in the window before 429.
+    /// Failed logins of one account from one address in the window before that address gets
+    /// 429 for it.
     #[arg(long, env = "FORUM_LOGIN_ACCOUNT_LIMIT", default_value_t = 10)]
     pub login_account_limit: i64,
     /// The window of the login limits, in seconds.
     #[arg(long, env = "FORUM_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
     pub login_window_seconds: u64,
+    /// Failed logins of one account from any address in the window before each of its logins
+    /// is slowed (never refused: only addresses are refused).
+    #[arg(long, env = "FORUM_LOGIN_ACCOUNT_SLOW_AFTER", default_value_t = 10)]
+    pub login_account_slow_after: i64,
+    /// The longest delay of a slowed login, in milliseconds.
+    #[arg(long, env = "FORUM_LOGIN_MAX_DELAY_MS", default_value_t = 2000)]
+    pub login_max_delay_ms: u64,
+    /// Anti-spam rules.
+    #[command(flatten)]
+    pub spam: SpamArgs,
     /// Directory for uploads (avatars), served by nginx at `/media/`; unset: uploads are off.
     #[arg(long, env = "FORUM_MEDIA_DIR")]
     pub media_dir: Option<PathBuf>,
@@ -162,4 +173,49 @@ pub enum AdminCommand {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+}
+
+/// The anti-spam rules (see `config::SpamRules`).
+#[derive(Args, Debug, Clone)]
+pub struct SpamArgs {
+    /// Registrations per client address per hour.
+    #[arg(long, env = "FORUM_SPAM_REGISTRATIONS_PER_HOUR", default_value_t = 5)]
+    pub spam_registrations_per_hour: i64,
+    /// The least seconds between showing the registration form and submitting it.
+    #[arg(long, env = "FORUM_SPAM_MIN_FILL_SECONDS", default_value_t = 3)]
+    pub spam_min_fill_seconds: u64,
+    /// The least seconds between two posts of a member (flood control; 0: off).
+    #[arg(long, env = "FORUM_SPAM_POST_INTERVAL_SECONDS", default_value_t = 3)]
+    pub spam_post_interval_seconds: u64,
+    /// A member is new until they have this many posts.
+    #[arg(long, env = "FORUM_SPAM_NEW_MEMBER_POSTS", default_value_t = 5)]
+    pub spam_new_member_posts: i32,
+    /// Posts per hour of a new member.
+    #[arg(
+        long,
+        env = "FORUM_SPAM_NEW_MEMBER_POSTS_PER_HOUR",
+        default_value_t = 10
+    )]
+    pub spam_new_member_posts_per_hour: i64,
+    /// Links allowed in a new member's post.
+    #[arg(long, env = "FORUM_SPAM_NEW_MEMBER_LINKS", default_value_t = 2)]
+    pub spam_new_member_links: usize,
+    /// A member's first this many posts wait in the moderation queue (0: none).
+    #[arg(long, env = "FORUM_SPAM_MODERATE_FIRST_POSTS", default_value_t = 0)]
+    pub spam_moderate_first_posts: i32,
+}
+
+impl SpamArgs {
+    /// The rules these flags set.
+    pub fn rules(&self) -> crate::config::SpamRules {
+        crate::config::SpamRules {
+            registrations_per_hour: self.spam_registrations_per_hour,
+            min_fill_time: std::time::Duration::from_secs(self.spam_min_fill_seconds),
+            post_interval: std::time::Duration::from_secs(self.spam_post_interval_seconds),
+            new_member_posts: self.spam_new_member_posts,
+            new_member_posts_per_hour: self.spam_new_member_posts_per_hour,
+            new_member_links: self.spam_new_member_links,
+            moderate_first_posts: self.spam_moderate_first_posts,
+        }
+    }
 }

@@ -63,10 +63,16 @@ pub struct Config {
     /// The proxies whose `X-Forwarded-For` hops are skipped when looking for the client
     /// address (with `trust_proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Failed logins per IP within `login_window` before 429.
+    /// Failed logins from one address (any account) within `login_window` before it gets 429.
     pub login_ip_limit: i64,
-    /// Failed logins per account within `login_window` before 429.
+    /// Failed logins of one account from one address within `login_window` before that
+    /// address gets 429 for it (the account itself is never locked).
     pub login_account_limit: i64,
+    /// Failed logins of one account from any address within `login_window` before each of
+    /// its logins is slowed (by at most `login_max_delay`).
+    pub login_account_slow_after: i64,
+    /// The longest delay of a slowed login.
+    pub login_max_delay: Duration,
     /// The window of the login rate limits.
     pub login_window: Duration,
     /// How long a session lasts.
@@ -77,6 +83,58 @@ pub struct Config {
     pub posts_per_page: i64,
     /// Where uploads (avatars) are written; nginx serves it at `/media/`. None: uploads off.
     pub media_dir: Option<std::path::PathBuf>,
+    /// The anti-spam rules.
+    pub spam: SpamRules,
+}
+
+/// The anti-spam rules of registrations and posts (both doors apply the same).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpamRules {
+    /// Registrations per client address per hour.
+    pub registrations_per_hour: i64,
+    /// The least time between showing the registration form and its submission (zero: the
+    /// form's time stamp is not checked).
+    pub min_fill_time: Duration,
+    /// The least time between two posts of one member (moderators are exempt).
+    pub post_interval: Duration,
+    /// A member is new until they have this many posts.
+    pub new_member_posts: i32,
+    /// Posts (and threads) per hour of a new member.
+    pub new_member_posts_per_hour: i64,
+    /// Links in a new member's post.
+    pub new_member_links: usize,
+    /// A member's first this many posts wait for a moderator's approval (0: none do).
+    pub moderate_first_posts: i32,
+}
+
+impl SpamRules {
+    /// No rule at all (no fill time, no interval, nobody is a new member): for tests of other
+    /// features and for closed communities.
+    pub fn off() -> SpamRules {
+        SpamRules {
+            registrations_per_hour: i64::MAX,
+            min_fill_time: Duration::ZERO,
+            post_interval: Duration::ZERO,
+            new_member_posts: 0,
+            new_member_posts_per_hour: i64::MAX,
+            new_member_links: usize::MAX,
+            moderate_first_posts: 0,
+        }
+    }
+}
+
+impl Default for SpamRules {
+    fn default() -> Self {
+        SpamRules {
+            registrations_per_hour: 5,
+            min_fill_time: Duration::from_secs(3),
+            post_interval: Duration::from_secs(3),
+            new_member_posts: 5,
+            new_member_posts_per_hour: 10,
+            new_member_links: 2,
+            moderate_first_posts: 0,
+        }
+    }
 }
 
 impl Default for Config {
@@ -88,11 +146,14 @@ impl Default for Config {
             trusted_proxies: default_trusted_proxies(),
             login_ip_limit: 30,
             login_account_limit: 10,
+            login_account_slow_after: 10,
+            login_max_delay: Duration::from_secs(2),
             login_window: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             threads_per_page: 25,
             posts_per_page: 20,
             media_dir: None,
+            spam: SpamRules::default(),
         }
     }
 }

@@ -2,11 +2,12 @@
 //! answers, moderation, an admin panel, a JSON API, and a background worker.
 //!
 //! Modules are layered; a module imports only modules on its floor or below (README: layout):
-//! - [`config`], [`error`], [`password`], [`markdown`], [`assets`], [`db`]: settings, the error
-//!   type, hashing, rendering, the embedded assets, the pool and migrations;
+//! - [`config`], [`error`], [`password`], [`markdown`], [`assets`], [`db`], [`safety_metrics`]:
+//!   settings, the error type, hashing, rendering, the embedded assets, the pool and
+//!   migrations, the defences' counters;
 //! - [`models`]: the domain types and their SQL;
-//! - [`cache`], [`auth`], [`ratelimit`], [`mail`], [`metrics`], [`worker`], [`seed`]: services taking a
-//!   pool and plain values; [`state`] bundles them for the handlers;
+//! - [`cache`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`metrics`], [`worker`],
+//!   [`seed`]: services taking a pool and plain values; [`state`] bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
 //! - [`web`] (pages, forms, admin panel) and [`api`] (JSON): handlers;
 //! - [`app`]: the router; [`cli`] (clap) and [`startup`] (wiring); `main.rs` calls
@@ -14,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod antispam;
 pub mod api;
 pub mod app;
 pub mod assets;
@@ -29,7 +31,9 @@ pub mod markdown;
 pub mod metrics;
 pub mod models;
 pub mod password;
+pub mod publish;
 pub mod ratelimit;
+pub mod safety_metrics;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -46,6 +46,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily,
     jobs: Family<JobLabels, Counter>,
+    /// Logins refused or slowed, spam refused.
+    pub safety: crate::safety_metrics::SafetyMetrics,
 }
 
 impl Metrics {
@@ -79,8 +81,10 @@ impl Metrics {
             "Background jobs run, by kind and outcome",
             jobs.clone(),
         );
+        let safety = crate::safety_metrics::SafetyMetrics::register(&mut registry);
         Metrics {
             role,
+            safety,
             registry,
             requests,
             duration,

@@ -39,6 +39,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Migrate) => {
             let n = crate::db::migrate(&pool).await?;
             println!("applied {n} migration(s)");
+            fill_name_skeletons(&pool).await?;
             Ok(())
         }
         Some(Command::Static { dir }) => {
@@ -55,6 +56,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 posts: a.posts.max(0),
             };
             let what = crate::seed::seed(&pool, plan).await?;
+            fill_name_skeletons(&pool).await?;
             println!("{what} in {:.1} s", start.elapsed().as_secs_f64());
             Ok(())
         }
@@ -109,6 +111,7 @@ pub async fn create_admin(
 async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     if args.migrate {
         crate::db::migrate(&pool).await?;
+        fill_name_skeletons(&pool).await?;
     }
     // First start in a cluster: the first administrator comes from a Secret.
     if let (Ok(user), Ok(email), Ok(password)) = (
@@ -130,6 +133,9 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
         login_ip_limit: args.login_ip_limit,
         login_account_limit: args.login_account_limit,
         login_window: Duration::from_secs(args.login_window_seconds),
+        login_account_slow_after: args.login_account_slow_after,
+        login_max_delay: Duration::from_millis(args.login_max_delay_ms),
+        spam: args.spam.rules(),
         media_dir: args.media_dir.clone(),
         ..Config::default()
     };
@@ -199,5 +205,18 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
     crate::worker::run(pool, metrics, idle, service_kit::shutdown_signal()).await;
     let _ = mails.await;
     server.abort();
+    Ok(())
+}
+
+/// Gives the accounts made without one (before names had skeletons, or by the seed) their
+/// confusable skeleton.
+async fn fill_name_skeletons(pool: &deadpool_postgres::Pool) -> anyhow::Result<()> {
+    let client = pool.get().await?;
+    let n = crate::models::names::fill_missing_skeletons(&client)
+        .await
+        .map_err(|e| anyhow::anyhow!("filling name skeletons: {e}"))?;
+    if n > 0 {
+        tracing::info!(accounts = n, "name skeletons filled");
+    }
     Ok(())
 }

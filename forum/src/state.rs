@@ -48,12 +48,23 @@ impl AppState {
         self
     }
 
+    /// The anti-spam rules of posts, and their counters.
+    pub fn publish_rules(&self) -> crate::publish::Rules<'_> {
+        crate::publish::Rules {
+            spam: &self.config.spam,
+            metrics: &self.metrics.safety,
+        }
+    }
+
     /// The login rate limits of the configuration.
     pub fn login_limits(&self) -> LoginLimits {
         LoginLimits {
             per_ip: self.config.login_ip_limit,
-            per_account: self.config.login_account_limit,
+            per_ip_account: self.config.login_account_limit,
+            account_slow_after: self.config.login_account_slow_after,
+            max_delay: self.config.login_max_delay,
             window: self.config.login_window,
+            metrics: self.metrics.safety.clone(),
         }
     }
 }

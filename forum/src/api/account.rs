@@ -113,14 +113,20 @@ pub struct RegisterBody {
     pub password: String,
 }
 
-/// `POST /api/users/`: 201 `{id, username}`, 422.
+/// `POST /api/users/`: 201 `{id, username}`, 422, 403 for a ban, 429 over the registrations
+/// allowed per address.
 pub async fn users_create(
     State(state): State<AppState>,
+    viewer: Viewer,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<Response> {
     let new = NewUser::parse(&body.username, &body.email, &body.password)?;
+    let (spam, metrics) = (&state.config.spam, &state.metrics.safety);
+    crate::antispam::check_registration(&state.pool, spam, metrics, &viewer.ip, &new.email, None)
+        .await?;
     let client = state.pool.get().await?;
     let id = users::create(&client, &new, Role::Member).await?;
+    crate::antispam::record_registration(&state.pool, &viewer.ip).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "username": new.username })),

@@ -8,6 +8,7 @@ pub mod account;
 pub mod error;
 pub mod moderation;
 pub mod post_actions;
+pub mod queue;
 pub mod threads;
 
 use axum::Json;
@@ -16,7 +17,7 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::json;
 
 use self::error::ApiError;
@@ -61,6 +62,10 @@ pub fn routes() -> Router<AppState> {
             post(post_actions::best_answer),
         )
         .route("/api/search/", get(threads::search))
+        .route("/api/moderation/queue/", get(queue::index))
+        .route("/api/moderation/queue/{id}/", delete(queue::delete))
+        .route("/api/moderation/queue/{id}/approve", post(queue::approve))
+        .route("/api/moderation/queue/{id}/ban", post(queue::ban))
         .route(
             "/api/{*rest}",
             get(api_not_found)

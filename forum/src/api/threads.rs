@@ -16,7 +16,17 @@ use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, Cursor, ThreadTitle};
 use crate::models::{CategoryTree, search as search_model};
+use crate::publish::{self, Published};
 use crate::state::AppState;
+
+/// 202 for a post or thread that waits in the moderation queue.
+fn queued(queue_id: i64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": true, "queue_id": queue_id, "message": publish::QUEUED_NOTICE })),
+    )
+        .into_response()
+}
 
 /// `GET /api/categories/`: the tree in display order, with depth and subtree counts.
 pub async fn categories_index(State(state): State<AppState>) -> ApiResult<Response> {
@@ -140,14 +150,27 @@ pub async fn create(
         })
         .transpose()?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let id = threads::create(&tx, body.category_id, user.id, &title, &text, poll.as_ref())
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound => AppError::invalid("that category does not exist"),
-            e => e,
-        })?;
-    tx.commit().await?;
+    let published = publish::thread(
+        &mut client,
+        state.publish_rules(),
+        user,
+        &viewer.ip,
+        publish::NewThread {
+            category_id: body.category_id,
+            title: &title,
+            body: &text,
+            poll: poll.as_ref(),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::NotFound => AppError::invalid("that category does not exist"),
+        e => e,
+    })?;
+    let id = match published {
+        Published::Written(id) => id,
+        Published::Queued(queue_id) => return Ok(queued(queue_id)),
+    };
     let thread = threads::get(&client, id, true)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -229,9 +252,19 @@ pub async fn posts_create(
     let user = viewer.require_writer().map_err(login_as_401)?;
     let text = PostBody::parse(&body.body)?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let post_id = posts::reply(&tx, id, user, &text).await?;
-    tx.commit().await?;
+    let published = publish::reply(
+        &mut client,
+        state.publish_rules(),
+        user,
+        &viewer.ip,
+        id,
+        &text,
+    )
+    .await?;
+    let post_id = match published {
+        Published::Written(id) => id,
+        Published::Queued(queue_id) => return Ok(queued(queue_id)),
+    };
     let post = posts::get(&client, post_id).await?;
     Ok((StatusCode::CREATED, Json(post)).into_response())
 }

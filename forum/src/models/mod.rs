@@ -4,8 +4,11 @@
 //! [`deadpool_postgres::GenericClient`] so a handler can run them in a transaction. Nothing
 //! here renders HTML or knows about requests.
 
+pub mod bans;
 pub mod categories;
 pub mod jobs;
+pub mod moderation_queue;
+pub mod names;
 pub mod policy;
 pub mod polls;
 pub mod post_actions;

@@ -155,6 +155,24 @@ pub async fn reply(
     user: &User,
     body: &PostBody,
 ) -> Result<i64, AppError> {
+    check_reply(tx, thread_id, user).await?;
+    let id = insert(tx, thread_id, user.id, body).await?;
+    jobs::enqueue(
+        tx,
+        JobKind::NotifyWatchers,
+        serde_json::json!({ "thread_id": thread_id, "post_id": id }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Whether `user` may reply to `thread_id`: 404 for a thread they cannot see, 403 when it is
+/// closed (moderators may do both).
+pub async fn check_reply(
+    tx: &impl GenericClient,
+    thread_id: i64,
+    user: &User,
+) -> Result<(), AppError> {
     let Some(row) = tx
         .query_opt(
             "SELECT is_closed, is_hidden FROM threads WHERE id = $1",
@@ -171,14 +189,7 @@ pub async fn reply(
     if closed && !user.is_moderator() {
         return Err(AppError::Forbidden("this thread is closed".into()));
     }
-    let id = insert(tx, thread_id, user.id, body).await?;
-    jobs::enqueue(
-        tx,
-        JobKind::NotifyWatchers,
-        serde_json::json!({ "thread_id": thread_id, "post_id": id }),
-    )
-    .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// A page of posts of a thread (1-based), with the viewer's likes.

@@ -132,9 +132,11 @@ impl std::fmt::Debug for NewUser {
     }
 }
 
-/// Checks a username: 3-32 characters of letters, digits, `_`, `-` and `.`.
+/// Checks a username: 3-32 characters of letters, digits, `_`, `-` and `.`, in NFKC (see
+/// [`crate::models::names`]).
 pub fn parse_username(s: &str) -> Result<String, AppError> {
-    let s = s.trim();
+    let s = crate::models::names::normalize(s);
+    let s = s.as_str();
     let n = s.chars().count();
     if !(3..=32).contains(&n) || !s.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
         return Err(AppError::invalid(
@@ -173,7 +175,8 @@ impl NewUser {
     }
 }
 
-/// Creates the user (hashing the password); 422 when the name or e-mail is taken.
+/// Creates the user (hashing the password); 422 when the name (or one that looks like it) or
+/// the e-mail is taken.
 pub async fn create(
     client: &impl GenericClient,
     user: &NewUser,
@@ -182,9 +185,16 @@ pub async fn create(
     let hash = crate::password::hash_password_async(user.password.clone()).await?;
     let row = client
         .query_opt(
-            "INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, $3, $4)
+            "INSERT INTO users (username, email, password_hash, role, name_skeleton)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING RETURNING id",
-            &[&user.username, &user.email, &hash, &role],
+            &[
+                &user.username,
+                &user.email,
+                &hash,
+                &role,
+                &crate::models::names::skeleton(&user.username),
+            ],
         )
         .await?;
     row.map(|r| r.get(0))
@@ -447,6 +457,7 @@ mod tests {
         assert!(parse_username("a b").is_err());
         assert!(parse_username("ab").is_err());
         assert_eq!(parse_username(" alice_1 ").unwrap(), "alice_1");
+        assert_eq!(parse_username("ａｌｉｃｅ").unwrap(), "alice");
     }
 
     #[test]

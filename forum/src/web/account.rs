@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::antispam;
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
@@ -29,6 +30,12 @@ pub struct AccountForm {
     /// Password.
     #[serde(default)]
     pub password: String,
+    /// The registration form's time stamp.
+    #[serde(default)]
+    pub stamp: String,
+    /// The honeypot ([`antispam::HONEYPOT_FIELD`]): people leave it empty.
+    #[serde(default)]
+    pub website: String,
 }
 
 fn auth_page(
@@ -49,13 +56,33 @@ fn auth_page(
         error,
         username: form.map(|f| f.username.clone()).unwrap_or_default(),
         email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        stamp: String::new(),
     };
     t::page_with(status, &page)
 }
 
+/// The registration form, stamped with the time it is shown (see [`antispam`]).
+async fn register_page(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    error: Option<String>,
+    form: Option<&AccountForm>,
+) -> AppResult<Response> {
+    let page = t::AuthPage {
+        ctx: Ctx::new(viewer, "Register"),
+        mode: "register",
+        error,
+        username: form.map(|f| f.username.clone()).unwrap_or_default(),
+        email: form.map(|f| f.email.clone()).unwrap_or_default(),
+        stamp: antispam::form_stamp(&state.pool).await?,
+    };
+    Ok(t::page_with(status, &page))
+}
+
 /// `GET /register`.
-pub async fn register_form(viewer: Viewer) -> Response {
-    auth_page(&viewer, "register", StatusCode::OK, None, None)
+pub async fn register_form(State(state): State<AppState>, viewer: Viewer) -> AppResult<Response> {
+    register_page(&state, &viewer, StatusCode::OK, None, None).await
 }
 
 /// `GET /login`.
@@ -96,8 +123,25 @@ pub async fn register(
     viewer.check_csrf(&form.csrf)?;
     let result = async {
         let new = NewUser::parse(&form.username, &form.email, &form.password)?;
+        let proof = antispam::FormProof {
+            stamp: form.stamp.clone(),
+            honeypot: form.website.clone(),
+        };
+        let spam = &state.config.spam;
+        let metrics = &state.metrics.safety;
+        antispam::check_registration(
+            &state.pool,
+            spam,
+            metrics,
+            &viewer.ip,
+            &new.email,
+            Some(&proof),
+        )
+        .await?;
         let client = state.pool.get().await?;
-        users::create(&client, &new, Role::Member).await
+        let id = users::create(&client, &new, Role::Member).await?;
+        antispam::record_registration(&state.pool, &viewer.ip).await?;
+        Ok(id)
     }
     .await;
     match result {
@@ -105,13 +149,10 @@ pub async fn register(
             let token = new_session(&state, id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
-        Err(AppError::Invalid(msg)) => Ok(auth_page(
-            &viewer,
-            "register",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(msg),
-            Some(&form),
-        )),
+        Err(AppError::Invalid(msg)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            register_page(&state, &viewer, status, Some(msg), Some(&form)).await
+        }
         Err(e) => Err(e),
     }
 }

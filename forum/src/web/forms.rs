@@ -11,9 +11,10 @@ use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::CategoryTree;
 use crate::models::polls::{self, NewPoll};
-use crate::models::posts::{self, PostBody};
+use crate::models::posts::PostBody;
 use crate::models::threads::{self, Moderation, ThreadTitle};
 use crate::models::{policy, post_actions};
+use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -151,10 +152,25 @@ pub async fn thread_create(
         }
         Err(e) => return Err(e),
     };
-    let tx = client.transaction().await?;
-    let thread_id = threads::create(&tx, id, user.id, &title, &body, poll.as_ref()).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/t/{thread_id}/")).into_response())
+    let rules = state.publish_rules();
+    let published = publish::thread(
+        &mut client,
+        rules,
+        user,
+        &viewer.ip,
+        publish::NewThread {
+            category_id: id,
+            title: &title,
+            body: &body,
+            poll: poll.as_ref(),
+        },
+    )
+    .await?;
+    Ok(match published {
+        Published::Written(thread_id) => Redirect::to(&format!("/t/{thread_id}/")),
+        Published::Queued(_) => Redirect::to(crate::web::queue::QUEUED_PATH),
+    }
+    .into_response())
 }
 
 /// A reply or an edit.
@@ -183,10 +199,13 @@ pub async fn post_create(
     let user = viewer.require_writer()?;
     let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let post_id = posts::reply(&tx, id, user, &body).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/p/{post_id}/")).into_response())
+    let rules = state.publish_rules();
+    let published = publish::reply(&mut client, rules, user, &viewer.ip, id, &body).await?;
+    Ok(match published {
+        Published::Written(post_id) => Redirect::to(&format!("/p/{post_id}/")),
+        Published::Queued(_) => Redirect::to(crate::web::queue::QUEUED_PATH),
+    }
+    .into_response())
 }
 
 /// `POST /t/{id}/vote` (`choice` repeated for multiple choices).

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod avatar;
 pub mod forms;
 pub mod pages;
+pub mod queue;
 pub mod templates;
 
 use axum::Router;
@@ -54,6 +55,9 @@ pub fn routes() -> Router<AppState> {
             get(account::password_form).post(account::password_change),
         )
         .route("/account/avatar", post(avatar::avatar_upload))
+        .route(queue::QUEUED_PATH, get(queue::queued_notice))
+        .route("/moderation/queue", get(queue::queue_index))
+        .route("/moderation/queue/{id}", post(queue::queue_update))
         .route("/static/{file}", get(static_file))
         .merge(admin::routes())
 }

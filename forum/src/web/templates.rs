@@ -239,6 +239,8 @@ pub struct AuthPage {
     pub username: String,
     /// E-mail typed so far.
     pub email: String,
+    /// The registration form's signed time stamp (empty on the login form).
+    pub stamp: String,
 }
 
 /// `/u/{id}/`.

@@ -1,7 +1,9 @@
 //! The admin panel at `/admin/`: its own login ([`login`]; a logged-in admin re-enters the
 //! password, a failure answers 401), counts and job buttons (here), category management
-//! ([`categories`]), user management ([`users`]).
+//! ([`categories`]), user management ([`users`]), bans of addresses and e-mail patterns
+//! ([`bans`]).
 
+pub mod bans;
 pub mod categories;
 pub mod guard;
 pub mod login;
@@ -40,6 +42,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/users", get(users::users_index))
         .route("/admin/users/{id}", post(users::users_update))
+        .route("/admin/bans", get(bans::bans_index).post(bans::bans_create))
+        .route("/admin/bans/{id}/delete", post(bans::bans_delete))
+        .route("/admin/antispam", post(bans::antispam_update))
         .route("/admin/jobs", post(jobs_create))
         .route("/admin/{*rest}", get(admin_missing))
 }
