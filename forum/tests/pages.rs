@@ -105,7 +105,7 @@ async fn register_log_in_and_log_out() {
 async fn threads_of_subcategories_list_newest_first_with_keyset_pages() {
     let app = TestApp::with_config(forum::Config {
         threads_per_page: 2,
-        ..forum::Config::default()
+        ..common::config()
     })
     .await;
     let top = app.category(None, "Top", false).await;
@@ -709,7 +709,7 @@ async fn health_metrics_and_roles() {
 
     let web = TestApp::with_config(forum::Config {
         role: forum::Role::Web,
-        ..forum::Config::default()
+        ..common::config()
     })
     .await;
     assert_eq!(
@@ -719,7 +719,7 @@ async fn health_metrics_and_roles() {
     assert_eq!(web.get("/", &anon).await.status, StatusCode::OK);
     let api = TestApp::with_config(forum::Config {
         role: forum::Role::Api,
-        ..forum::Config::default()
+        ..common::config()
     })
     .await;
     assert_eq!(api.get("/", &anon).await.status, StatusCode::NOT_FOUND);
@@ -748,7 +748,7 @@ async fn avatars_are_png_or_jpeg_written_to_the_media_dir() {
     let media = std::env::temp_dir().join(format!("forum-media-{}", std::process::id()));
     let app = TestApp::with_config(forum::Config {
         media_dir: Some(media.clone()),
-        ..forum::Config::default()
+        ..common::config()
     })
     .await;
     let alice = app.user("alice", "member").await;

@@ -82,9 +82,10 @@ fn password_hash() -> &'static str {
 }
 
 impl TestApp {
-    /// A migrated database and the `all` role.
+    /// A migrated database and the `all` role, without anti-spam rules (their own tests set
+    /// them).
     pub async fn new() -> TestApp {
-        Self::with_config(Config::default()).await
+        Self::with_config(config()).await
     }
 
     /// As [`TestApp::new`] with `config`.
@@ -281,4 +282,13 @@ pub fn form_urlencoded(fields: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The default configuration without the anti-spam rules, which would refuse the quick
+/// successive posts of most tests (the anti-spam tests set the rules they test).
+pub fn config() -> Config {
+    Config {
+        spam: forum::config::SpamRules::off(),
+        ..Config::default()
+    }
 }
