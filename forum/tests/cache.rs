@@ -29,7 +29,7 @@ async fn with_cache(app: &TestApp, channel: &str, initial_backoff: Duration) -> 
     listen.channel = channel.to_string();
     listen.initial_backoff = initial_backoff;
     let pool = forum::db::pool(&app.db.url, 4).unwrap();
-    let state = AppState::new(pool, forum::Config::default()).with_read_cache(listen);
+    let state = AppState::new(pool, common::config()).with_read_cache(listen);
     assert!(
         state.cache.wait_listening(Duration::from_secs(5)).await,
         "the read cache did not start listening"
