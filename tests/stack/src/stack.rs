@@ -175,6 +175,9 @@ impl Stack {
         for (role, port) in [("web", ports.forum_web), ("api", ports.forum_api)] {
             let mut c = forum_cmd(&["--role", role, "--listen", &format!("127.0.0.1:{port}")]);
             c.env("FORUM_MEDIA_DIR", &media_dir);
+            // Behind nginx: the client is the address nginx appends to X-Forwarded-For.
+            c.env("FORUM_TRUST_PROXY", "true")
+                .env("FORUM_TRUSTED_PROXIES", "127.0.0.1/32");
             sup.spawn(&format!("forum-{role}"), c)?;
         }
         sup.spawn(

@@ -3,6 +3,7 @@
 //! admin logins. [`ForumClient`] is one browser (cookies, CSRF tokens, no redirect following, so
 //! every call is exactly one request in nginx's log); [`run`] drives many for the demo.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -35,7 +36,14 @@ pub struct Reply {
 impl ForumClient {
     /// A new browser for the forum at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str) -> ForumClient {
+        ForumClient::from_address(base, None)
+    }
+
+    /// A new browser that connects from `address` (a loopback address such as `127.0.0.7`:
+    /// the forum behind nginx tells clients apart by it).
+    pub fn from_address(base: &str, address: Option<IpAddr>) -> ForumClient {
         let http = reqwest::Client::builder()
+            .local_address(address)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -99,19 +107,32 @@ impl ForumClient {
         self.finish(res).await
     }
 
-    /// Registers `username` (303 on success).
+    /// Registers `username` (303 on success) as a person would: the form is sent a few
+    /// seconds after it was shown (the forum refuses forms sent faster), with its time stamp
+    /// and the hidden field left empty.
     pub async fn register(&self, username: &str, password: &str) -> anyhow::Result<Reply> {
         let email = format!("{username}@example.invalid");
-        self.post_form(
-            "/register",
-            "/register",
-            &[
-                ("username", username),
-                ("email", &email),
-                ("password", password),
-            ],
-        )
-        .await
+        let page = self.get("/register").await?;
+        let csrf = csrf_token(&page.body)
+            .with_context(|| format!("no CSRF token on /register ({})", page.status))?;
+        let stamp = hidden_field(&page.body, "stamp").unwrap_or_default();
+        tokio::time::sleep(REGISTRATION_FILL_TIME).await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("stamp", &stamp),
+            ("website", ""),
+            ("username", username),
+            ("email", &email),
+            ("password", password),
+        ];
+        let res = self
+            .http
+            .post(format!("{}/register", self.base))
+            .form(&form)
+            .send()
+            .await
+            .context("POST /register")?;
+        self.finish(res).await
     }
 
     /// Logs in (303 on success, 401 on a wrong password).
@@ -157,6 +178,36 @@ impl ForumClient {
     }
 }
 
+/// How long [`ForumClient::register`] takes to fill the form in (the forum's least is 3 s).
+pub const REGISTRATION_FILL_TIME: Duration = Duration::from_millis(3500);
+
+/// The value of the hidden field `name` of a page's form.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let re = Regex::new(&format!(
+        r#"type="hidden" name="{}" value="([^"]*)""#,
+        regex::escape(name)
+    ))
+    .expect("regex");
+    re.captures(html).map(|c| c[1].to_string())
+}
+
+/// A random loopback address other than `127.0.0.1`, where a newcomer's browser comes from:
+/// the generator's failed logins are charged to addresses that are not theirs, so the forum's
+/// per-address limits never refuse them.
+pub fn generator_address() -> IpAddr {
+    let mut rng = rand::thread_rng();
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        0,
+        rng.gen_range(1..=254),
+        rng.gen_range(2..=254),
+    ))
+}
+
+/// The least time between two posts of the generator's member (the forum's flood control
+/// refuses posts closer than 3 s).
+const POST_INTERVAL: Duration = Duration::from_secs(4);
+
 /// The CSRF token of the first form on a page.
 pub fn csrf_token(html: &str) -> Option<String> {
     let re = Regex::new(r#"name="csrf" value="([0-9a-fA-F]+)""#).expect("regex");
@@ -195,7 +246,9 @@ pub struct Stats {
 
 /// Drives traffic until cancelled: a few requests a second of browsing and posting, a failed
 /// user login now and then, and every `burst_every` a burst of 8 failed admin logins (the
-/// headline alert). Sleeps between actions, so it never floods the machine.
+/// headline alert). Sleeps between actions, so it never floods the machine. Every request
+/// comes from a loopback address other than `127.0.0.1` ([`generator_address`]), so the
+/// admin whose password the demo prints always logs in from a browser.
 pub async fn run(
     base: String,
     admin_password: String,
@@ -205,16 +258,24 @@ pub async fn run(
     let burst_every = Duration::from_secs(180);
     let mut last_burst = tokio::time::Instant::now() - burst_every + Duration::from_secs(45);
     let password = format!("pw-{:08x}-demo", rand::random::<u32>());
-    let member = ForumClient::new(&base);
+    let member = ForumClient::from_address(&base, Some(generator_address()));
+    let mut last_post = tokio::time::Instant::now();
     let name = format!("demo{:06}", rand::random::<u32>() % 1_000_000);
     let _ = member.register(&name, &password).await;
     let _ = member.login(&name, &password).await;
     let mut n: u64 = 0;
     loop {
         n += 1;
-        let action: u32 = rand::thread_rng().gen_range(0..100);
+        let mut action: u32 = rand::thread_rng().gen_range(0..100);
+        if (80..=95).contains(&action) {
+            if last_post.elapsed() < POST_INTERVAL {
+                action = 0;
+            } else {
+                last_post = tokio::time::Instant::now();
+            }
+        }
         let result = async {
-            let visitor = ForumClient::new(&base);
+            let visitor = ForumClient::from_address(&base, Some(generator_address()));
             let index = visitor.get("/").await?;
             let threads = ids(&index.body, "t");
             let categories = ids(&index.body, "c");
@@ -269,7 +330,9 @@ pub async fn run(
         }
         if last_burst.elapsed() >= burst_every {
             last_burst = tokio::time::Instant::now();
-            let attacker = ForumClient::new(&base);
+            // One address per burst, never a newcomer's: the admin's account is only slowed
+            // (a bounded delay), and the address that failed is the only one refused.
+            let attacker = ForumClient::from_address(&base, Some(generator_address()));
             for i in 0..8 {
                 if attacker
                     .admin_login("admin", &format!("guess-{i}"))
@@ -292,10 +355,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generator_addresses_are_loopback_but_never_a_newcomers() {
+        for _ in 0..1000 {
+            let ip = generator_address();
+            assert!(ip.is_loopback(), "{ip}");
+            assert_ne!(ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+    }
+
+    #[test]
     fn csrf_and_ids_are_read_from_pages() {
         let html = r#"<a href="/t/12/">x</a><a href="/c/3/">c</a><a href="/t/12/">again</a><a href="/t/7/">y</a>
 <form><input type="hidden" name="csrf" value="abc123"></form>"#;
         assert_eq!(csrf_token(html).as_deref(), Some("abc123"));
+        assert_eq!(hidden_field(html, "csrf").as_deref(), Some("abc123"));
+        assert_eq!(hidden_field(html, "stamp"), None);
         assert_eq!(ids(html, "t"), vec![7, 12]);
         assert_eq!(ids(html, "c"), vec![3]);
         assert_eq!(csrf_token("<p>no form</p>"), None);
