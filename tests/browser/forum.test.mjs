@@ -37,13 +37,26 @@ async function submit(form) {
   await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
 }
 
-async function register(name) {
+// The forum refuses a registration form sent within 3 s of being shown (bots are quicker).
+const FILL_TIME = 3200;
+// ... and a second post of a member within 3 s (flood control).
+const POST_INTERVAL = 3200;
+
+async function fillRegistration(name, email) {
   await page.goto(`${base}/register`);
   const form = page.locator("form.card");
   await form.locator("input[name=username]").fill(name);
-  await form.locator("input[name=email]").fill(`${name}@example.com`);
+  await form.locator("input[name=email]").fill(email);
   await form.locator("input[name=password]").fill(password);
-  await submit(form);
+  const honeypot = await form.locator("input[name=website]").boundingBox();
+  assert.ok(honeypot === null || honeypot.x + honeypot.width <= 0, `the honeypot is out of sight: ${JSON.stringify(honeypot)}`);
+  await page.waitForTimeout(FILL_TIME);
+  const [response] = await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
+  return response;
+}
+
+async function register(name) {
+  await fillRegistration(name, `${name}@example.com`);
   assert.equal(new URL(page.url()).pathname, "/");
   assert.ok(await page.locator("header.top nav").getByText(name).isVisible(), `${name} is logged in`);
 }
@@ -109,6 +122,7 @@ try {
   const results = await page.locator("#poll .results").innerText();
   assert.ok(results.includes("bob"), `public vote shows the voter: ${results}`);
   assert.ok((await page.locator("#poll .meta").first().innerText()).startsWith("1 voters"));
+  await page.waitForTimeout(POST_INTERVAL);
   await page.locator("#reply textarea[name=body]").fill(
     'Try this <script>window.__xss = 1; alert("xss")</script> and <img src=x onerror="window.__xss = 2">',
   );
@@ -156,6 +170,53 @@ try {
   assert.equal(new URL(panel.url()).pathname, "/admin/");
   assert.equal(await page.locator("#count-users").innerText(), "3");
   await page.screenshot({ path: path.join(out, "admin.png"), fullPage: true });
+
+  step("the administrator bans an e-mail domain and has new members' first post approved");
+  await page.goto(`${base}/admin/bans`);
+  const setting = page.locator("#queue-setting");
+  await setting.locator("input[name=moderate_first_posts]").fill("1");
+  await submit(setting);
+  await page.goto(`${base}/admin/bans`);
+  const ban = page.locator("#new-ban");
+  await ban.locator("select[name=kind]").selectOption("email");
+  await ban.locator("input[name=value]").fill("*@spam.example");
+  await ban.locator("input[name=message]").fill("Spam domains are not welcome here.");
+  await submit(ban);
+  await page.goto(`${base}/admin/bans`);
+  assert.ok(await page.locator("table.bans").getByText("*@spam.example").isVisible());
+
+  step("a registration from the banned domain is told the ban's message");
+  await page.goto(base);
+  await logout();
+  const banned = await fillRegistration("spammer", "spammer@spam.example");
+  assert.equal(banned.status(), 403);
+  const notice = await page.locator("main").innerText();
+  assert.ok(notice.includes("You are banned") && notice.includes("Spam domains are not welcome here."), notice);
+  await page.screenshot({ path: path.join(out, "banned.png"), fullPage: true });
+
+  step("carol's first reply waits in the moderation queue");
+  await register("carol");
+  await page.goto(threadUrl);
+  await page.locator("#reply textarea[name=body]").fill("Hello, I am new here.");
+  await submit(page.locator("#reply"));
+  assert.equal(new URL(page.url()).pathname, "/queued");
+  assert.ok((await page.locator("#notice").innerText()).includes("approval"));
+  await page.goto(threadUrl);
+  assert.equal(await page.locator("article.post", { hasText: "Hello, I am new here." }).count(), 0, "not shown before approval");
+
+  step("a moderator approves it from the queue");
+  await logout();
+  await login("root", "admin password 1");
+  await Promise.all([page.waitForNavigation(), page.locator("header.top nav").getByRole("link", { name: "Queue" }).click()]);
+  const queued = page.locator(".queued", { hasText: "Hello, I am new here." });
+  assert.ok(await queued.isVisible(), "the reply waits in the queue");
+  assert.ok((await queued.innerText()).includes("carol"));
+  await page.screenshot({ path: path.join(out, "queue.png"), fullPage: true });
+  await Promise.all([page.waitForNavigation(), queued.getByRole("button", { name: "Approve" }).click()]);
+  assert.ok((await page.locator("#queue-message").innerText()).includes("Approved"));
+  assert.ok(await page.locator("#queue-empty").isVisible());
+  await page.goto(threadUrl);
+  assert.ok(await page.locator("article.post", { hasText: "Hello, I am new here." }).isVisible(), "shown once approved");
 
   step("the index lists the thread");
   await page.goto(base);
