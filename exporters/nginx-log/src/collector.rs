@@ -188,30 +188,35 @@ impl Collector for StateCollector {
                 set
             })
             .collect();
-        let by_series = |f: fn(&crate::aggregate::Series) -> u64| -> Vec<(Labels<'_>, u64)> {
-            agg.series
-                .iter()
-                .zip(&series_labels)
-                .map(|(s, l)| (l.clone(), f(s)))
-                .collect()
+        // The label sets are made once a scrape and shared by the three families.
+        let by_series = |encoder: &mut DescriptorEncoder,
+                         name: &str,
+                         help: &str,
+                         f: fn(&crate::aggregate::Series) -> u64|
+         -> Result<(), std::fmt::Error> {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (s, labels) in agg.series.iter().zip(&series_labels) {
+                ConstCounter::new(f(s)).encode(metric.encode_family(&labels.as_slice())?)?;
+            }
+            Ok(())
         };
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_requests",
             "Requests by method, status and endpoint template.",
-            &by_series(|s| s.requests),
+            |s| s.requests,
         )?;
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_response_bytes",
             "Response body bytes ($body_bytes_sent) by method, status and endpoint template.",
-            &by_series(|s| s.response_bytes),
+            |s| s.response_bytes,
         )?;
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_request_bytes",
             "Request bytes ($request_length) by method, status and endpoint template.",
-            &by_series(|s| s.request_bytes),
+            |s| s.request_bytes,
         )?;
         histogram(
             &mut encoder,
