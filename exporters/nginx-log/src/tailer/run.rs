@@ -1,12 +1,13 @@
 //! The tailer's thread and its pace. Idle, it waits for a file event (`notify`, on the
 //! directories of the patterns) or the polling interval (the fallback where events do not
-//! arrive: NFS, some containers), so the first line after a quiet spell is read at once. A poll
-//! that finds new bytes switches it to a short timer ([`Pace::busy_tick`]) with the directory
-//! watches removed: while lines keep coming it wakes once a tick and reads everything written
-//! since in large blocks, instead of once per write, and nginx's writes stop waking the event
-//! thread. The first poll that finds nothing puts the watches back, polls once more (for writes
-//! made before the watches were back) and waits for events again. The checkpoint is written at
-//! most once a second and once more on stop.
+//! arrive: NFS, some containers), so a line written after a quiet spell is read at once. A poll
+//! that finds new bytes less than a tick ([`Pace::busy_tick`]) after the last one that did
+//! switches it to that tick, with the directory watches removed: while lines keep coming it
+//! wakes once a tick and reads everything written since in large blocks, instead of once per
+//! write, and nginx's writes stop waking the event thread (and cost nginx less: a watched
+//! directory's writes each queue an event). The first poll that finds nothing puts the watches
+//! back, polls once more (for writes made before the watches were back) and waits for events
+//! again. The checkpoint is written at most once a second and once more on stop.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -147,6 +148,7 @@ pub fn spawn<E: TailEvents + Send + 'static>(
             let mut watches = Watches::new(dirs, event_tx);
             let mut last_checkpoint = Instant::now();
             let mut busy = false;
+            let mut last_read: Option<Instant> = None;
             loop {
                 let read = server.poll(&mut events);
                 if thread_stop.load(Ordering::SeqCst) {
@@ -157,12 +159,17 @@ pub fn spawn<E: TailEvents + Send + 'static>(
                     server.checkpoint();
                     last_checkpoint = Instant::now();
                 }
+                let now = Instant::now();
                 if read > 0 {
-                    if !busy {
+                    let previous = last_read.replace(now);
+                    if !busy && previous.is_some_and(|p| now - p < pace.busy_tick) {
+                        // Lines again within a tick: they keep arriving.
                         busy = true;
                         watches.set(false, false);
                         while rx.try_recv().is_ok() {}
                     }
+                }
+                if read > 0 && busy {
                     // Wakes early only to stop.
                     match rx.recv_timeout(pace.busy_tick) {
                         Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
