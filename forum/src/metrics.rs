@@ -110,8 +110,13 @@ impl Metrics {
                 "api" => role.serves_api(),
                 _ => role.serves_web(),
             };
-            for account in LOGIN_ACCOUNTS.iter().filter(|_| served) {
-                login_failures.get_or_create(&LoginFailureLabels { door, account });
+            if !served {
+                continue;
+            }
+            for account in LOGIN_ACCOUNTS {
+                login_failures
+                    .get_or_create(&LoginFailureLabels { door, account })
+                    .inc_by(0);
             }
         }
         Metrics {

@@ -38,7 +38,11 @@ async fn each_door_counts_its_failures_by_the_role_of_the_account_tried() {
     // moderator, one at a name nobody has.
     for user in ["boss", "BOSS", "mod", "nobody"] {
         let r = app
-            .post("/login", &[("username", user), ("password", "wrong")], &anon)
+            .post(
+                "/login",
+                &[("username", user), ("password", "wrong")],
+                &anon,
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{user}");
     }
@@ -67,7 +71,11 @@ async fn each_door_counts_its_failures_by_the_role_of_the_account_tried() {
     }
     // A success counts nothing.
     let ok = app
-        .post("/login", &[("username", "alice"), ("password", PASSWORD)], &anon)
+        .post(
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+            &anon,
+        )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
 

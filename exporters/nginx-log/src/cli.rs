@@ -66,7 +66,11 @@ pub struct Args {
 
     /// Client addresses reported per named event (`nginx_event_top_sources`); 0 turns the
     /// top sources off. Default: the config file's, else 10.
-    #[arg(long = "source-top-k", env = "NGINX_LOG_SOURCE_TOP_K", value_name = "K")]
+    #[arg(
+        long = "source-top-k",
+        env = "NGINX_LOG_SOURCE_TOP_K",
+        value_name = "K"
+    )]
     pub source_top_k: Option<usize>,
 
     /// The sliding window of the top sources (`30s`, `10m`, `1h`). Default: the config
@@ -76,7 +80,11 @@ pub struct Args {
 
     /// The log variable (without `$`) that holds a line's client address, e.g.
     /// `http_x_forwarded_for`. Default: the config file's, else `remote_addr`.
-    #[arg(long = "source-field", env = "NGINX_LOG_SOURCE_FIELD", value_name = "VARIABLE")]
+    #[arg(
+        long = "source-field",
+        env = "NGINX_LOG_SOURCE_FIELD",
+        value_name = "VARIABLE"
+    )]
     pub source_field: Option<String>,
 
     /// Proxies (addresses or CIDR networks) skipped from the right of an `X-Forwarded-For`

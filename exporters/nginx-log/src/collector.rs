@@ -269,9 +269,16 @@ impl Collector for StateCollector {
             .iter()
             .enumerate()
             .flat_map(|(i, name)| {
-                agg.sources.top(i, now).into_iter().map(move |(source, count)| {
-                    (name.clone(), source.label(), i64::try_from(count).unwrap_or(i64::MAX))
-                })
+                agg.sources
+                    .top(i, now)
+                    .into_iter()
+                    .map(move |(source, count)| {
+                        (
+                            name.clone(),
+                            source.label(),
+                            i64::try_from(count).unwrap_or(i64::MAX),
+                        )
+                    })
             })
             .collect();
         let sources: Vec<(Labels<'_>, i64)> = sources

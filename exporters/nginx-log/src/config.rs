@@ -276,12 +276,13 @@ pub fn plan(args: &Args, config: Config) -> Result<Plan, ConfigError> {
         if let Some(i) = formats.iter().position(|(s, _)| s == spec) {
             return Ok(i);
         }
-        let compiled = LineFormat::compile_with_source(spec, &source_variable).map_err(
-            |source| ConfigError::Format {
-                spec: spec.to_string(),
-                source,
-            },
-        )?;
+        let compiled =
+            LineFormat::compile_with_source(spec, &source_variable).map_err(|source| {
+                ConfigError::Format {
+                    spec: spec.to_string(),
+                    source,
+                }
+            })?;
         // A source field asked for must be there; `$remote_addr` by default only when it is.
         if explicit_source && source_top_k > 0 && !compiled.has_source(&source_variable) {
             return Err(ConfigError::SourceField {

@@ -465,7 +465,8 @@ fn the_running_exporter_names_the_top_sources_of_each_event_until_they_leave_the
     // A failed user login: another event, its own top.
     lines += "127.0.0.4 - - [01/Jan/2024:00:00:00 +0000] \"POST /login HTTP/1.1\" 401 0 \"-\" \"curl/8\"\n";
     // Not an event: no source counted.
-    lines += "127.0.0.5 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n";
+    lines +=
+        "127.0.0.5 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n";
     std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
@@ -488,7 +489,10 @@ fn the_running_exporter_names_the_top_sources_of_each_event_until_they_leave_the
         ],
         "{text}"
     );
-    assert!(text.contains("# TYPE nginx_event_top_sources gauge\n"), "{text}");
+    assert!(
+        text.contains("# TYPE nginx_event_top_sources gauge\n"),
+        "{text}"
+    );
     // Three seconds later the window has moved past them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

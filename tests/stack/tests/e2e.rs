@@ -259,14 +259,15 @@ async fn a_forum_request_becomes_a_discord_message() {
         .expect("the blackbox exporter starts");
 
     // 3. Failed admin logins through nginx from two addresses: 127.0.0.2 six times, 127.0.0.3
-    // twice. The exporter is held while they are made, so that one scrape sees the whole
-    // burst (a burst spread over two scrapes fires on the first with part of its sources).
+    // twice. Prometheus is held while they are made (and the exporter reads them), so that
+    // its first look sees the whole burst: a burst spread over two scrapes fires on the
+    // first with part of its sources, and the alert keeps the description it fired with.
     let from = |ip: &str| ForumClient::bound(&stack.forum_url(), ip.parse().expect("an address"));
     let (first, second) = (from("127.0.0.2"), from("127.0.0.3"));
     stack
         .sup
-        .pause("nginx-log-exporter", true)
-        .expect("the exporter is held");
+        .pause("prometheus", true)
+        .expect("Prometheus is held");
     let mut statuses = Vec::new();
     for (attacker, tries) in [(&first, 6), (&second, 2)] {
         for i in 0..tries {
@@ -274,10 +275,11 @@ async fn a_forum_request_becomes_a_discord_message() {
             statuses.push(r.map(|r| r.status).map_err(|e| format!("{e:#}")));
         }
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     stack
         .sup
-        .pause("nginx-log-exporter", false)
-        .expect("the exporter resumes");
+        .pause("prometheus", false)
+        .expect("Prometheus resumes");
     assert_eq!(
         statuses,
         vec![Ok(401); 8],
@@ -299,13 +301,21 @@ async fn a_forum_request_becomes_a_discord_message() {
     // The same alert for guesses at the admin account through the login page: the forum
     // counts failed logins by door and by the role of the account tried.
     let guesser = from("127.0.0.4");
+    stack
+        .sup
+        .pause("prometheus", true)
+        .expect("Prometheus is held");
+    let mut statuses = Vec::new();
     for i in 0..6 {
-        let r = guesser
-            .login("admin", &format!("page-guess-{i}"))
-            .await
-            .unwrap();
-        assert_eq!(r.status, 401, "a failed login answers 401");
+        let r = guesser.login("admin", &format!("page-guess-{i}")).await;
+        statuses.push(r.map(|r| r.status).map_err(|e| format!("{e:#}")));
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stack
+        .sup
+        .pause("prometheus", false)
+        .expect("Prometheus resumes");
+    assert_eq!(statuses, vec![Ok(401); 6], "each failed login answers 401");
     wait_for(
         "the failed-admin-login alert for the login page in Discord",
         Duration::from_secs(90),

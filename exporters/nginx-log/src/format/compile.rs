@@ -222,11 +222,13 @@ impl Compiled {
             builtin: match source {
                 // `parse_builtin` relies on the classes `compile` gives these formats.
                 // Their walk reads `$remote_addr` as the source field.
-                COMBINED | FORUM if first_bytes == b" ]\"" && source_var == "remote_addr" => Some(if source == COMBINED {
-                    Builtin::Combined
-                } else {
-                    Builtin::Forum
-                }),
+                COMBINED | FORUM if first_bytes == b" ]\"" && source_var == "remote_addr" => {
+                    Some(if source == COMBINED {
+                        Builtin::Combined
+                    } else {
+                        Builtin::Forum
+                    })
+                }
                 _ => None,
             },
         })
