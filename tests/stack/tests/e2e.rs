@@ -263,13 +263,13 @@ async fn a_forum_request_becomes_a_discord_message() {
     // its first look sees the whole burst: a burst spread over two scrapes fires on the
     // first with part of its sources, and the alert keeps the description it fired with.
     let from = |ip: &str| ForumClient::bound(&stack.forum_url(), ip.parse().expect("an address"));
-    let (first, second) = (from("127.0.0.2"), from("127.0.0.3"));
+    let (two, three) = (from("127.0.0.2"), from("127.0.0.3"));
     stack
         .sup
         .pause("prometheus", true)
         .expect("Prometheus is held");
     let mut statuses = Vec::new();
-    for (attacker, tries) in [(&first, 6), (&second, 2)] {
+    for (attacker, tries) in [(&two, 6), (&three, 2)] {
         for i in 0..tries {
             let r = attacker.admin_login("admin", &format!("guess-{i}")).await;
             statuses.push(r.map(|r| r.status).map_err(|e| format!("{e:#}")));

@@ -301,6 +301,10 @@ impl Aggregator {
     /// fire an event).
     #[inline(never)]
     fn count_source(&mut self, events: u64, field: &[u8]) {
+        // A format without the field (a custom one without `$remote_addr`) reports no sources.
+        if field.is_empty() {
+            return;
+        }
         let source = self.settings.source_field.source(field);
         let now = self.now_ms();
         self.sources.observe(events, source, now);
@@ -637,6 +641,37 @@ mod tests {
             }
             prop_assert_eq!(snapshot(&cached), snapshot(&plain));
         }
+    }
+
+    #[test]
+    fn event_lines_count_their_source_and_a_format_without_one_counts_none() {
+        let forum = LineFormat::compile("forum").unwrap();
+        let mut agg = aggregator(Settings::default(), PATH_SLOTS);
+        for i in 0..3 {
+            let text = line("POST", "/admin/login", "401", i);
+            agg.process_line(&forum, 0, text.as_bytes());
+        }
+        agg.process_line(&forum, 0, line("GET", "/", "200", 9).as_bytes());
+        let admin = agg
+            .events
+            .names()
+            .iter()
+            .position(|n| n == "failed_admin_login")
+            .unwrap();
+        let top: Vec<(String, u64)> = agg
+            .top_sources(admin)
+            .iter()
+            .map(|(s, c)| (s.label(), *c))
+            .collect();
+        assert_eq!(top, [("10.0.0.1".to_string(), 3)]);
+        // Only the event lines reached the sketch.
+        assert_eq!(agg.sources.monitored(), 1);
+
+        let bare = LineFormat::compile("$status \"$request\"").unwrap();
+        let mut agg = aggregator(Settings::default(), PATH_SLOTS);
+        agg.process_line(&bare, 0, b"401 \"POST /admin/login HTTP/1.1\"");
+        assert_eq!(agg.event_counts[admin], 1);
+        assert_eq!(agg.sources.monitored(), 0);
     }
 
     #[test]
