@@ -262,7 +262,8 @@ async fn a_forum_request_becomes_a_discord_message() {
     // twice. Prometheus is held while they are made (and the exporter reads them), so that
     // its first look sees the whole burst: a burst spread over two scrapes fires on the
     // first with part of its sources, and the alert keeps the description it fired with.
-    let from = |ip: &str| ForumClient::bound(&stack.forum_url(), ip.parse().expect("an address"));
+    let forum_url = stack.forum_url();
+    let from = |ip: &str| ForumClient::bound(&forum_url, ip.parse().expect("an address"));
     let (two, three) = (from("127.0.0.2"), from("127.0.0.3"));
     stack
         .sup
