@@ -54,6 +54,11 @@ def growth():
         timeseries("Background jobs",
                    (f'sum by (kind, outcome) (rate(forum_jobs_total[{RI}])) * 60', "{{kind}} {{outcome}}"),
                    "opm", description="Jobs the forum worker ran per minute, by kind and outcome."),
+        timeseries("Failed logins by door and account",
+                   (f'sum by (door, account) (rate(forum_login_failures_total{{job=~"forum-web|forum-api"}}[{RI}])) * 60',
+                    "{{door}} {{account}}"),
+                   "opm", bars=True,
+                   description="Failed logins per minute by door (page: /login, api: /api/auth/login, admin: /admin/login) and by the role of the account tried (unknown: no such account). 5 against an admin account within 2 minutes fires ForumFailedAdminLoginsBurst."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),
@@ -61,7 +66,7 @@ def growth():
     ]
     return dashboard("forum-growth", "Forum growth and activity",
                      "Users, threads and posts: totals, per-hour growth, new and online users, polls.",
-                     ["forum"], 2, variables, panels, time_from="now-24h")
+                     ["forum"], 3, variables, panels, time_from="now-24h")
 
 
 def deployment():

@@ -269,6 +269,38 @@ impl Collector for StateCollector {
             "Requests of the most requested (method, endpoint) pairs: exact for endpoints kept, space-saving upper bounds for endpoints folded by the caps.",
             &top,
         )?;
+        let now = agg.now_ms();
+        let sources: Vec<(String, String, i64)> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, name)| {
+                agg.sources
+                    .top(i, now)
+                    .into_iter()
+                    .map(move |(source, count)| {
+                        (
+                            name.clone(),
+                            source.label(),
+                            i64::try_from(count).unwrap_or(i64::MAX),
+                        )
+                    })
+            })
+            .collect();
+        let sources: Vec<(Labels<'_>, i64)> = sources
+            .iter()
+            .map(|(event, source, count)| {
+                (
+                    vec![("event", event.as_str()), ("source", source.as_str())],
+                    *count,
+                )
+            })
+            .collect();
+        gauge(
+            &mut encoder,
+            "nginx_event_top_sources",
+            "Occurrences of each named event in the sliding window from its top client addresses (IPv6 by /64); space-saving estimates, exact while few addresses.",
+            &sources,
+        )?;
         counter(
             &mut encoder,
             "nginx_http_endpoints_folded",

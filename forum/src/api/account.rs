@@ -13,6 +13,7 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::AppError;
 use crate::http::cookies::{SESSION_COOKIE, cookie, secure, set_cookie};
+use crate::http::login_failures::{self, Door};
 use crate::http::parse_id;
 use crate::models::users::{self, NewUser, Role};
 use crate::models::{posts, threads};
@@ -41,7 +42,11 @@ pub async fn auth_login(
         &body.username,
         &body.password,
     )
-    .await?;
+    .await;
+    if let Err(AppError::Unauthorized(_)) = &creds {
+        login_failures::count(&state, Door::Api, &body.username).await;
+    }
+    let creds = creds?;
     let ttl = state.config.session_ttl;
     let token = auth::create_session(&state.pool, creds.id, SessionKind::Api, ttl).await?;
     let cookie_token = auth::create_session_with_token(

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
+use crate::http::login_failures::{self, Door};
 use crate::models::users::{self, NewUser, Role};
 use crate::state::AppState;
 use crate::web::forms::CsrfForm;
@@ -138,13 +139,16 @@ pub async fn login(
             let token = new_session(&state, creds.id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
-        Err(AppError::Unauthorized(msg)) => Ok(auth_page(
-            &viewer,
-            "login",
-            StatusCode::UNAUTHORIZED,
-            Some(msg),
-            Some(&form),
-        )),
+        Err(AppError::Unauthorized(msg)) => {
+            login_failures::count(&state, Door::Page, &form.username).await;
+            Ok(auth_page(
+                &viewer,
+                "login",
+                StatusCode::UNAUTHORIZED,
+                Some(msg),
+                Some(&form),
+            ))
+        }
         Err(AppError::RateLimited) => Ok(auth_page(
             &viewer,
             "login",
