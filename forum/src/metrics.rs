@@ -1,7 +1,7 @@
 //! The metrics of a process, served at `GET /metrics` of each role and of the worker:
 //! `forum_build_info`, `forum_http_requests_total{role,method,status}`,
 //! `forum_http_request_duration_seconds{role}` and, in the worker,
-//! `forum_jobs_total{kind,outcome}`. The middleware that counts requests is `http::middleware`.
+//! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::accounts::metrics::AccountMetrics;
 use crate::config::Role;
 
 /// Labels of `forum_http_requests_total`: all bounded (three roles, a fixed set of methods,
@@ -46,6 +47,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily,
     jobs: Family<JobLabels, Counter>,
+    accounts: AccountMetrics,
 }
 
 impl Metrics {
@@ -79,12 +81,14 @@ impl Metrics {
             "Background jobs run, by kind and outcome",
             jobs.clone(),
         );
+        let accounts = AccountMetrics::register(&mut registry);
         Metrics {
             role,
             registry,
             requests,
             duration,
             jobs,
+            accounts,
         }
     }
 
@@ -119,6 +123,11 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// The account metrics (`forum_registrations_total`, `forum_account_events_total`).
+    pub fn accounts(&self) -> &AccountMetrics {
+        &self.accounts
+    }
+
     /// Counts one job of `kind` (a known kind or `unknown`) that ended with `outcome` (`done`,
     /// `retry`, `failed`).
     pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
