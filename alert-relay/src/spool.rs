@@ -157,6 +157,12 @@ impl Journal {
         }
         let dead = DeadLetters::open(dir)?;
         next_seq = next_seq.max(dead.max_seq() + 1);
+        // A crash between storing a dead letter and journalling its `done` leaves the entry in
+        // both places: the dead letter is the truth, so it is not delivered (or dead-lettered)
+        // a second time.
+        for letter in dead.list() {
+            pending.remove(&letter.entry.seq);
+        }
         let pending_bytes = pending.values().map(|(_, l)| *l as u64).sum();
         let file = File::create(dir.join("journal.tmp"))?;
         let mut journal = Journal {
@@ -580,6 +586,28 @@ mod tests {
         assert!(j.pending().is_empty());
         assert_eq!(j.dead_letters().list().len(), 1);
         assert_eq!(j.dead_letters().list()[0].entry.message.content, "doomed");
+    }
+
+    #[test]
+    fn a_crash_after_the_dead_letter_and_before_its_done_record_delivers_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), 1 << 20).unwrap();
+        let e = j.put_now(vec![msg("doomed")]).unwrap().remove(0);
+        // The dead letter is stored; the process dies before `done` reaches the journal.
+        j.dead_letters()
+            .append(&DeadLetter {
+                entry: e,
+                reason: "401".into(),
+                attempts: 1,
+                failed_at: "now".into(),
+            })
+            .unwrap();
+        drop(j);
+        let mut j = Journal::open(dir.path(), 1 << 20).unwrap();
+        assert!(j.pending().is_empty(), "{:?}", j.pending());
+        let replayed = j.replay(None).unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(j.pending().len(), 1, "exactly one copy goes back");
     }
 
     mod model {

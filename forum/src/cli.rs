@@ -20,7 +20,9 @@ pub struct Cli {
     /// Serving options.
     #[command(flatten)]
     pub serve: ServeArgs,
-    /// The PostgreSQL database.
+    /// The PostgreSQL database: a `postgresql://` URL or a `key=value` string, with libpq's
+    /// TLS keys (`sslmode=disable|prefer|require|verify-ca|verify-full`, `sslrootcert`,
+    /// `sslcert`, `sslkey`; `prefer` by default).
     #[arg(
         long,
         env = "DATABASE_URL",

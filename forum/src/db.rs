@@ -2,23 +2,31 @@
 
 use anyhow::Context as _;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
-/// A pool of at most `size` connections to `url`.
+/// The connection settings of `url` (a `postgresql://` URL or a `key=value` string) and the
+/// TLS connector its libpq keys ask for (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`; see the
+/// `pg-tls` kit). Certificate files are read here, so a missing one fails at startup.
+pub fn connection(url: &str) -> anyhow::Result<(tokio_postgres::Config, pg_tls::Connector)> {
+    let (pg, tls) = pg_tls::parse(url)
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+    let connector = tls
+        .connector()
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL's TLS settings: {e}"))?;
+    Ok((pg, connector))
+}
+
+/// A pool of at most `size` connections to `url`, with TLS as its `sslmode` says.
 pub fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
-    let pg: tokio_postgres::Config = url
-        .parse()
-        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
-    let mut pg = pg;
+    let (mut pg, tls) = connection(url)?;
     pg.connect_timeout(std::time::Duration::from_secs(5));
     pg.application_name("forum");
     let manager = Manager::from_config(
         pg,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -141,10 +141,8 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.role.default_port())));
     let mut state = AppState::new(pool, config);
     if args.read_cache {
-        let pg = database_url
-            .parse()
-            .context("DATABASE_URL is not a valid PostgreSQL URL")?;
-        state = state.with_read_cache(crate::cache::ListenerConfig::new(pg));
+        let (pg, tls) = crate::db::connection(database_url)?;
+        state = state.with_read_cache(crate::cache::ListenerConfig::new(pg, tls));
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -25,7 +25,8 @@ async fn cached(mut app: TestApp, channel: &str, initial_backoff: Duration) -> T
 
 /// A second process on the same database: its own pool, cache and LISTEN connection.
 async fn with_cache(app: &TestApp, channel: &str, initial_backoff: Duration) -> AppState {
-    let mut listen = ListenerConfig::new(app.db.url.parse().unwrap());
+    let (pg, tls) = forum::db::connection(&app.db.url).unwrap();
+    let mut listen = ListenerConfig::new(pg, tls);
     listen.channel = channel.to_string();
     listen.initial_backoff = initial_backoff;
     let pool = forum::db::pool(&app.db.url, 4).unwrap();

@@ -117,10 +117,26 @@ pub fn preset_events(preset: &str) -> Option<Vec<EventRule>> {
             ("user_registered", "POST", "/api/users/", "201"),
             ("server_error", "*", "*", "5xx"),
         ],
+        // Misago's API answers 200 to what it creates and 400 to what it refuses.
         "misago" => &[
             ("failed_login", "POST", "/api/auth/", "400"),
             ("failed_admin_login", "POST", "/admincp/", "200"),
             ("thread_created", "POST", "/api/threads/", "200"),
+            ("post_created", "POST", "/api/threads/:id/posts/", "200"),
+            (
+                "private_thread_created",
+                "POST",
+                "/api/private-threads/",
+                "200",
+            ),
+            (
+                "private_post_created",
+                "POST",
+                "/api/private-threads/:id/posts/",
+                "200",
+            ),
+            ("user_registered", "POST", "/api/users/", "200"),
+            ("attachment_uploaded", "POST", "/api/attachments/", "200"),
             ("server_error", "*", "*", "5xx"),
         ],
         "none" => &[],
@@ -328,6 +344,34 @@ mod tests {
             count(&e, &fire(&e, "POST", "/api/auth/", 400), "failed_login"),
             1
         );
+    }
+
+    #[test]
+    fn misago_replies_registrations_private_threads_and_uploads() {
+        let e = Events::new(preset_events("misago").unwrap()).unwrap();
+        for (endpoint, event) in [
+            ("/api/threads/", "thread_created"),
+            ("/api/threads/:id/posts/", "post_created"),
+            ("/api/private-threads/", "private_thread_created"),
+            ("/api/private-threads/:id/posts/", "private_post_created"),
+            ("/api/users/", "user_registered"),
+            ("/api/attachments/", "attachment_uploaded"),
+        ] {
+            let created = fire(&e, "POST", endpoint, 200);
+            assert_eq!(count(&e, &created, event), 1, "{endpoint}");
+            assert_eq!(created.iter().sum::<u64>(), 1, "{endpoint}");
+            // A refused form (400), a read or a denied request fire nothing.
+            for (method, status) in [("POST", 400), ("GET", 200), ("POST", 403)] {
+                let c = fire(&e, method, endpoint, status);
+                assert_eq!(c.iter().sum::<u64>(), 0, "{method} {endpoint} {status}");
+            }
+        }
+        // An edit of a post or a vote is not a creation.
+        let edit = fire(&e, "POST", "/api/threads/:id/posts/:id/", 200);
+        assert_eq!(edit.iter().sum::<u64>(), 0);
+        let c = fire(&e, "POST", "/api/threads/:id/posts/", 502);
+        assert_eq!(count(&e, &c, "server_error"), 1);
+        assert_eq!(count(&e, &c, "post_created"), 0);
     }
 
     #[test]

@@ -55,6 +55,32 @@ impl Rule {
     }
 }
 
+/// Misago 0.39's URLs that hold a slug, a secret or a token, most requested first. A slug
+/// stands before each id: threads `/t/<slug>/<id>/`, private threads `/p/`, categories `/c/`,
+/// users `/u/` (also without the trailing slash, which Misago redirects); attachments
+/// `/a/<secret>/<id>/` and `/a/thumb/<secret>/<id>/`; and the links mailed to users carry a
+/// token or secret: account activation, password reset, e-mail and password change,
+/// unsubscribe.
+const MISAGO_RULES: &[(&str, &str)] = &[
+    (r"^/([tpcu])/[^/]+/([0-9]+)(/|$)", "/${1}/:slug/${2}${3}"),
+    (
+        r"^/a/(thumb/)?[^/]+/([0-9]+)(/|$)",
+        "/a/${1}:secret/${2}${3}",
+    ),
+    (
+        r"^/(activation|forgotten-password|api/auth/change-password)/([0-9]+)/[^/]+",
+        "/${1}/${2}/:token",
+    ),
+    (
+        r"^/options/(change-email|change-password)/[^/]+",
+        "/options/${1}/:token",
+    ),
+    (
+        r"^/notifications/disable-email/([0-9]+)/[^/]+",
+        "/notifications/disable-email/${1}/:secret",
+    ),
+];
+
 /// The rules of a named preset: `forum` (this project's forum), `misago`, `none`.
 pub fn preset_rules(preset: &str) -> Option<Vec<Rule>> {
     let statics = || {
@@ -67,11 +93,9 @@ pub fn preset_rules(preset: &str) -> Option<Vec<Rule>> {
         "forum" => Some(statics()),
         "misago" => {
             let mut rules = statics();
-            // Misago puts a slug before each id: /t/<slug>/<id>/, /c/<slug>/<id>/, /u/<slug>/<id>/.
-            rules.push(
-                Rule::regex(r"^/([tcu])/[^/]+/([0-9]+)/", "/$1/:slug/$2/")
-                    .expect("valid preset regex"),
-            );
+            rules.extend(MISAGO_RULES.iter().map(|(pattern, replace)| {
+                Rule::regex(pattern, replace).expect("valid preset regex")
+            }));
             Some(rules)
         }
         "none" => Some(Vec::new()),
@@ -738,6 +762,72 @@ mod tests {
             "/t/:slug/:id/post/:id/"
         );
         assert_eq!(norm(&n, "/admincp/"), "/admincp/");
+        // Private threads, categories and users have a slug too; without the trailing slash
+        // (Misago redirects) the slug goes all the same.
+        assert_eq!(norm(&n, "/p/a-private-talk/17/"), "/p/:slug/:id/");
+        assert_eq!(norm(&n, "/p/a-private-talk/17/2/"), "/p/:slug/:id/:id/");
+        assert_eq!(norm(&n, "/t/how-do-i-install/42"), "/t/:slug/:id");
+        assert_eq!(norm(&n, "/t/how-do-i-install/42?page=2"), "/t/:slug/:id");
+        assert_eq!(norm(&n, "/c/first-category/3/new/"), "/c/:slug/:id/new/");
+        assert_eq!(norm(&n, "/u/alice/5/posts/"), "/u/:slug/:id/posts/");
+        // Attachments: the secret never reaches a label.
+        let secret = "Zq3kVtR9uLm2XpA7cWn4bYs8HdJf6Ge1KoPi5TuQwErTyUiOpAsDfGhJkLzXcVbN";
+        assert_eq!(norm(&n, &format!("/a/{secret}/12/")), "/a/:secret/:id/");
+        assert_eq!(
+            norm(&n, &format!("/a/thumb/{secret}/12/")),
+            "/a/thumb/:secret/:id/"
+        );
+        assert_eq!(norm(&n, "/a/abcdefgh/12"), "/a/:secret/:id");
+        // Links mailed to users carry tokens.
+        assert_eq!(
+            norm(&n, "/activation/7/5qz-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d/"),
+            "/activation/:id/:token/"
+        );
+        assert_eq!(
+            norm(&n, "/forgotten-password/7/5qz-abcdefabcdef/"),
+            "/forgotten-password/:id/:token/"
+        );
+        assert_eq!(
+            norm(&n, "/api/auth/change-password/7/5qz-abcdefabcdef/"),
+            "/api/auth/change-password/:id/:token/"
+        );
+        assert_eq!(
+            norm(&n, "/options/change-email/Tok3nTok3n/"),
+            "/options/change-email/:token/"
+        );
+        assert_eq!(
+            norm(&n, "/notifications/disable-email/9/s3cr3tValue/"),
+            "/notifications/disable-email/:id/:secret/"
+        );
+        // The API names ids only.
+        assert_eq!(
+            norm(&n, "/api/threads/42/posts/"),
+            "/api/threads/:id/posts/"
+        );
+        assert_eq!(norm(&n, "/api/private-threads/"), "/api/private-threads/");
+        assert_eq!(norm(&n, "/media/attachments/ab/cd/file.png"), "/media/*");
+    }
+
+    proptest::proptest! {
+        /// Whatever the slug or secret, no part of it reaches the endpoint of a Misago URL
+        /// that holds one.
+        #[test]
+        fn misago_slugs_and_secrets_never_reach_the_endpoint(
+            prefix in proptest::sample::select(vec!["/t/", "/p/", "/c/", "/u/", "/a/", "/a/thumb/"]),
+            slug in "[A-Za-z0-9_-]{1,64}",
+            id in "[0-9]{1,9}",
+            rest in proptest::sample::select(vec!["", "/", "/2/", "/post/7/", "/last/"]),
+        ) {
+            proptest::prop_assume!(!(prefix == "/a/" && slug == "thumb"));
+            let n = Normalizer::new(preset_rules("misago").unwrap());
+            let path = format!("{prefix}{slug}/{id}{rest}");
+            let endpoint = norm(&n, &path);
+            let kind = if prefix.starts_with("/a/") { ":secret" } else { ":slug" };
+            proptest::prop_assert!(
+                endpoint.starts_with(&format!("{prefix}{kind}/:id")),
+                "{path} -> {endpoint}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use rand::Rng as _;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 /// The notification channel the triggers of migration V4 notify.
 pub const CHANNEL: &str = "forum_cache";
@@ -24,10 +24,12 @@ pub(super) trait Switch: Send + Sync + 'static {
 }
 
 /// How the listener connects and checks its connection.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ListenerConfig {
     /// The database (the same as the pool's).
     pub pg: tokio_postgres::Config,
+    /// TLS as the database URL asks (unused with `sslmode=disable`).
+    pub tls: pg_tls::Connector,
     /// The channel to LISTEN on: [`CHANNEL`], which the triggers notify (tests use another to
     /// see what this process's own invalidation does alone).
     pub channel: String,
@@ -40,14 +42,27 @@ pub struct ListenerConfig {
     pub ping_interval: Duration,
 }
 
+impl std::fmt::Debug for ListenerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerConfig")
+            .field("pg", &self.pg)
+            .field("channel", &self.channel)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("ping_interval", &self.ping_interval)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ListenerConfig {
-    /// Defaults for the database `pg`; the connection is named `forum-listen` in
-    /// `pg_stat_activity`.
-    pub fn new(mut pg: tokio_postgres::Config) -> ListenerConfig {
+    /// Defaults for the database `pg` reached through `tls` (as [`crate::db::connection`]
+    /// gives them); the connection is named `forum-listen` in `pg_stat_activity`.
+    pub fn new(mut pg: tokio_postgres::Config, tls: pg_tls::Connector) -> ListenerConfig {
         pg.application_name("forum-listen");
         pg.connect_timeout(Duration::from_secs(5));
         ListenerConfig {
             pg,
+            tls,
             channel: CHANNEL.to_string(),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
@@ -78,7 +93,7 @@ async fn listen<S: Switch>(
     shared: &Arc<S>,
     config: &ListenerConfig,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.pg.connect(NoTls).await?;
+    let (client, mut connection) = config.pg.connect(config.tls.clone()).await?;
     let notified = shared.clone();
     let mut driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

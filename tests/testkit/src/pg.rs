@@ -212,6 +212,17 @@ impl Server {
     /// `initdb` and start, waiting until it accepts connections (30 s at most). Panics with
     /// the server's log when it does not start.
     pub async fn start(bin: Option<PathBuf>) -> Server {
+        Server::start_with(bin, None).await
+    }
+
+    /// Like [`Server::start`], with TLS on (`ssl=on`): `cert_pem` and `key_pem` are the
+    /// server's certificate and key (e.g. made with `rcgen` for `localhost`).
+    pub async fn start_tls(bin: Option<PathBuf>, cert_pem: &str, key_pem: &str) -> Server {
+        Server::start_with(bin, Some((cert_pem, key_pem))).await
+    }
+
+    async fn start_with(bin: Option<PathBuf>, tls: Option<(&str, &str)>) -> Server {
+        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut data = DataDir::new(dir.path(), "data", crate::free_port()).expect("data dir");
         if let Some(bin) = bin {
@@ -223,10 +234,34 @@ impl Server {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let mut settings = vec![
+            ("max_connections".to_string(), "30".to_string()),
+            ("shared_buffers".to_string(), "16MB".to_string()),
+        ];
+        if let Some((cert, key)) = tls {
+            // The server refuses a key that others can read.
+            for (name, pem, setting) in [
+                ("server.crt", cert, "ssl_cert_file"),
+                ("server.key", key, "ssl_key_file"),
+            ] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, pem).expect("write a TLS file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod a TLS file");
+                data.give(&path)
+                    .expect("hand a TLS file to the server's user");
+                settings.push((setting.to_string(), path.display().to_string()));
+            }
+            settings.push(("ssl".to_string(), "on".to_string()));
+        }
+        let settings: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = data
-            .server(&[("max_connections", "30"), ("shared_buffers", "16MB")])
+            .server(&settings)
             .stdout(log_file.try_clone().expect("log file"))
             .stderr(log_file)
             .spawn()

@@ -52,7 +52,8 @@ const FORUM_SQL: &str = "SELECT u.*, \
         FROM public.users) u";
 
 // Public content is what lives in the `root_category` tree (private threads have a tree of
-// their own); hidden and unapproved content is not counted.
+// their own); hidden and unapproved content is not counted. Misago writes what happens to a
+// thread (closed, pinned, moved, ...) as a post with `is_event`: those are not posts.
 const MISAGO_SQL: &str = "WITH tree AS ( \
       SELECT id, level FROM misago_categories_category \
       WHERE tree_id = (SELECT tree_id FROM misago_categories_category WHERE special_role = 'root_category' LIMIT 1)), \
@@ -63,7 +64,8 @@ const MISAGO_SQL: &str = "WITH tree AS ( \
     (SELECT count(*) FROM misago_users_online WHERE last_click > now() - interval '5 minutes') AS users_online, \
     (SELECT count(*) FROM public_threads) AS threads, \
     (SELECT count(*) FROM misago_threads_post \
-       WHERE thread_id IN (SELECT id FROM public_threads) AND NOT is_hidden AND NOT is_unapproved) AS posts, \
+       WHERE thread_id IN (SELECT id FROM public_threads) AND NOT is_hidden AND NOT is_unapproved \
+         AND NOT is_event) AS posts, \
     (SELECT count(*) FROM tree WHERE level > 0) AS categories, \
     (SELECT count(*) FROM misago_threads_poll WHERE thread_id IN (SELECT id FROM public_threads)) AS polls, \
     (SELECT count(*) FROM misago_threads_pollvote WHERE poll_id IN \

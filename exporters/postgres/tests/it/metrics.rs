@@ -378,7 +378,8 @@ async fn the_misago_preset_reads_the_public_category_tree() {
              CREATE TABLE misago_threads_thread (id serial PRIMARY KEY, category_id int NOT NULL, started_on timestamptz NOT NULL,
                                                  is_hidden bool NOT NULL, is_unapproved bool NOT NULL);
              CREATE TABLE misago_threads_post (id serial PRIMARY KEY, thread_id int NOT NULL, category_id int NOT NULL,
-                                               posted_on timestamptz NOT NULL, is_hidden bool NOT NULL, is_unapproved bool NOT NULL);
+                                               posted_on timestamptz NOT NULL, is_hidden bool NOT NULL, is_unapproved bool NOT NULL,
+                                               is_event bool NOT NULL DEFAULT false);
              CREATE TABLE misago_threads_poll (id serial PRIMARY KEY, thread_id int NOT NULL);
              CREATE TABLE misago_threads_pollvote (id serial PRIMARY KEY, poll_id int NOT NULL);
              INSERT INTO misago_users_user (joined_on, is_active, requires_activation) VALUES
@@ -391,6 +392,9 @@ async fn the_misago_preset_reads_the_public_category_tree() {
                (1, now(), false, false), (3, now(), false, false), (4, now(), false, false), (4, now(), true, false);
              INSERT INTO misago_threads_post (thread_id, category_id, posted_on, is_hidden, is_unapproved) VALUES
                (1, 1, now(), false, false), (2, 3, now(), false, false), (2, 3, now(), false, true), (3, 4, now(), false, false);
+             -- what happened to thread 3 (closed, pinned): events, not posts
+             INSERT INTO misago_threads_post (thread_id, category_id, posted_on, is_hidden, is_unapproved, is_event) VALUES
+               (3, 4, now(), false, false, true), (3, 4, now(), false, false, true);
              INSERT INTO misago_threads_poll (thread_id) VALUES (1), (2);
              INSERT INTO misago_threads_pollvote (poll_id) VALUES (1), (2), (2);",
         )
