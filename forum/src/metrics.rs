@@ -2,7 +2,7 @@
 //! `forum_build_info`, `forum_http_requests_total{role,method,status}`,
 //! `forum_http_request_duration_seconds{role}`,
 //! `forum_login_failures_total{door,account}` and, in the worker,
-//! `forum_jobs_total{kind,outcome}`. The middleware that counts requests is `http::middleware`.
+//! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::accounts::metrics::AccountMetrics;
 use crate::config::Role;
 
 /// Labels of `forum_http_requests_total`: all bounded (three roles, a fixed set of methods,
@@ -65,6 +66,7 @@ pub struct Metrics {
     duration: HistogramFamily,
     jobs: Family<JobLabels, Counter>,
     login_failures: Family<LoginFailureLabels, Counter>,
+    accounts: AccountMetrics,
 }
 
 impl Metrics {
@@ -119,6 +121,7 @@ impl Metrics {
                     .inc_by(0);
             }
         }
+        let accounts = AccountMetrics::register(&mut registry);
         Metrics {
             role,
             registry,
@@ -126,6 +129,7 @@ impl Metrics {
             duration,
             jobs,
             login_failures,
+            accounts,
         }
     }
 
@@ -160,6 +164,11 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// The account metrics (`forum_registrations_total`, `forum_account_events_total`).
+    pub fn accounts(&self) -> &AccountMetrics {
+        &self.accounts
+    }
+
     /// Counts one job of `kind` (a known kind or `unknown`) that ended with `outcome` (`done`,
     /// `retry`, `failed`).
     pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
