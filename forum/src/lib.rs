@@ -2,12 +2,13 @@
 //! answers, moderation, an admin panel, a JSON API, and a background worker.
 //!
 //! Modules are layered; a module imports only modules on its floor or below (README: layout):
-//! - [`config`], [`error`], [`password`], [`markdown`], [`assets`], [`db`], [`safety_metrics`]:
-//!   settings, the error type, hashing, rendering, the embedded assets, the pool and
-//!   migrations, the defences' counters;
+//! - [`config`], [`registration`], [`error`], [`password`], [`markdown`], [`assets`], [`db`],
+//!   [`safety_metrics`]: settings, the error type, hashing, rendering, the embedded assets, the
+//!   pool and migrations, the defences' counters;
 //! - [`models`]: the domain types and their SQL;
-//! - [`cache`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`metrics`], [`worker`],
-//!   [`seed`]: services taking a pool and plain values; [`state`] bundles them for the handlers;
+//! - [`cache`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`accounts`],
+//!   [`metrics`], [`worker`], [`seed`]: services taking a pool and plain values; [`state`]
+//!   bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
 //! - [`web`] (pages, forms, admin panel) and [`api`] (JSON): handlers;
 //! - [`app`]: the router; [`cli`] (clap) and [`startup`] (wiring); `main.rs` calls
@@ -15,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod antispam;
 pub mod api;
 pub mod app;
@@ -33,6 +35,7 @@ pub mod models;
 pub mod password;
 pub mod publish;
 pub mod ratelimit;
+pub mod registration;
 pub mod safety_metrics;
 pub mod seed;
 pub mod startup;

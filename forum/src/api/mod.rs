@@ -5,6 +5,7 @@
 //! body, such as a like, are as safe as the JSON ones).
 
 pub mod account;
+pub mod accounts;
 pub mod error;
 pub mod moderation;
 pub mod post_actions;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/moderation/queue/{id}/", delete(queue::delete))
         .route("/api/moderation/queue/{id}/approve", post(queue::approve))
         .route("/api/moderation/queue/{id}/ban", post(queue::ban))
+        .merge(accounts::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)

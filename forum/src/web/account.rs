@@ -6,12 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::accounts::registration::{self, Answer, registration_error_label};
 use crate::antispam;
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
-use crate::models::users::{self, NewUser, Role};
+use crate::http::login_failures::{self, Door};
+use crate::models::users::NewUser;
 use crate::state::AppState;
+use crate::web::accounts::registration_notice;
 use crate::web::forms::CsrfForm;
 use crate::web::templates::{self as t, Ctx};
 
@@ -121,6 +124,7 @@ pub async fn register(
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
     viewer.check_csrf(&form.csrf)?;
+    let mode = registration::mode(&state.pool, &state.config).await?;
     let result = async {
         let new = NewUser::parse(&form.username, &form.email, &form.password)?;
         let proof = antispam::FormProof {
@@ -138,17 +142,24 @@ pub async fn register(
             Some(&proof),
         )
         .await?;
-        let client = state.pool.get().await?;
-        let id = users::create(&client, &new, Role::Member).await?;
+        let registered = registration::register(&state.pool, &state.config, mode, &new).await?;
         antispam::record_registration(&state.pool, &viewer.ip).await?;
-        Ok(id)
+        Ok(registered)
     }
     .await;
-    match result {
-        Ok(id) => {
+    let counted = result
+        .as_ref()
+        .map_or_else(registration_error_label, |r| r.result_label());
+    state
+        .metrics
+        .accounts()
+        .registration(mode.as_str(), counted);
+    match result.map(|r| r.answer()) {
+        Ok(Answer::LoggedIn(id)) => {
             let token = new_session(&state, id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
+        Ok(answer) => Ok(registration_notice(&viewer, answer)),
         Err(AppError::Invalid(msg)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             register_page(&state, &viewer, status, Some(msg), Some(&form)).await
@@ -179,13 +190,16 @@ pub async fn login(
             let token = new_session(&state, creds.id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
-        Err(AppError::Unauthorized(msg)) => Ok(auth_page(
-            &viewer,
-            "login",
-            StatusCode::UNAUTHORIZED,
-            Some(msg),
-            Some(&form),
-        )),
+        Err(AppError::Unauthorized(msg)) => {
+            login_failures::count(&state, Door::Page, &form.username).await;
+            Ok(auth_page(
+                &viewer,
+                "login",
+                StatusCode::UNAUTHORIZED,
+                Some(msg),
+                Some(&form),
+            ))
+        }
         Err(AppError::RateLimited) => Ok(auth_page(
             &viewer,
             "login",

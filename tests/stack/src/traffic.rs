@@ -36,14 +36,24 @@ pub struct Reply {
 impl ForumClient {
     /// A new browser for the forum at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str) -> ForumClient {
-        ForumClient::from_address(base, None)
+        ForumClient::build(base, None)
     }
 
-    /// A new browser that connects from `address` (a loopback address such as `127.0.0.7`:
-    /// the forum behind nginx tells clients apart by it).
-    pub fn from_address(base: &str, address: Option<IpAddr>) -> ForumClient {
+    /// A browser whose connections leave from `local` (another loopback address such as
+    /// `127.0.0.2`: nginx then logs it as the client's `$remote_addr`).
+    pub fn bound(base: &str, local: std::net::IpAddr) -> ForumClient {
+        ForumClient::build(base, Some(local))
+    }
+
+    /// A browser that connects from `address` when one is given (a loopback address such as
+    /// `127.0.0.7`: the forum behind nginx tells clients apart by it).
+    pub fn from_address(base: &str, address: Option<std::net::IpAddr>) -> ForumClient {
+        ForumClient::build(base, address)
+    }
+
+    fn build(base: &str, local: Option<std::net::IpAddr>) -> ForumClient {
         let http = reqwest::Client::builder()
-            .local_address(address)
+            .local_address(local)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))

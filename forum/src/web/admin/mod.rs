@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/bans", get(bans::bans_index).post(bans::bans_create))
         .route("/admin/bans/{id}/delete", post(bans::bans_delete))
         .route("/admin/antispam", post(bans::antispam_update))
+        .route("/admin/registration", post(users::registration_update))
         .route("/admin/jobs", post(jobs_create))
         .route("/admin/{*rest}", get(admin_missing))
 }
