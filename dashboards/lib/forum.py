@@ -54,6 +54,24 @@ def growth():
         timeseries("Background jobs",
                    (f'sum by (kind, outcome) (rate(forum_jobs_total[{RI}])) * 60', "{{kind}} {{outcome}}"),
                    "opm", description="Jobs the forum worker ran per minute, by kind and outcome."),
+        timeseries("Failed logins by door and account",
+                   (f'sum by (door, account) (rate(forum_login_failures_total{{job=~"forum-web|forum-api"}}[{RI}])) * 60',
+                    "{{door}} {{account}}"),
+                   "opm", bars=True,
+                   description="Failed logins per minute by door (page: /login, api: /api/auth/login, admin: /admin/login) and by the role of the account tried (unknown: no such account). 5 against an admin account within 2 minutes fires ForumFailedAdminLoginsBurst."),
+        timeseries("Mails",
+                   (f'sum by (kind, result) (rate(forum_emails_total[{RI}])) * 60', "{{kind}} {{result}}"),
+                   "opm", description="Mail delivery attempts per minute, by kind and result (sent, logged without an SMTP server, retry, failed for good). Alert: ForumMailDeliveryFailing."),
+        timeseries("Mail queue", [
+            ("sum(forum_emails_queued)", "queued"),
+            ("max(forum_emails_oldest_queued_seconds) / 60", "oldest (minutes)"),
+        ], "short", description="Mails waiting to be sent, and how long the oldest has waited in minutes (over 30: ForumMailDeliveryFailing)."),
+        timeseries("Registrations",
+                   (f'sum by (mode, result) (rate(forum_registrations_total[{RI}])) * 60', "{{mode}} {{result}}"),
+                   "opm", description="Registration attempts per minute, by registration mode and result (active, awaiting e-mail or approval, address in use, refused, invalid). Alert: ForumRegistrationSpike."),
+        timeseries("Account events",
+                   (f'sum by (event) (rate(forum_account_events_total[{RI}])) * 60', "{{event}}"),
+                   "opm", description="Activations, approvals, password reset links asked for and used, passwords set by administrators, e-mail changes, deleted accounts, per minute."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),
@@ -61,7 +79,7 @@ def growth():
     ]
     return dashboard("forum-growth", "Forum growth and activity",
                      "Users, threads and posts: totals, per-hour growth, new and online users, polls.",
-                     ["forum"], 2, variables, panels, time_from="now-24h")
+                     ["forum"], 3, variables, panels, time_from="now-24h")
 
 
 def deployment():

@@ -57,6 +57,11 @@ def endpoints():
                    (f'sum by (event) (rate(nginx_events_total{{{S},event=~"failed_login|failed_admin_login"}}[{RI}])) * 60', "{{event}}"),
                    "opm", bars=True,
                    description="Failed logins (web form and API) and failed admin logins, per minute."),
+        bargauge("Top sources of failed logins",
+                 (f'topk(10, sum by (source, event) (nginx_event_top_sources{{{S},event=~"failed_login|failed_admin_login"}}))',
+                  "{{source}} {{event}}"),
+                 "short",
+                 description="The client addresses (IPv6 by /64) with the most failed logins and failed admin logins in the exporter's sliding window (10 minutes by default), summed over the selected instances. The address a burst alert names; block it at the ingress."),
         timeseries("Thread, post and user creation",
                    (f'sum by (event) (rate(nginx_events_total{{{S},event=~"thread_created|post_created|user_registered"}}[{RI}])) * 60', "{{event}}"),
                    "opm", description="Threads started, replies posted and users registered, per minute."),
@@ -69,8 +74,8 @@ def endpoints():
                    "reqps", w=24, description="Requests per second by HTTP method and status code."),
     ]
     return dashboard("forum-nginx-endpoints", "nginx endpoints",
-                     "Requests per forum endpoint, failed logins and failed admin logins, creations, 5xx by endpoint.",
-                     ["nginx"], 2, variables(), panels)
+                     "Requests per forum endpoint, failed logins and failed admin logins with their top sources, creations, 5xx by endpoint.",
+                     ["nginx"], 3, variables(), panels)
 
 
 def top():

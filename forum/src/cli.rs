@@ -48,6 +48,14 @@ pub struct ServeArgs {
     /// Listen address (default 127.0.0.1:8000, or :8001 for `--role api`).
     #[arg(long, env = "FORUM_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// The forum's address as members reach it (`https://forum.example.org`): links in mails.
+    #[arg(long, env = "FORUM_PUBLIC_URL", default_value = crate::config::DEFAULT_PUBLIC_URL)]
+    pub public_url: String,
+    /// How new accounts start: active at once (`open`), after following a mailed link
+    /// (`email`), after an administrator's approval (`admin`), or not at all (`closed`). The
+    /// admin panel can change it.
+    #[arg(long, env = "FORUM_REGISTRATION", value_enum, default_value = "open")]
+    pub registration: crate::registration::RegistrationMode,
     /// Mark cookies `Secure` (set when the forum is served over HTTPS).
     #[arg(long, env = "FORUM_SECURE_COOKIES")]
     pub secure_cookies: bool,

@@ -1,5 +1,5 @@
 //! Settings of a serving process, from the command line (see `cli`): its role, cookie and
-//! proxy settings, login limits, page sizes, the media directory.
+//! proxy settings, public URL and registration mode, login limits, page sizes, the media directory.
 
 use std::time::Duration;
 
@@ -40,6 +40,9 @@ impl Role {
     }
 }
 
+/// The default `--public-url`: the forum served locally.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
+
 /// The default `--trusted-proxies`: loopback.
 pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128";
 
@@ -56,6 +59,10 @@ pub fn default_trusted_proxies() -> Vec<ipnet::IpNet> {
 pub struct Config {
     /// The role of this process.
     pub role: Role,
+    /// The forum's address as its members reach it: the links in mails point under it.
+    pub public_url: String,
+    /// How new accounts start, unless an administrator chose otherwise in the admin panel.
+    pub registration: crate::registration::RegistrationMode,
     /// Mark cookies `Secure` (the forum is behind TLS).
     pub secure_cookies: bool,
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from the proxy in front.
@@ -83,6 +90,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             role: Role::All,
+            public_url: DEFAULT_PUBLIC_URL.into(),
+            registration: crate::registration::RegistrationMode::Open,
             secure_cookies: false,
             trust_proxy: false,
             trusted_proxies: default_trusted_proxies(),

@@ -2,10 +2,10 @@
 //! answers, moderation, an admin panel, a JSON API, and a background worker.
 //!
 //! Modules are layered; a module imports only modules on its floor or below (README: layout):
-//! - [`config`], [`error`], [`password`], [`markdown`], [`assets`], [`db`]: settings, the error
+//! - [`config`], [`registration`], [`error`], [`password`], [`markdown`], [`assets`], [`db`]: settings, the error
 //!   type, hashing, rendering, the embedded assets, the pool and migrations;
 //! - [`models`]: the domain types and their SQL;
-//! - [`cache`], [`auth`], [`ratelimit`], [`mail`], [`metrics`], [`worker`], [`seed`]: services taking a
+//! - [`cache`], [`auth`], [`ratelimit`], [`mail`], [`accounts`], [`metrics`], [`worker`], [`seed`]: services taking a
 //!   pool and plain values; [`state`] bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
 //! - [`web`] (pages, forms, admin panel) and [`api`] (JSON): handlers;
@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod assets;
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod models;
 pub mod password;
 pub mod ratelimit;
+pub mod registration;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -1,7 +1,8 @@
 //! The metrics of a process, served at `GET /metrics` of each role and of the worker:
 //! `forum_build_info`, `forum_http_requests_total{role,method,status}`,
-//! `forum_http_request_duration_seconds{role}` and, in the worker,
-//! `forum_jobs_total{kind,outcome}`. The middleware that counts requests is `http::middleware`.
+//! `forum_http_request_duration_seconds{role}`,
+//! `forum_login_failures_total{door,account}` and, in the worker,
+//! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::accounts::metrics::AccountMetrics;
 use crate::config::Role;
 
 /// Labels of `forum_http_requests_total`: all bounded (three roles, a fixed set of methods,
@@ -39,6 +41,23 @@ pub struct JobLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of `forum_login_failures_total`: both bounded.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginFailureLabels {
+    /// Where the login was tried: `page` (`/login`), `api` (`/api/auth/login`), `admin`
+    /// (`/admin/login`).
+    pub door: &'static str,
+    /// The role of the account tried (`admin`, `moderator`, `member`), or `unknown` when no
+    /// such account exists.
+    pub account: &'static str,
+}
+
+/// The login doors, by label value.
+pub const LOGIN_DOORS: [&str; 3] = ["page", "api", "admin"];
+
+/// The account label values of failed logins.
+pub const LOGIN_ACCOUNTS: [&str; 4] = ["admin", "moderator", "member", "unknown"];
+
 /// The metrics of one process.
 pub struct Metrics {
     role: Role,
@@ -46,6 +65,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily,
     jobs: Family<JobLabels, Counter>,
+    login_failures: Family<LoginFailureLabels, Counter>,
+    accounts: AccountMetrics,
 }
 
 impl Metrics {
@@ -79,12 +100,36 @@ impl Metrics {
             "Background jobs run, by kind and outcome",
             jobs.clone(),
         );
+        let login_failures = Family::<LoginFailureLabels, Counter>::default();
+        registry.register(
+            "forum_login_failures",
+            "Failed logins (answered 401) by door and by the role of the account tried",
+            login_failures.clone(),
+        );
+        // The doors this role serves start at 0, so a first burst shows as an increase.
+        for door in LOGIN_DOORS {
+            let served = match door {
+                "api" => role.serves_api(),
+                _ => role.serves_web(),
+            };
+            if !served {
+                continue;
+            }
+            for account in LOGIN_ACCOUNTS {
+                login_failures
+                    .get_or_create(&LoginFailureLabels { door, account })
+                    .inc_by(0);
+            }
+        }
+        let accounts = AccountMetrics::register(&mut registry);
         Metrics {
             role,
             registry,
             requests,
             duration,
             jobs,
+            login_failures,
+            accounts,
         }
     }
 
@@ -119,10 +164,25 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// The account metrics (`forum_registrations_total`, `forum_account_events_total`).
+    pub fn accounts(&self) -> &AccountMetrics {
+        &self.accounts
+    }
+
     /// Counts one job of `kind` (a known kind or `unknown`) that ended with `outcome` (`done`,
     /// `retry`, `failed`).
     pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
         self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
+    }
+}
+
+impl Metrics {
+    /// Counts one failed login through `door` (a [`LOGIN_DOORS`] value) against an account of
+    /// role `account` (a [`LOGIN_ACCOUNTS`] value).
+    pub fn count_login_failure(&self, door: &'static str, account: &'static str) {
+        self.login_failures
+            .get_or_create(&LoginFailureLabels { door, account })
+            .inc();
     }
 }
 

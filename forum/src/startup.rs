@@ -122,8 +122,11 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
             tracing::info!(username = %user, "created the first administrator from the environment");
         }
     }
+    crate::mail::Composer::new(&args.public_url)?;
     let config = Config {
         role: args.role,
+        public_url: args.public_url.clone(),
+        registration: args.registration,
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
         trusted_proxies: args.trusted_proxies.clone(),

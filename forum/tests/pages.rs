@@ -759,7 +759,16 @@ async fn avatars_are_png_or_jpeg_written_to_the_media_dir() {
             .body(axum::body::Body::from(body))
             .unwrap()
     };
-    let png = b"\x89PNG\r\n\x1a\n0000IHDR-not-a-real-image-but-png-magic";
+    let encode = |format: image::ImageFormat| {
+        let img = image::RgbImage::from_pixel(16, 16, image::Rgb([10, 120, 200]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    };
+    // A PNG that is an HTML page too: stored as a plain PNG of the same pixels.
+    let mut polyglot = encode(image::ImageFormat::Png);
+    polyglot.extend_from_slice(b"<html><script>alert(1)</script></html>");
+    let png = polyglot.as_slice();
     let r = app.send(upload(common::CSRF, png), &alice).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let url: String = app
@@ -769,9 +778,17 @@ async fn avatars_are_png_or_jpeg_written_to_the_media_dir() {
         ))
         .await;
     let name = url.strip_prefix("/media/avatars/").unwrap();
+    assert!(name.ends_with(".png"), "{name}");
+    let stored = std::fs::read(media.join("avatars").join(name)).unwrap();
+    assert!(stored.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(!stored.windows(6).any(|w| w == b"<html>"));
+    let decoded = image::load_from_memory(&stored).unwrap().to_rgb8();
+    assert_eq!(decoded.dimensions(), (16, 16));
+    assert_eq!(decoded.get_pixel(3, 3), &image::Rgb([10, 120, 200]));
+    let fake = b"\x89PNG\r\n\x1a\n0000IHDR-not-a-real-image-but-png-magic";
     assert_eq!(
-        std::fs::read(media.join("avatars").join(name)).unwrap(),
-        png
+        app.send(upload(common::CSRF, fake), &alice).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
     );
     assert!(
         app.get(&format!("/u/{}/", alice.user_id), &alice)
@@ -787,17 +804,13 @@ async fn avatars_are_png_or_jpeg_written_to_the_media_dir() {
         app.send(upload("", png), &alice).await.status,
         StatusCode::FORBIDDEN
     );
-    let big = [png.as_slice(), &vec![0u8; 210 * 1024]].concat();
+    let big = [png, &vec![0u8; 210 * 1024]].concat();
     assert_eq!(
         app.send(upload(common::CSRF, &big), &alice).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let r = app
-        .send(
-            upload(common::CSRF, &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]),
-            &alice,
-        )
-        .await;
+    let jpeg = encode(image::ImageFormat::Jpeg);
+    let r = app.send(upload(common::CSRF, &jpeg), &alice).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         std::fs::read_dir(media.join("avatars")).unwrap().count(),

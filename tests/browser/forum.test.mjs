@@ -1,7 +1,8 @@
 // Browser test of the forum: headless Debian Chromium driven by playwright-core.
 // Run by scripts/checks/40-forum-browser with FORUM_URL (a running forum on a fresh database
 // with a category tree three levels deep: Level 1 > Level 2 > Level 3, a question category)
-// and OUT_DIR (screenshots). Exits non-zero on the first failed expectation.
+// OUT_DIR (screenshots) and MAIL_DIR (where the SMTP catcher writes the mails the forum's
+// worker sends). Exits non-zero on the first failed expectation.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -60,6 +61,21 @@ async function login(name, pass = password) {
   await form.locator("input[name=password]").fill(pass);
   const [response] = await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
   return response;
+}
+
+// The mail to `to` whose subject matches `subject`, from the SMTP catcher's directory
+// (MAIL_DIR: one JSON file per message), waiting up to 20 s for the worker to send it.
+async function waitForMail(to, subject) {
+  const dir = process.env.MAIL_DIR;
+  assert.ok(dir, "MAIL_DIR must be set");
+  for (let i = 0; i < 200; i++) {
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
+      const m = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+      if (m.rcpt_tos.includes(to) && subject.test(m.subject)) return m;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to} matching ${subject} within 20 s`);
 }
 
 try {
@@ -161,6 +177,30 @@ try {
   await page.goto(base);
   assert.ok(await page.getByRole("link", { name: "Which database should we monitor first?" }).isVisible());
   await page.screenshot({ path: path.join(out, "index.png"), fullPage: true });
+
+  step("alice forgets her password and sets a new one from the mail's link");
+  await logout();
+  await page.goto(`${base}/login`);
+  await Promise.all([page.waitForNavigation(), page.getByRole("link", { name: "Forgot your password?" }).click()]);
+  const resetForm = page.locator("form#reset-request");
+  await resetForm.locator("input[name=email]").fill("alice@example.com");
+  await submit(resetForm);
+  assert.match(await page.locator("#notice").innerText(), /If an account has this address/);
+  const resetMail = await waitForMail("alice@example.com", /Reset your password/);
+  const link = resetMail.text.match(/https?:\/\/\S+\/password-reset\/[0-9a-f]+/);
+  assert.ok(link, `a reset link in the mail: ${resetMail.text}`);
+  assert.ok(link[0].startsWith(base), `the link points under --public-url: ${link[0]}`);
+  assert.ok(resetMail.html.includes(`href="${link[0]}"`), "the HTML part links the same page");
+  await page.goto(link[0]);
+  const setForm = page.locator("form#reset-set");
+  await setForm.locator("input[name=password]").fill("a brand new password");
+  await submit(setForm);
+  assert.match(await page.locator("#notice").innerText(), /Your password was changed/);
+  await page.screenshot({ path: path.join(out, "password-reset.png"), fullPage: true });
+  const used = await page.goto(link[0]);
+  assert.equal(used.status(), 422, "the link works once");
+  await login("alice", "a brand new password");
+  assert.ok(await page.locator("header.top nav").getByText("alice").isVisible(), "alice logs in with her new password");
   assert.deepEqual(pageErrors, [], "no JavaScript errors");
   console.log("browser test passed");
 } catch (e) {

@@ -327,6 +327,29 @@ mod tests {
     }
 
     #[test]
+    fn the_top_sources_a_description_names_reach_the_message_as_written() {
+        let t = Templates::new(&TemplateOverrides::default()).unwrap();
+        let mut n = sample("firing", 1, "Burst of failed admin logins on nginx");
+        n.alerts[0].annotations.insert(
+            "description".into(),
+            "8 failed admin logins (POST /admin/login answered 401) in the last 2 minutes over \
+             all nginx instances. Top sources in the last 10 minutes: 127.0.0.2 6 times, \
+             127.0.0.3 2 times, 2001:db8:1:2::/64 1 time."
+                .into(),
+        );
+        let msgs = render(&n, &t, &opts(), now());
+        assert_eq!(msgs.len(), 1);
+        let d = &msgs[0].embeds[0].description;
+        assert!(
+            d.contains(
+                "Top sources in the last 10 minutes: 127.0.0.2 6 times, 127.0.0.3 2 times, \
+                 2001:db8:1:2::/64 1 time."
+            ),
+            "{d}"
+        );
+    }
+
+    #[test]
     fn a_resolved_group_is_green_and_pings_nobody() {
         let t = Templates::new(&TemplateOverrides::default()).unwrap();
         let msgs = render(&sample("resolved", 1, "s"), &t, &opts(), now());

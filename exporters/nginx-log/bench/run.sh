@@ -2,9 +2,13 @@
 # Benchmark: nginx-log-exporter --one-shot against mtail --one_shot on the same 1,000,000-line
 # nginx "combined" log (../../../shared/bench/gen_nginx_log.py, seed 42). Checks both report the
 # same request total and byte total, then prints lines/s, CPU time and peak RSS of each, and the
-# ratio. A benchmark, not a test: it prints figures and fails only when the totals differ.
+# ratio. Then the scrape of 10,000 series, a cardinality flood, and the live run (live.py): a
+# real nginx under wrk, alone, with the exporter tailing its log and with mtail tailing it.
+# A benchmark, not a test: it prints figures and fails only when the totals differ.
 #
-# Usage: exporters/nginx-log/bench/run.sh [LINES]   (env: BENCH_DIR, SHARED_BENCH, CARGO_TARGET_DIR)
+# Usage: exporters/nginx-log/bench/run.sh [LINES]
+#   env: BENCH_DIR, SHARED_BENCH, CARGO_TARGET_DIR, RUNS (one-shot runs, 5),
+#        LIVE_SECONDS (each wrk run, 10), LIVE_ROUNDS (live rounds, 1; 0 skips the live run)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,8 +19,8 @@ work="${BENCH_DIR:-${TMPDIR:-/tmp}/nginx-log-bench}"
 mkdir -p "$work"
 log="$work/access-$lines.log"
 
-for tool in python3 mtail /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y python3 mtail time)" >&2; exit 1; }
+for tool in python3 mtail /usr/bin/time nginx wrk curl; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y python3 mtail time nginx wrk curl)" >&2; exit 1; }
 done
 
 if [[ ! -s "$log" ]]; then
@@ -141,6 +145,8 @@ rss=$(awk '/VmHWM/ { print $2 / 1024 }' "/proc/$pid/status")
 kill $pid; wait $pid 2>/dev/null || true; trap - EXIT
 echo "scrape: $n_series request series, $n_samples samples, $(wc -c <"$work/series.out") bytes; 20 scrapes:" \
   "median $(echo "$times" | sed -n 10p) s, max $(echo "$times" | tail -1) s; gzip median $(echo "$gz_times" | sed -n 10p) s; peak RSS ${rss} MB"
+# The same series, CPU time of a scrape while the exporter tails (wall times above are the load's).
+python3 "$here/live.py" scrape "$exe" "$series_log"
 
 # Cardinality flood: 1,000,000 distinct random paths; memory must stay bounded by the caps.
 flood_log="$work/flood-1000000.log"
@@ -158,3 +164,8 @@ run flood "$work/flood.out" "$exe" --one-shot --nginx.format combined --log-file
 echo "flood: $(total "$work/flood.out" nginx_http_requests_total) requests," \
   "$(grep -c '^nginx_http_requests_total{' "$work/flood.out") series," \
   "folded $(total "$work/flood.out" nginx_http_endpoints_folded_total); peak RSS $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(field flood "Maximum resident set size")") MB"
+
+# Live: nginx under wrk, alone, with the exporter tailing, with mtail tailing, alone again.
+if [[ "${LIVE_ROUNDS:-1}" != 0 ]]; then
+  python3 "$here/live.py" live "$exe" "$work" "${LIVE_SECONDS:-10}" "${LIVE_ROUNDS:-1}"
+fi

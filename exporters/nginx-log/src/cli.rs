@@ -64,6 +64,34 @@ pub struct Args {
     #[arg(long, env = "NGINX_LOG_TOP_N")]
     pub top_n: Option<usize>,
 
+    /// Client addresses reported per named event (`nginx_event_top_sources`); 0 turns the
+    /// top sources off. Default: the config file's, else 10.
+    #[arg(
+        long = "source-top-k",
+        env = "NGINX_LOG_SOURCE_TOP_K",
+        value_name = "K"
+    )]
+    pub source_top_k: Option<usize>,
+
+    /// The sliding window of the top sources (`30s`, `10m`, `1h`). Default: the config
+    /// file's, else 10m.
+    #[arg(long = "source-window", env = "NGINX_LOG_SOURCE_WINDOW", value_name = "DURATION", value_parser = parse_window)]
+    pub source_window: Option<std::time::Duration>,
+
+    /// The log variable (without `$`) that holds a line's client address, e.g.
+    /// `http_x_forwarded_for`. Default: the config file's, else `remote_addr`.
+    #[arg(
+        long = "source-field",
+        env = "NGINX_LOG_SOURCE_FIELD",
+        value_name = "VARIABLE"
+    )]
+    pub source_field: Option<String>,
+
+    /// Proxies (addresses or CIDR networks) skipped from the right of an `X-Forwarded-For`
+    /// source field (repeatable, or comma-separated). Default: the config file's, else none.
+    #[arg(long = "trusted-proxy", env = "NGINX_LOG_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+
     /// How often files are polled for changes, in milliseconds (file events wake it sooner).
     #[arg(long, env = "NGINX_LOG_POLL_INTERVAL_MS", default_value_t = 200)]
     pub poll_interval_ms: u64,
@@ -121,6 +149,24 @@ fn access_log_format(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// A window of at least a second: `30s`, `10m`, `1h`.
+pub fn parse_window(value: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(value.trim()).map_err(|e| format!("{value:?}: {e}"))?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err(format!("{value:?}: the window must be at least 1s"));
+    }
+    Ok(d)
+}
+
+/// An address (`10.0.0.1`, a single host) or a network (`10.0.0.0/8`).
+pub fn parse_net(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is not an address or a CIDR network"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +186,35 @@ mod tests {
         let a = parse(&["--log-format=json"]).unwrap();
         assert_eq!(a.format.as_deref(), Some("json"));
         assert_eq!(a.log.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn source_flags_parse_windows_and_networks() {
+        let a = parse(&[
+            "--source-top-k",
+            "5",
+            "--source-window",
+            "90s",
+            "--source-field",
+            "http_x_forwarded_for",
+            "--trusted-proxy",
+            "10.0.0.0/8,192.0.2.1",
+        ])
+        .unwrap();
+        assert_eq!(a.source_top_k, Some(5));
+        assert_eq!(a.source_window, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(a.source_field.as_deref(), Some("http_x_forwarded_for"));
+        assert_eq!(
+            a.trusted_proxy
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["10.0.0.0/8", "192.0.2.1/32"]
+        );
+        assert!(parse(&["--source-window", "10ms"]).is_err());
+        assert!(parse(&["--trusted-proxy", "nope"]).is_err());
+        let a = parse(&[]).unwrap();
+        assert_eq!((a.source_top_k, a.source_window), (None, None));
     }
 
     #[test]

@@ -188,30 +188,35 @@ impl Collector for StateCollector {
                 set
             })
             .collect();
-        let by_series = |f: fn(&crate::aggregate::Series) -> u64| -> Vec<(Labels<'_>, u64)> {
-            agg.series
-                .iter()
-                .zip(&series_labels)
-                .map(|(s, l)| (l.clone(), f(s)))
-                .collect()
+        // The label sets are made once a scrape and shared by the three families.
+        let by_series = |encoder: &mut DescriptorEncoder,
+                         name: &str,
+                         help: &str,
+                         f: fn(&crate::aggregate::Series) -> u64|
+         -> Result<(), std::fmt::Error> {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (s, labels) in agg.series.iter().zip(&series_labels) {
+                ConstCounter::new(f(s)).encode(metric.encode_family(&labels.as_slice())?)?;
+            }
+            Ok(())
         };
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_requests",
             "Requests by method, status and endpoint template.",
-            &by_series(|s| s.requests),
+            |s| s.requests,
         )?;
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_response_bytes",
             "Response body bytes ($body_bytes_sent) by method, status and endpoint template.",
-            &by_series(|s| s.response_bytes),
+            |s| s.response_bytes,
         )?;
-        counter(
+        by_series(
             &mut encoder,
             "nginx_http_request_bytes",
             "Request bytes ($request_length) by method, status and endpoint template.",
-            &by_series(|s| s.request_bytes),
+            |s| s.request_bytes,
         )?;
         histogram(
             &mut encoder,
@@ -263,6 +268,38 @@ impl Collector for StateCollector {
             "nginx_http_top_requests",
             "Requests of the most requested (method, endpoint) pairs: exact for endpoints kept, space-saving upper bounds for endpoints folded by the caps.",
             &top,
+        )?;
+        let now = agg.now_ms();
+        let sources: Vec<(String, String, i64)> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, name)| {
+                agg.sources
+                    .top(i, now)
+                    .into_iter()
+                    .map(move |(source, count)| {
+                        (
+                            name.clone(),
+                            source.label(),
+                            i64::try_from(count).unwrap_or(i64::MAX),
+                        )
+                    })
+            })
+            .collect();
+        let sources: Vec<(Labels<'_>, i64)> = sources
+            .iter()
+            .map(|(event, source, count)| {
+                (
+                    vec![("event", event.as_str()), ("source", source.as_str())],
+                    *count,
+                )
+            })
+            .collect();
+        gauge(
+            &mut encoder,
+            "nginx_event_top_sources",
+            "Occurrences of each named event in the sliding window from its top client addresses (IPv6 by /64); space-saving estimates, exact while few addresses.",
+            &sources,
         )?;
         counter(
             &mut encoder,

@@ -12,6 +12,7 @@ use crate::events::{EventError, EventRule, Events, preset_events};
 use crate::format::CompileError;
 use crate::lineformat::LineFormat;
 use crate::normalize::{Normalizer, Rule, preset_rules};
+use crate::sources::{SourceField, SourceSettings};
 use crate::tailer::LogPattern;
 
 /// Why the config file, or its merge with the flags, is refused.
@@ -67,6 +68,20 @@ pub enum ConfigError {
     /// An event rule that is refused.
     #[error(transparent)]
     Event(#[from] EventError),
+    /// A source window that is not a duration of at least a second.
+    #[error("invalid source_window: {0}")]
+    Window(String),
+    /// A trusted proxy that is not an address or network.
+    #[error("invalid trusted_proxies entry: {0}")]
+    Proxy(String),
+    /// A source field that a file's format does not log.
+    #[error("the source field ${field} is not in the log format {format:?}")]
+    SourceField {
+        /// The variable.
+        field: String,
+        /// The format.
+        format: String,
+    },
     /// Histogram buckets that are not positive, finite numbers.
     #[error("histogram buckets must be positive, finite numbers: {0:?}")]
     Buckets(Vec<f64>),
@@ -96,6 +111,14 @@ pub struct Config {
     pub duration_buckets: Option<Vec<f64>>,
     /// Buckets of the upstream duration histogram, in seconds.
     pub upstream_buckets: Option<Vec<f64>>,
+    /// Client addresses reported per event.
+    pub source_top_k: Option<usize>,
+    /// Their sliding window (`10m`).
+    pub source_window: Option<String>,
+    /// The variable holding a line's client address (`remote_addr`).
+    pub source_field: Option<String>,
+    /// Proxies skipped from the right of an `X-Forwarded-For` source field.
+    pub trusted_proxies: Option<Vec<String>>,
     /// Files to read.
     #[serde(default)]
     pub files: Vec<FileConfig>,
@@ -221,15 +244,52 @@ pub fn plan(args: &Args, config: Config) -> Result<Plan, ConfigError> {
         .clone()
         .or(config.preset.clone())
         .unwrap_or_else(|| "forum".into());
+    let defaults = Settings::default();
+    let source_top_k = args
+        .source_top_k
+        .or(config.source_top_k)
+        .unwrap_or(defaults.sources.top_k);
+    let source_window = match (args.source_window, &config.source_window) {
+        (Some(w), _) => w,
+        (None, Some(text)) => crate::cli::parse_window(text).map_err(ConfigError::Window)?,
+        (None, None) => defaults.sources.window,
+    };
+    let explicit_source = args.source_field.is_some() || config.source_field.is_some();
+    let source_variable = args
+        .source_field
+        .clone()
+        .or(config.source_field.clone())
+        .map(|v| v.trim().trim_start_matches('$').to_string())
+        .unwrap_or_else(|| "remote_addr".into());
+    let trusted = if args.trusted_proxy.is_empty() {
+        config
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|p| crate::cli::parse_net(p).map_err(ConfigError::Proxy))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        args.trusted_proxy.clone()
+    };
     let mut formats: Vec<(String, LineFormat)> = Vec::new();
     let mut format_index = |spec: &str| -> Result<usize, ConfigError> {
         if let Some(i) = formats.iter().position(|(s, _)| s == spec) {
             return Ok(i);
         }
-        let compiled = LineFormat::compile(spec).map_err(|source| ConfigError::Format {
-            spec: spec.to_string(),
-            source,
-        })?;
+        let compiled =
+            LineFormat::compile_with_source(spec, &source_variable).map_err(|source| {
+                ConfigError::Format {
+                    spec: spec.to_string(),
+                    source,
+                }
+            })?;
+        // A source field asked for must be there; `$remote_addr` by default only when it is.
+        if explicit_source && source_top_k > 0 && !compiled.has_source(&source_variable) {
+            return Err(ConfigError::SourceField {
+                field: source_variable.clone(),
+                format: spec.to_string(),
+            });
+        }
         formats.push((spec.to_string(), compiled));
         Ok(formats.len() - 1)
     };
@@ -300,7 +360,6 @@ pub fn plan(args: &Args, config: Config) -> Result<Plan, ConfigError> {
         event_rules.push(EventRule::new(&e.name, &e.method, &e.path, &e.status)?);
     }
     let events = Events::new(event_rules)?;
-    let defaults = Settings::default();
     let buckets = |b: Option<Vec<f64>>, default: Vec<f64>| -> Result<Vec<f64>, ConfigError> {
         let b = b.unwrap_or(default);
         if b.is_empty() || b.iter().any(|x| !x.is_finite() || *x <= 0.0) {
@@ -320,6 +379,11 @@ pub fn plan(args: &Args, config: Config) -> Result<Plan, ConfigError> {
         top_n: args.top_n.or(config.top_n).unwrap_or(defaults.top_n),
         top_capacity: config.top_capacity.unwrap_or(defaults.top_capacity),
         max_line_bytes: config.max_line_bytes.unwrap_or(defaults.max_line_bytes),
+        sources: SourceSettings::new(source_top_k, source_window),
+        source_field: SourceField {
+            variable: source_variable,
+            trusted,
+        },
     };
     Ok(Plan {
         sources,

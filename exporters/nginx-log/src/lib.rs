@@ -7,7 +7,8 @@
 //! - [`record`]: one parsed line, its field parsers and [`record::ParseError`]; [`tailer`]:
 //!   follows files through rotations and truncations ([`tailer::LogPattern`] names them).
 //! - [`format`]: nginx `log_format` strings compiled into a parser; [`normalize`]: paths to
-//!   endpoint templates; [`events`]: named events; [`topn`]: the top list.
+//!   endpoint templates; [`events`]: named events; [`topn`]: the top list; [`sources`]: the
+//!   top client addresses of each event over a sliding window.
 //! - [`lineformat`]: a `log_format` or JSON lines; [`aggregate`]: lines in, counts out.
 //! - [`cli`] (flags), [`config`] (the config file, merged with the flags into a plan),
 //!   [`collector`] (the shared state and its scrape), [`stub_status`].
@@ -29,6 +30,7 @@ pub mod normalize;
 pub mod one_shot;
 pub mod record;
 pub mod serve;
+pub mod sources;
 pub mod startup;
 pub mod stub_status;
 pub mod tailer;

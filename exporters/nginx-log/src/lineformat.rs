@@ -1,7 +1,8 @@
 //! What a line looks like: an nginx `log_format` string (see [`crate::format`]) or JSON lines
 //! (nginx `log_format ... escape=json '{"status":"$status",...}'`), whose keys are the nginx
 //! variable names without `$` (`request` or `request_method` + `request_uri`, `status`,
-//! `body_bytes_sent`, `request_length`, `request_time`, `upstream_response_time`, `host`).
+//! `body_bytes_sent`, `request_length`, `request_time`, `upstream_response_time`, `host`, and
+//! the client address: `remote_addr`, `http_x_forwarded_for` or `http_x_real_ip`).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -45,17 +46,58 @@ pub enum CheckError {
 pub enum LineFormat {
     /// An nginx `log_format` string.
     Text(LogFormat),
-    /// One JSON object per line.
-    Json,
+    /// One JSON object per line, and the key of its client address.
+    Json(JsonSource),
+}
+
+/// The JSON key of the client address field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonSource {
+    /// `remote_addr`.
+    RemoteAddr,
+    /// `http_x_forwarded_for`.
+    ForwardedFor,
+    /// `http_x_real_ip`.
+    RealIp,
+}
+
+impl JsonSource {
+    /// The key of a variable name, if JSON lines can carry it as the source.
+    pub fn of(variable: &str) -> Option<JsonSource> {
+        match variable {
+            "remote_addr" => Some(JsonSource::RemoteAddr),
+            "http_x_forwarded_for" => Some(JsonSource::ForwardedFor),
+            "http_x_real_ip" => Some(JsonSource::RealIp),
+            _ => None,
+        }
+    }
 }
 
 impl LineFormat {
-    /// `json`, a built-in name (`combined`, `forum`) or a `log_format` string.
+    /// `json`, a built-in name (`combined`, `forum`) or a `log_format` string, with
+    /// `$remote_addr` as the client address.
     pub fn compile(spec: &str) -> Result<LineFormat, CompileError> {
+        LineFormat::compile_with_source(spec, "remote_addr")
+    }
+
+    /// As [`LineFormat::compile`], with the variable `source_var` (without `$`) as the client
+    /// address of the top sources of events. JSON lines read it only from `remote_addr`,
+    /// `http_x_forwarded_for` or `http_x_real_ip` (else none).
+    pub fn compile_with_source(spec: &str, source_var: &str) -> Result<LineFormat, CompileError> {
         if spec.trim() == "json" {
-            return Ok(LineFormat::Json);
+            return Ok(LineFormat::Json(
+                JsonSource::of(source_var).unwrap_or(JsonSource::RemoteAddr),
+            ));
         }
-        LogFormat::compile(spec).map(LineFormat::Text)
+        LogFormat::compile_with_source(spec, source_var).map(LineFormat::Text)
+    }
+
+    /// Whether lines of this format carry the client address `source_var`.
+    pub fn has_source(&self, source_var: &str) -> bool {
+        match self {
+            LineFormat::Text(format) => format.has_source(),
+            LineFormat::Json(_) => JsonSource::of(source_var).is_some(),
+        }
     }
 
     /// Parses `line` and hands the record to `f`.
@@ -73,7 +115,7 @@ impl LineFormat {
                 }
                 Ok(f(&record))
             }
-            LineFormat::Json => {
+            LineFormat::Json(source) => {
                 let raw: JsonLine<'_> =
                     serde_json::from_slice(line).map_err(|_| ParseError::Json)?;
                 let fields = [
@@ -86,6 +128,12 @@ impl LineFormat {
                     raw.request_time.map(text),
                     raw.upstream_response_time.map(text),
                     raw.host.map(text),
+                    match source {
+                        JsonSource::RemoteAddr => raw.remote_addr,
+                        JsonSource::ForwardedFor => raw.http_x_forwarded_for,
+                        JsonSource::RealIp => raw.http_x_real_ip,
+                    }
+                    .map(text),
                 ];
                 let get = |i: usize| fields[i].as_deref().map(str::as_bytes).unwrap_or_default();
                 let record = Record {
@@ -98,6 +146,7 @@ impl LineFormat {
                     request_time: get(6),
                     upstream_time: get(7),
                     host: get(8),
+                    source: get(9),
                 };
                 if record.status.is_empty() || (record.request.is_empty() && record.uri.is_empty())
                 {
@@ -112,7 +161,7 @@ impl LineFormat {
     pub fn explain(&self, line: &[u8]) -> Option<String> {
         match self {
             LineFormat::Text(format) => format.explain(line),
-            LineFormat::Json => self.with_record(line, |_| ()).err().map(|e| {
+            LineFormat::Json(_) => self.with_record(line, |_| ()).err().map(|e| {
                 let shown = String::from_utf8_lossy(&line[..line.len().min(300)]);
                 match e {
                     ParseError::Json => format!("log format json: the line `{shown}` is not a JSON object"),
@@ -194,6 +243,12 @@ struct JsonLine<'a> {
     upstream_response_time: Option<&'a RawValue>,
     #[serde(borrow, default)]
     host: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    remote_addr: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    http_x_forwarded_for: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    http_x_real_ip: Option<&'a RawValue>,
 }
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub enum Field {
     UpstreamTime,
     /// `$host`.
     Host,
+    /// The client address the top sources of events count (`$remote_addr` unless configured
+    /// otherwise: see [`crate::sources::SourceField`]).
+    Source,
 }
 
 impl Field {
@@ -87,6 +90,8 @@ pub struct Record<'a> {
     pub upstream_time: &'a [u8],
     /// `$host`.
     pub host: &'a [u8],
+    /// The client address field ([`Field::Source`]).
+    pub source: &'a [u8],
 }
 
 impl<'a> Record<'a> {
@@ -111,6 +116,7 @@ impl<'a> Record<'a> {
             Field::RequestTime => &mut self.request_time,
             Field::UpstreamTime => &mut self.upstream_time,
             Field::Host => &mut self.host,
+            Field::Source => &mut self.source,
         };
         *slot = value;
     }

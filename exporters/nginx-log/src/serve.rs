@@ -3,17 +3,19 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use exporter_kit::server::registry_collect;
+use exporter_kit::server::Collect;
 use exporter_kit::{Metadata, Server};
+use prometheus_client::registry::Registry;
 
 use crate::cli::Args;
 use crate::collector::{Shared, lock, registry, state};
 use crate::config::{Plan, Source};
 use crate::lineformat::LineFormat;
 use crate::stub_status;
-use crate::tailer::{self, FileServer, Options, TailEvents, TailerHandle};
+use crate::tailer::{self, FileServer, Options, Pace, TailEvents, TailerHandle};
 
 /// How long a rotated-away file stays open after its last growth (nginx keeps writing to it
 /// until `nginx -s reopen`).
@@ -96,8 +98,26 @@ pub fn start_tailer(args: &Args, plan: &Plan, shared: Shared) -> anyhow::Result<
     Ok(tailer::spawn(
         server,
         Feed::new(shared, plan),
-        Duration::from_millis(args.poll_interval_ms.max(10)),
+        Pace::new(Duration::from_millis(args.poll_interval_ms.max(10))),
     ))
+}
+
+/// Encodes the registry on every scrape into a buffer the size of the last scrape's text: with
+/// 10,000 series (7.5 MB), growing it from nothing cost a tenth of the scrape in copies and page
+/// faults.
+fn sized_collect(registry: Arc<Registry>) -> Collect {
+    let last_len = Arc::new(AtomicUsize::new(64 * 1024));
+    Arc::new(move |_ctx| {
+        let registry = registry.clone();
+        let last_len = last_len.clone();
+        Box::pin(async move {
+            let mut text = String::with_capacity(last_len.load(Ordering::Relaxed) * 9 / 8);
+            prometheus_client::encoding::text::encode(&mut text, &registry)
+                .map_err(|e| e.to_string())?;
+            last_len.store(text.len(), Ordering::Relaxed);
+            Ok(text)
+        })
+    })
 }
 
 /// Tails the plan's files and serves the metrics until SIGTERM/SIGINT.
@@ -107,7 +127,7 @@ pub async fn serve(args: Args, mut plan: Plan) -> anyhow::Result<()> {
     let tailer = start_tailer(&args, &plan, shared)?;
     let collect = match &args.scrape_uri {
         Some(uri) => stub_status::collect(registry, uri)?,
-        None => registry_collect(registry),
+        None => sized_collect(registry),
     };
     let meta = Metadata {
         name: "nginx-log-exporter",

@@ -435,3 +435,125 @@ fn help_names_nginx_format_and_hides_the_older_names() {
         assert!(!help.contains(old), "{old} is hidden:\n{help}");
     }
 }
+
+/// `n` failed admin logins (combined format) from `addr`.
+fn admin_failures(addr: &str, n: usize) -> String {
+    format!("{addr} - - [01/Jan/2024:00:00:00 +0000] \"POST /admin/login HTTP/1.1\" 401 0 \"-\" \"curl/8\"\n")
+        .repeat(n)
+}
+
+#[test]
+fn the_running_exporter_names_the_top_sources_of_each_event_until_they_leave_the_window() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", "");
+    let port = testkit::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(EXE)
+        .args(["--log-file", &log, "--nginx.format", "combined"])
+        .args(["--poll-interval-ms", "50", "--log-level", "warn"])
+        .args(["--source-top-k", "3", "--source-window", "3s"])
+        .args(["--web.listen-address", &listen])
+        .spawn()
+        .unwrap();
+    wait_for_lines(port, 0);
+    let mut lines = admin_failures("127.0.0.2", 6);
+    lines += &admin_failures("127.0.0.3", 2);
+    lines += &admin_failures("2001:db8:1:2::1", 2);
+    lines += &admin_failures("2001:db8:1:2:ffff::9", 2);
+    lines += &admin_failures("192.0.2.99", 1);
+    // A failed user login: another event, its own top.
+    lines += "127.0.0.4 - - [01/Jan/2024:00:00:00 +0000] \"POST /login HTTP/1.1\" 401 0 \"-\" \"curl/8\"\n";
+    // Not an event: no source counted.
+    lines +=
+        "127.0.0.5 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n";
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    wait_for_lines(port, 15);
+    let text = scrape(port).unwrap();
+    let sources: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("nginx_event_top_sources{"))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            r#"nginx_event_top_sources{event="failed_login",source="127.0.0.4"} 1"#,
+            r#"nginx_event_top_sources{event="failed_admin_login",source="127.0.0.2"} 6"#,
+            r#"nginx_event_top_sources{event="failed_admin_login",source="2001:db8:1:2::/64"} 4"#,
+            r#"nginx_event_top_sources{event="failed_admin_login",source="127.0.0.3"} 2"#,
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE nginx_event_top_sources gauge\n"),
+        "{text}"
+    );
+    // Three seconds later the window has moved past them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = scrape(port).unwrap_or_default();
+        if !text.contains("nginx_event_top_sources{") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sources never left the window:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    stop(&mut child);
+}
+
+#[test]
+fn the_source_can_be_the_forwarded_for_client_hop_past_trusted_proxies() {
+    let dir = tempfile::tempdir().unwrap();
+    let format = r#"$remote_addr "$http_x_forwarded_for" "$request" $status"#;
+    let log = write(
+        dir.path(),
+        "access.log",
+        "10.0.0.9 \"203.0.113.7, 10.1.2.3\" \"POST /admin/login HTTP/1.1\" 401\n\
+         10.0.0.9 \"198.51.100.1, 203.0.113.7, 10.1.2.3\" \"POST /admin/login HTTP/1.1\" 401\n\
+         10.0.0.9 \"-\" \"POST /admin/login HTTP/1.1\" 401\n",
+    );
+    let out = run(&[
+        "--one-shot",
+        "--nginx.format",
+        format,
+        "--log-file",
+        &log,
+        "--source-field",
+        "http_x_forwarded_for",
+        "--trusted-proxy",
+        "10.0.0.0/8",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "nginx_event_top_sources{event=\"failed_admin_login\",source=\"203.0.113.7\"} 2\n",
+        "nginx_event_top_sources{event=\"failed_admin_login\",source=\"other\"} 1\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("source=\"10."), "{text}");
+    // A source field the format does not log is refused, naming both.
+    let out = run(&[
+        "--one-shot",
+        "--nginx.format",
+        "combined",
+        "--log-file",
+        &log,
+        "--source-field",
+        "http_x_real_ip",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("the source field $http_x_real_ip is not in the log format"),
+        "{err}"
+    );
+}

@@ -10,11 +10,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiJson, ApiResult, login_as_401};
+use crate::accounts::registration::{self, Answer, registration_error_label};
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::AppError;
 use crate::http::cookies::{SESSION_COOKIE, cookie, secure, set_cookie};
+use crate::http::login_failures::{self, Door};
 use crate::http::parse_id;
-use crate::models::users::{self, NewUser, Role};
+use crate::models::users::{self, NewUser};
 use crate::models::{posts, threads};
 use crate::state::AppState;
 
@@ -41,7 +43,11 @@ pub async fn auth_login(
         &body.username,
         &body.password,
     )
-    .await?;
+    .await;
+    if let Err(AppError::Unauthorized(_)) = &creds {
+        login_failures::count(&state, Door::Api, &body.username).await;
+    }
+    let creds = creds?;
     let ttl = state.config.session_ttl;
     let token = auth::create_session(&state.pool, creds.id, SessionKind::Api, ttl).await?;
     let cookie_token = auth::create_session_with_token(
@@ -113,19 +119,45 @@ pub struct RegisterBody {
     pub password: String,
 }
 
-/// `POST /api/users/`: 201 `{id, username}`, 422.
+/// `POST /api/users/`: 201 `{id, username}` for an active account (mode `open`); 202
+/// `{username, status}` for one awaiting its activation link (`awaiting_email`) or an
+/// administrator (`awaiting_admin`), which an address in use is answered with too; 422; 403
+/// when registration is closed.
 pub async fn users_create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<Response> {
-    let new = NewUser::parse(&body.username, &body.email, &body.password)?;
-    let client = state.pool.get().await?;
-    let id = users::create(&client, &new, Role::Member).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "username": new.username })),
-    )
-        .into_response())
+    let mode = registration::mode(&state.pool, &state.config).await?;
+    let result = async {
+        let new = NewUser::parse(&body.username, &body.email, &body.password)?;
+        registration::register(&state.pool, &state.config, mode, &new)
+            .await
+            .map(|r| (r, new.username))
+    }
+    .await;
+    let counted = result
+        .as_ref()
+        .map_or_else(registration_error_label, |(r, _)| r.result_label());
+    state
+        .metrics
+        .accounts()
+        .registration(mode.as_str(), counted);
+    let (registered, username) = result?;
+    let (status, body) = match registered.answer() {
+        Answer::LoggedIn(id) => (
+            StatusCode::CREATED,
+            json!({ "id": id, "username": username }),
+        ),
+        Answer::CheckMail => (
+            StatusCode::ACCEPTED,
+            json!({ "username": username, "status": "awaiting_email" }),
+        ),
+        Answer::AwaitApproval => (
+            StatusCode::ACCEPTED,
+            json!({ "username": username, "status": "awaiting_admin" }),
+        ),
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 /// `GET /api/users/{id}/`: the public profile with the user's newest threads and posts (as the

@@ -5,6 +5,7 @@
 //! body, such as a like, are as safe as the JSON ones).
 
 pub mod account;
+pub mod accounts;
 pub mod error;
 pub mod moderation;
 pub mod post_actions;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
             post(post_actions::best_answer),
         )
         .route("/api/search/", get(threads::search))
+        .merge(accounts::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)

@@ -1,11 +1,12 @@
 //! The HTTP layer under every handler: cookies, the middleware of the router (metrics, CSRF
 //! cookie, cache invalidation, browser protections), reading the [`crate::auth::Viewer`] of a
-//! request, the HTML page of an [`crate::error::AppError`], and the health and metrics
-//! endpoints of every role.
+//! request, the HTML page of an [`crate::error::AppError`], the health and metrics endpoints
+//! of every role, and the count of failed logins by door and account.
 
 pub mod cookies;
 pub mod error_page;
 pub mod health;
+pub mod login_failures;
 pub mod middleware;
 pub mod viewer;
 

@@ -22,7 +22,8 @@ pub enum JobKind {
     /// Soft-delete a user's posts, hide their threads, drop their likes and votes
     /// (`{user_id}`).
     DeleteUserContent,
-    /// Drop expired sessions, old login failures and old finished jobs.
+    /// Drop expired sessions, old login failures, old finished jobs, expired or used account
+    /// tokens and the metadata of mails sent or failed a week ago.
     PruneSessions,
     /// Write an `outbox` row for every watcher of a thread but the author of a new post
     /// (`{thread_id, post_id}`).
@@ -230,6 +231,13 @@ pub async fn run(tx: &impl GenericClient, kind: &str, payload: &Value) -> Result
             )
             .await?;
             tx.execute("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - interval '7 days'", &[]).await?;
+            crate::models::tokens::prune(tx).await?;
+            // Sent and failed mails keep only their metadata; a week of it is enough.
+            tx.execute(
+                "DELETE FROM mails WHERE status <> 'queued' AND finished_at < now() - interval '7 days'",
+                &[],
+            )
+            .await?;
             Ok(())
         }
         JobKind::DeleteUserContent => {

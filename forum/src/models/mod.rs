@@ -4,6 +4,7 @@
 //! [`deadpool_postgres::GenericClient`] so a handler can run them in a transaction. Nothing
 //! here renders HTML or knows about requests.
 
+pub mod accounts;
 pub mod categories;
 pub mod jobs;
 pub mod policy;

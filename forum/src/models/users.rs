@@ -144,6 +144,20 @@ pub fn parse_username(s: &str) -> Result<String, AppError> {
     Ok(s.to_string())
 }
 
+/// Checks an e-mail address: an `@` with text on both sides, no spaces, at most 254
+/// characters.
+pub fn parse_email(s: &str) -> Result<String, AppError> {
+    let email = s.trim().to_string();
+    let at = email.find('@');
+    if email.len() > 254
+        || at.is_none_or(|i| i == 0 || i == email.len() - 1)
+        || email.contains(char::is_whitespace)
+    {
+        return Err(AppError::invalid("enter a valid e-mail address"));
+    }
+    Ok(email)
+}
+
 /// Checks a password: 8 to 1024 characters.
 pub fn parse_password(s: &str) -> Result<String, AppError> {
     let n = s.chars().count();
@@ -157,14 +171,7 @@ impl NewUser {
     /// Validates the registration fields.
     pub fn parse(username: &str, email: &str, password: &str) -> Result<NewUser, AppError> {
         let username = parse_username(username)?;
-        let email = email.trim().to_string();
-        let at = email.find('@');
-        if email.len() > 254
-            || at.is_none_or(|i| i == 0 || i == email.len() - 1)
-            || email.contains(char::is_whitespace)
-        {
-            return Err(AppError::invalid("enter a valid e-mail address"));
-        }
+        let email = parse_email(email)?;
         Ok(NewUser {
             username,
             email,

@@ -6,11 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::accounts::registration::{self, Answer, registration_error_label};
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{SESSION_COOKIE, secure, set_cookie};
-use crate::models::users::{self, NewUser, Role};
+use crate::http::login_failures::{self, Door};
+use crate::models::users::NewUser;
 use crate::state::AppState;
+use crate::web::accounts::registration_notice;
 use crate::web::forms::CsrfForm;
 use crate::web::templates::{self as t, Ctx};
 
@@ -94,17 +97,25 @@ pub async fn register(
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
     viewer.check_csrf(&form.csrf)?;
+    let mode = registration::mode(&state.pool, &state.config).await?;
     let result = async {
         let new = NewUser::parse(&form.username, &form.email, &form.password)?;
-        let client = state.pool.get().await?;
-        users::create(&client, &new, Role::Member).await
+        registration::register(&state.pool, &state.config, mode, &new).await
     }
     .await;
-    match result {
-        Ok(id) => {
+    let counted = result
+        .as_ref()
+        .map_or_else(registration_error_label, |r| r.result_label());
+    state
+        .metrics
+        .accounts()
+        .registration(mode.as_str(), counted);
+    match result.map(|r| r.answer()) {
+        Ok(Answer::LoggedIn(id)) => {
             let token = new_session(&state, id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
+        Ok(answer) => Ok(registration_notice(&viewer, answer)),
         Err(AppError::Invalid(msg)) => Ok(auth_page(
             &viewer,
             "register",
@@ -138,13 +149,16 @@ pub async fn login(
             let token = new_session(&state, creds.id).await?;
             Ok(session_response(&state, &headers, &token, "/"))
         }
-        Err(AppError::Unauthorized(msg)) => Ok(auth_page(
-            &viewer,
-            "login",
-            StatusCode::UNAUTHORIZED,
-            Some(msg),
-            Some(&form),
-        )),
+        Err(AppError::Unauthorized(msg)) => {
+            login_failures::count(&state, Door::Page, &form.username).await;
+            Ok(auth_page(
+                &viewer,
+                "login",
+                StatusCode::UNAUTHORIZED,
+                Some(msg),
+                Some(&form),
+            ))
+        }
         Err(AppError::RateLimited) => Ok(auth_page(
             &viewer,
             "login",

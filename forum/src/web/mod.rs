@@ -1,8 +1,9 @@
 //! The server-rendered pages of the web role: read-only pages ([`pages`]), the forms that
-//! write ([`forms`]), accounts ([`account`], [`avatar`]), the admin panel ([`admin`]), and their
+//! write ([`forms`]), accounts ([`account`], [`accounts`], [`avatar`]), the admin panel ([`admin`]), and their
 //! templates ([`templates`]).
 
 pub mod account;
+pub mod accounts;
 pub mod admin;
 pub mod avatar;
 pub mod forms;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/avatar", post(avatar::avatar_upload))
         .route("/static/{file}", get(static_file))
         .merge(admin::routes())
+        .merge(accounts::routes())
 }
 
 /// Unknown paths.

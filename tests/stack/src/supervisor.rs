@@ -179,6 +179,24 @@ impl Supervisor {
         }
     }
 
+    /// Suspends (`SIGSTOP`) or resumes (`SIGCONT`) `name`'s process group: for tests that
+    /// need what happens meanwhile to be seen at once when it resumes.
+    pub fn pause(&mut self, name: &str, paused: bool) -> anyhow::Result<()> {
+        let m = self
+            .children
+            .iter()
+            .find(|m| m.name == name)
+            .with_context(|| format!("no process {name}"))?;
+        let signal = if paused {
+            Signal::SIGSTOP
+        } else {
+            Signal::SIGCONT
+        };
+        killpg(Pid::from_raw(m.child.id() as i32), signal)
+            .with_context(|| format!("{signal} to {name}"))?;
+        Ok(())
+    }
+
     /// Stops every child, the last started first.
     pub fn stop_all(&mut self) {
         while let Some(mut m) = self.children.pop() {

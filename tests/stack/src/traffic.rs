@@ -35,7 +35,18 @@ pub struct Reply {
 impl ForumClient {
     /// A new browser for the forum at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str) -> ForumClient {
+        ForumClient::build(base, None)
+    }
+
+    /// A browser whose connections leave from `local` (another loopback address such as
+    /// `127.0.0.2`: nginx then logs it as the client's `$remote_addr`).
+    pub fn bound(base: &str, local: std::net::IpAddr) -> ForumClient {
+        ForumClient::build(base, Some(local))
+    }
+
+    fn build(base: &str, local: Option<std::net::IpAddr>) -> ForumClient {
         let http = reqwest::Client::builder()
+            .local_address(local)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))

@@ -258,15 +258,77 @@ async fn a_forum_request_becomes_a_discord_message() {
         .await
         .expect("the blackbox exporter starts");
 
-    // 3. Failed admin logins through nginx until the alert reaches Discord.
-    let attacker = ForumClient::new(&stack.forum_url());
-    for i in 0..6 {
-        let r = attacker
-            .admin_login("admin", &format!("guess-{i}"))
-            .await
-            .unwrap();
-        assert_eq!(r.status, 401, "a failed admin login answers 401");
+    // 3. Failed admin logins through nginx from two addresses: 127.0.0.2 six times, 127.0.0.3
+    // twice. Prometheus is held while they are made (and the exporter reads them), so that
+    // its first look sees the whole burst: a burst spread over two scrapes fires on the
+    // first with part of its sources, and the alert keeps the description it fired with.
+    let forum_url = stack.forum_url();
+    let from = |ip: &str| ForumClient::bound(&forum_url, ip.parse().expect("an address"));
+    let (two, three) = (from("127.0.0.2"), from("127.0.0.3"));
+    stack
+        .sup
+        .pause("prometheus", true)
+        .expect("Prometheus is held");
+    let mut statuses = Vec::new();
+    for (attacker, tries) in [(&two, 6), (&three, 2)] {
+        for i in 0..tries {
+            let r = attacker.admin_login("admin", &format!("guess-{i}")).await;
+            statuses.push(r.map(|r| r.status).map_err(|e| format!("{e:#}")));
+        }
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stack
+        .sup
+        .pause("prometheus", false)
+        .expect("Prometheus resumes");
+    assert_eq!(
+        statuses,
+        vec![Ok(401); 8],
+        "each failed admin login answers 401"
+    );
+    wait_for(
+        "one failed-admin-login alert in Discord naming both sources with their counts",
+        Duration::from_secs(90),
+        || async {
+            discord_texts(&discord).iter().any(|m| {
+                m.contains("[firing:1] forumfailedadminloginsburst")
+                    && m.contains("failed admin logins")
+                    && m.contains("127.0.0.2 6 times")
+                    && m.contains("127.0.0.3 2 times")
+            })
+        },
+    )
+    .await;
+    // The same alert for guesses at the admin account through the login page: the forum
+    // counts failed logins by door and by the role of the account tried.
+    let guesser = from("127.0.0.4");
+    stack
+        .sup
+        .pause("prometheus", true)
+        .expect("Prometheus is held");
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let r = guesser.login("admin", &format!("page-guess-{i}")).await;
+        statuses.push(r.map(|r| r.status).map_err(|e| format!("{e:#}")));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stack
+        .sup
+        .pause("prometheus", false)
+        .expect("Prometheus resumes");
+    assert_eq!(statuses, vec![Ok(401); 6], "each failed login answers 401");
+    wait_for(
+        "the failed-admin-login alert for the login page in Discord",
+        Duration::from_secs(90),
+        || async {
+            discord_texts(&discord).iter().any(|m| {
+                m.contains("failed logins against administrator accounts")
+                    && m.contains("127.0.0.4 6 times")
+            })
+        },
+    )
+    .await;
+
     // 4. Cut the forum off its database (the exporter keeps its own role): the forum answers
     // 5xx, nothing inhibits the 5xx alert, and it must arrive too.
     db.batch_execute(
@@ -288,16 +350,6 @@ async fn a_forum_request_becomes_a_discord_message() {
         "the forum answers 5xx without its database ({errors} of 100)"
     );
 
-    wait_for(
-        "the failed-admin-login alert in Discord",
-        Duration::from_secs(90),
-        || async {
-            discord_texts(&discord)
-                .iter()
-                .any(|m| m.contains("failed admin logins"))
-        },
-    )
-    .await;
     wait_for(
         "the 5xx alert in Discord",
         Duration::from_secs(240),

@@ -18,6 +18,7 @@ use crate::record::{
     ParseError, Record, method_index, parse_seconds, parse_status, parse_u64,
     parse_upstream_seconds,
 };
+use crate::sources::{Source, SourceField, SourceSettings, SourceTops};
 use crate::topn::TopN;
 
 use fast_map::{Fast, FastMap, fast_key};
@@ -43,6 +44,10 @@ pub struct Settings {
     pub top_capacity: usize,
     /// Longest line counted; longer ones are `too_long` errors.
     pub max_line_bytes: usize,
+    /// The top sources of each event: how many, over which window.
+    pub sources: SourceSettings,
+    /// Where a line's client address comes from.
+    pub source_field: SourceField,
 }
 
 impl Default for Settings {
@@ -59,6 +64,8 @@ impl Default for Settings {
             top_n: 20,
             top_capacity: 200,
             max_line_bytes: 64 * 1024,
+            sources: SourceSettings::default(),
+            source_field: SourceField::default(),
         }
     }
 }
@@ -138,6 +145,10 @@ pub struct Aggregator {
     pub bytes: u64,
     /// Lines not counted, by [`ParseError`].
     pub parse_errors: [u64; 4],
+    /// The top client addresses of each event over a sliding window.
+    pub sources: SourceTops,
+    /// The clock of that window.
+    started: std::time::Instant,
     scratch: Vec<u8>,
 }
 
@@ -146,6 +157,7 @@ impl Aggregator {
     pub fn new(settings: Settings, normalizer: Normalizer, events: Events) -> Aggregator {
         let event_counts = vec![0; events.names().len()];
         let top = TopN::new(settings.top_n, settings.top_capacity);
+        let sources = SourceTops::new(settings.sources.clone(), events.names().len());
         let durations = Histograms::new(settings.duration_buckets.clone());
         let upstreams = Histograms::new(settings.upstream_buckets.clone());
         let mut agg = Aggregator {
@@ -174,6 +186,8 @@ impl Aggregator {
             lines: 0,
             bytes: 0,
             parse_errors: [0; 4],
+            sources,
+            started: std::time::Instant::now(),
             scratch: Vec::with_capacity(256),
             events,
         };
@@ -247,10 +261,13 @@ impl Aggregator {
         // room when it first saw the set, and the fast way only knows series it resolved.
         if events != 0 {
             let base = usize::from(labels) * self.events.names().len();
-            let mut events = events;
-            while events != 0 {
-                self.event_counts[base + events.trailing_zeros() as usize] += 1;
-                events &= events - 1;
+            let mut fired = events;
+            while fired != 0 {
+                self.event_counts[base + fired.trailing_zeros() as usize] += 1;
+                fired &= fired - 1;
+            }
+            if self.sources.enabled() {
+                self.count_source(events, record.source);
             }
         }
         let s = &mut self.series[series];
@@ -278,6 +295,30 @@ impl Aggregator {
             }
         }
         Ok(())
+    }
+
+    /// Counts the client address of a line that fired `events` (off the hot path: few lines
+    /// fire an event).
+    #[inline(never)]
+    fn count_source(&mut self, events: u64, field: &[u8]) {
+        // A format without the field (a custom one without `$remote_addr`) reports no sources.
+        if field.is_empty() {
+            return;
+        }
+        let source = self.settings.source_field.source(field);
+        let now = self.now_ms();
+        self.sources.observe(events, source, now);
+    }
+
+    /// Milliseconds since the aggregator was made: the clock of the sources' window.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The top sources of event `event` (an index into `events.names()`) over the window
+    /// ending now.
+    pub fn top_sources(&self, event: usize) -> Vec<(Source, u64)> {
+        self.sources.top(event, self.now_ms())
     }
 
     /// The series of a request and the events it fires, the long way: normalise the path,
@@ -600,6 +641,37 @@ mod tests {
             }
             prop_assert_eq!(snapshot(&cached), snapshot(&plain));
         }
+    }
+
+    #[test]
+    fn event_lines_count_their_source_and_a_format_without_one_counts_none() {
+        let forum = LineFormat::compile("forum").unwrap();
+        let mut agg = aggregator(Settings::default(), PATH_SLOTS);
+        for i in 0..3 {
+            let text = line("POST", "/admin/login", "401", i);
+            agg.process_line(&forum, 0, text.as_bytes());
+        }
+        agg.process_line(&forum, 0, line("GET", "/", "200", 9).as_bytes());
+        let admin = agg
+            .events
+            .names()
+            .iter()
+            .position(|n| n == "failed_admin_login")
+            .unwrap();
+        let top: Vec<(String, u64)> = agg
+            .top_sources(admin)
+            .iter()
+            .map(|(s, c)| (s.label(), *c))
+            .collect();
+        assert_eq!(top, [("10.0.0.1".to_string(), 3)]);
+        // Only the event lines reached the sketch.
+        assert_eq!(agg.sources.monitored(), 1);
+
+        let bare = LineFormat::compile("$status \"$request\"").unwrap();
+        let mut agg = aggregator(Settings::default(), PATH_SLOTS);
+        agg.process_line(&bare, 0, b"401 \"POST /admin/login HTTP/1.1\"");
+        assert_eq!(agg.event_counts[admin], 1);
+        assert_eq!(agg.sources.monitored(), 0);
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn parse_builtin<'a>(
         request: line.get(request..request_end)?,
         status: line.get(status..status_end)?,
         body_bytes: line.get(bytes..bytes_end)?,
+        source: line.get(..addr_end)?,
         ..Record::default()
     };
     match builtin {

@@ -66,7 +66,7 @@ pub(super) struct Fused {
 pub(super) type Fields<'a> = [&'a [u8]; NO_FIELD + 1];
 
 /// The slot of the variables the exporter does not keep.
-pub(super) const NO_FIELD: usize = 9;
+pub(super) const NO_FIELD: usize = 10;
 
 /// The [`Scan`] classes of a format, by how many distinct bytes start its field ends.
 #[derive(Clone, Debug)]
@@ -101,8 +101,9 @@ pub(super) struct Compiled {
 }
 
 impl Compiled {
-    /// Compiles an nginx `log_format` string.
-    pub fn new(source: &str) -> Result<Compiled, CompileError> {
+    /// Compiles an nginx `log_format` string; the variable `source_var` (without `$`) feeds
+    /// [`Field::Source`].
+    pub fn new(source: &str, source_var: &str) -> Result<Compiled, CompileError> {
         let tokens = tokenize(source)?;
         // `$body_bytes_sent` wins over `$bytes_sent` when a format has both.
         let has_body_bytes_sent = tokens
@@ -127,6 +128,7 @@ impl Compiled {
                         Some(Token::Literal(l)) => Until::Next(l.clone()),
                     };
                     let field = match Field::from_variable(name) {
+                        _ if name == source_var => Some(Field::Source),
                         Some(_) if name == "bytes_sent" && has_body_bytes_sent => None,
                         field => field,
                     };
@@ -219,11 +221,14 @@ impl Compiled {
             plan: plan.map(Box::new),
             builtin: match source {
                 // `parse_builtin` relies on the classes `compile` gives these formats.
-                COMBINED | FORUM if first_bytes == b" ]\"" => Some(if source == COMBINED {
-                    Builtin::Combined
-                } else {
-                    Builtin::Forum
-                }),
+                // Their walk reads `$remote_addr` as the source field.
+                COMBINED | FORUM if first_bytes == b" ]\"" && source_var == "remote_addr" => {
+                    Some(if source == COMBINED {
+                        Builtin::Combined
+                    } else {
+                        Builtin::Forum
+                    })
+                }
                 _ => None,
             },
         })
@@ -281,7 +286,7 @@ mod tests {
     use super::*;
 
     fn compile(spec: &str) -> Compiled {
-        Compiled::new(named(spec).unwrap_or(spec)).unwrap()
+        Compiled::new(named(spec).unwrap_or(spec), "remote_addr").unwrap()
     }
 
     /// Formats of the agreement tests (`walk`): the last one's field ends start with five

@@ -29,12 +29,35 @@ pub struct LogFormat {
 }
 
 impl LogFormat {
-    /// Compiles a built-in name (`combined`, `forum`) or an nginx `log_format` string.
+    /// Compiles a built-in name (`combined`, `forum`) or an nginx `log_format` string, with
+    /// `$remote_addr` as the source field.
     pub fn compile(name_or_format: &str) -> Result<LogFormat, CompileError> {
+        LogFormat::compile_with_source(name_or_format, "remote_addr")
+    }
+
+    /// As [`LogFormat::compile`], with the variable `source_var` (without `$`) as the client
+    /// address the top sources of events count.
+    pub fn compile_with_source(
+        name_or_format: &str,
+        source_var: &str,
+    ) -> Result<LogFormat, CompileError> {
         let source = named(name_or_format).unwrap_or(name_or_format);
         Ok(LogFormat {
             source: source.to_string(),
-            compiled: Compiled::new(source)?,
+            compiled: Compiled::new(source, source_var)?,
+        })
+    }
+
+    /// Whether the format has the source field.
+    pub fn has_source(&self) -> bool {
+        self.compiled.steps.iter().any(|s| {
+            matches!(
+                s,
+                compile::Step::Var {
+                    field: Some(crate::record::Field::Source),
+                    ..
+                }
+            )
         })
     }
 

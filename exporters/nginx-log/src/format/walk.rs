@@ -98,6 +98,7 @@ impl Compiled {
             request_time: fields[Field::RequestTime as usize],
             upstream_time: fields[Field::UpstreamTime as usize],
             host: fields[Field::Host as usize],
+            source: fields[Field::Source as usize],
         };
         true
     }
@@ -205,7 +206,7 @@ mod tests {
     use super::*;
 
     fn compile(spec: &str) -> Compiled {
-        Compiled::new(named(spec).unwrap_or(spec)).unwrap()
+        Compiled::new(named(spec).unwrap_or(spec), "remote_addr").unwrap()
     }
 
     const LINE: &[u8] = br#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET /t/5/?page=2 HTTP/1.1" 200 512 "-" "curl/8 "x" y""#;

@@ -7,7 +7,8 @@
 //! notices truncation (`size < offset`, or the first bytes changed: reading restarts at 0),
 //! and reads every file to its end. A rotated file that a pattern also matches under its new
 //! name (`access.log*`) is followed on from where it was, never read again. [`spawn`] calls it
-//! on its own thread on file events (`notify`) and on a polling interval, whichever comes first.
+//! on its own thread: on file events (`notify`) or a polling interval when idle, and on a short
+//! timer while lines keep arriving ([`Pace`]).
 //!
 //! The checkpoint records the files being drained too. On restart, a checkpointed file that no
 //! pattern matches any more (rotated while being drained, or while the exporter was down) is
@@ -24,5 +25,5 @@ pub mod server;
 
 pub use events::TailEvents;
 pub use pattern::LogPattern;
-pub use run::{TailerHandle, spawn};
+pub use run::{Pace, TailerHandle, spawn};
 pub use server::{FileServer, Options};

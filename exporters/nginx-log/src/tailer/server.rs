@@ -17,6 +17,9 @@ use super::pattern::LogPattern;
 /// Most bytes read from one file per poll, so one busy file cannot starve the others.
 const MAX_READ_PER_POLL: u64 = 64 << 20;
 
+/// Bytes read at a time: a busy tick's worth of a busy log in a few reads.
+const READ_BYTES: usize = 256 << 10;
+
 /// What to follow and how.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -103,15 +106,16 @@ impl FileServer {
             resume_draining,
             known_patterns,
             checkpointer,
-            buf: vec![0; 256 * 1024],
+            buf: vec![0; READ_BYTES],
             dirty: false,
         })
     }
 
-    /// Scans the patterns, reads every file to its end and reports.
-    pub fn poll(&mut self, events: &mut impl TailEvents) {
+    /// Scans the patterns, reads every file to its end and reports; returns the bytes read.
+    pub fn poll(&mut self, events: &mut impl TailEvents) -> u64 {
         self.scan(events);
         let now = Instant::now();
+        let mut read = 0;
         let mut report = Vec::with_capacity(self.files.len());
         for i in 0..self.files.len() {
             let w = &mut self.files[i];
@@ -139,6 +143,7 @@ impl FileServer {
             let before = w.offset;
             read_available(w, &mut self.buf, events);
             if w.offset != before {
+                read += w.offset - before;
                 w.last_growth = now;
                 self.dirty = true;
             }
@@ -164,6 +169,7 @@ impl FileServer {
             self.dirty = true;
         }
         events.watched(&report);
+        read
     }
 
     fn scan(&mut self, events: &mut impl TailEvents) {
@@ -504,5 +510,9 @@ fn read_available(w: &mut Watched, buf: &mut [u8], events: &mut impl TailEvents)
             Chunk::Lines(block) => events.lines(source, block),
             Chunk::TooLong(bytes) => events.too_long(source, bytes),
         });
+        if n < buf.len() {
+            // A regular file reads short only at its end: no need for a read that returns 0.
+            break;
+        }
     }
 }

@@ -14,6 +14,7 @@ use super::guard::Admin;
 use crate::auth::{self, SessionKind, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::http::cookies::{ADMIN_COOKIE, cookie, secure, set_cookie};
+use crate::http::login_failures::{self, Door};
 use crate::models::users::{self, Role};
 use crate::ratelimit;
 use crate::state::AppState;
@@ -85,7 +86,10 @@ pub async fn admin_login(
     .await
     {
         Ok(c) => c,
-        Err(AppError::Unauthorized(m)) => return Ok(fail(StatusCode::UNAUTHORIZED, m)),
+        Err(AppError::Unauthorized(m)) => {
+            login_failures::count(&state, Door::Admin, &form.username).await;
+            return Ok(fail(StatusCode::UNAUTHORIZED, m));
+        }
         Err(AppError::RateLimited) => {
             return Ok(fail(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -96,6 +100,9 @@ pub async fn admin_login(
     };
     if creds.role != Role::Admin || users::is_banned(creds.banned_until) {
         ratelimit::record_failure(&state.pool, &viewer.ip, &form.username).await?;
+        state
+            .metrics
+            .count_login_failure(Door::Admin.as_str(), creds.role.as_str());
         return Ok(fail(
             StatusCode::UNAUTHORIZED,
             "this account cannot use the admin panel".into(),

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/users", get(users::users_index))
         .route("/admin/users/{id}", post(users::users_update))
+        .route("/admin/registration", post(users::registration_update))
         .route("/admin/jobs", post(jobs_create))
         .route("/admin/{*rest}", get(admin_missing))
 }
