@@ -1,8 +1,12 @@
 //! One connection to one server, with the server's version and the statement timeout in force.
 //!
 //! Queries use the simple query protocol: one round trip each, every value as text, which
-//! suits an exporter that only turns values into floats.
+//! suits an exporter that only turns values into floats. Each statement is prepared on the
+//! server the first time it runs (`PREPARE`, then `EXECUTE` on every scrape): the catalog
+//! views the collectors read cost the planner about as much as running them, and a
+//! statement without parameters is planned once per connection.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pg_tls::{Connector, SslMode};
@@ -23,6 +27,11 @@ pub struct Session {
     /// `server_version`, e.g. `15.4 (Debian 15.4-1)`.
     pub server_version: String,
     statement_timeout: Duration,
+    /// Prepared statements of this connection: the SQL, and its name (`None`: `PREPARE`
+    /// failed, so the SQL runs as it is and fails or succeeds on its own).
+    prepared: std::sync::Mutex<HashMap<String, Option<String>>>,
+    /// Statements prepared so far, for their names.
+    statements: std::sync::atomic::AtomicU64,
 }
 
 /// A result row, read by column name.
@@ -106,11 +115,13 @@ impl Session {
             version: String::new(),
             server_version: String::new(),
             statement_timeout: Duration::ZERO,
+            prepared: Default::default(),
+            statements: Default::default(),
         };
         let setup = async {
             session.set_statement_timeout(statement_timeout).await?;
             let rows = session
-                .query("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS short, version() AS long")
+                .run("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS short, version() AS long")
                 .await?;
             let row = rows.first().ok_or("no version row")?;
             session.version_num = row.num("num").unwrap_or(0.0) as i32;
@@ -144,8 +155,55 @@ impl Session {
         Ok(())
     }
 
-    /// Runs `sql` and returns its rows. Errors carry the server's message.
+    /// Runs `sql` (one statement without parameters), prepared on the server the first time,
+    /// and returns its rows. Errors carry the server's message. SQL of several statements
+    /// runs as it is. A prepared statement that fails is dropped and prepared again by the
+    /// next run (a table read by `SELECT *` may have changed its columns).
     pub async fn query(&self, sql: &str) -> Result<Vec<Row>, String> {
+        if sql.contains(';') {
+            return self.run(sql).await;
+        }
+        let known = self
+            .prepared
+            .lock()
+            .expect("not poisoned")
+            .get(sql)
+            .cloned();
+        let name = match known {
+            Some(name) => name,
+            None => {
+                let n = self
+                    .statements
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let name = format!("pg_exporter_{n}");
+                // Concurrent first runs of the same SQL cannot happen: a scrape runs each
+                // collector once, and scrapes of one connection take turns.
+                let prepared = self
+                    .client
+                    .simple_query(&format!("PREPARE {name} AS {sql}"))
+                    .await
+                    .is_ok()
+                    .then_some(name);
+                self.prepared
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(sql.to_string(), prepared.clone());
+                prepared
+            }
+        };
+        let Some(name) = name else {
+            return self.run(sql).await;
+        };
+        let result = self.run(&format!("EXECUTE {name}")).await;
+        if result.is_err() {
+            self.prepared.lock().expect("not poisoned").remove(sql);
+            let _ = self.run(&format!("DEALLOCATE {name}")).await;
+        }
+        result
+    }
+
+    /// Runs `sql` as it is and returns its rows.
+    async fn run(&self, sql: &str) -> Result<Vec<Row>, String> {
         let messages = self
             .client
             .simple_query(sql)

@@ -163,6 +163,19 @@ const STAT_DATABASE: &[Column] = &[
         Kind::Untyped,
         "Number of database sessions to this database that were terminated by operator intervention.",
     ),
+    // PostgreSQL 18 and later.
+    col(
+        "parallel_workers_to_launch",
+        "pg_stat_database_parallel_workers_to_launch",
+        Kind::Untyped,
+        "Number of parallel workers planned to be launched by queries on this database.",
+    ),
+    col(
+        "parallel_workers_launched",
+        "pg_stat_database_parallel_workers_launched",
+        Kind::Untyped,
+        "Number of parallel workers launched by queries on this database.",
+    ),
 ];
 
 const CONFLICTS: &[Column] = &[
@@ -195,6 +208,13 @@ const CONFLICTS: &[Column] = &[
         "pg_stat_database_conflicts_confl_deadlock",
         Kind::Untyped,
         "Number of queries in this database that have been canceled due to deadlocks.",
+    ),
+    // PostgreSQL 16 and later.
+    col(
+        "confl_active_logicalslot",
+        "pg_stat_database_conflicts_confl_active_logicalslot",
+        Kind::Untyped,
+        "Number of uses of logical slots in this database that have been canceled due to old snapshots or too low a wal_level on the primary.",
     ),
 ];
 

@@ -199,50 +199,41 @@ fn top_oids(limit: u32, order: TableOrder) -> String {
     )
 }
 
-/// The SQL of `pg_stat_user_tables_*` for the top `limit` tables in `order`.
-pub fn stat_sql(limit: u32, order: TableOrder) -> String {
+/// The SQL of `pg_stat_user_tables_*` and `pg_statio_user_tables_*` for the top `limit`
+/// tables in `order`: one statement, the top N chosen once for both views.
+pub fn sql(limit: u32, order: TableOrder) -> String {
     let epoch = |c: &str| format!("COALESCE(EXTRACT(EPOCH FROM s.{c}), 0)::float8 AS {c}");
     format!(
-        "SELECT current_database() AS datname, s.schemaname, s.relname, \
+        "WITH top AS (SELECT {} AS oids) \
+         SELECT current_database() AS datname, s.schemaname, s.relname, \
            (SELECT (c.relpages + COALESCE(t.relpages, 0))::float8 * current_setting('block_size')::float8 \
             FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = s.relid) AS size_bytes, \
            s.seq_scan, s.seq_tup_read, s.idx_scan, s.idx_tup_fetch, s.n_tup_ins, s.n_tup_upd, s.n_tup_del, \
            s.n_tup_hot_upd, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, {}, {}, {}, {}, \
-           s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count \
-         FROM pg_stat_user_tables s WHERE s.relid = ANY({})",
+           s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count, \
+           io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit, \
+           io.toast_blks_read, io.toast_blks_hit, io.tidx_blks_read, io.tidx_blks_hit \
+         FROM pg_stat_user_tables s JOIN pg_statio_user_tables io ON io.relid = s.relid \
+         WHERE s.relid = ANY((SELECT oids FROM top)::oid[]) AND io.relid = ANY((SELECT oids FROM top)::oid[])",
+        top_oids(limit, order),
         epoch("last_vacuum"),
         epoch("last_autovacuum"),
         epoch("last_analyze"),
         epoch("last_autoanalyze"),
-        top_oids(limit, order),
     )
 }
 
-/// The SQL of `pg_statio_user_tables_*` for the same tables.
-pub fn statio_sql(limit: u32, order: TableOrder) -> String {
-    format!(
-        "SELECT current_database() AS datname, schemaname, relname, heap_blks_read, heap_blks_hit, \
-           idx_blks_read, idx_blks_hit, toast_blks_read, toast_blks_hit, tidx_blks_read, tidx_blks_hit \
-         FROM pg_statio_user_tables WHERE relid = ANY({})",
-        top_oids(limit, order),
-    )
-}
-
-/// The per-table families for the top N tables (two pipelined queries).
+/// The per-table families for the top N tables (one query).
 pub async fn user_tables(
     session: &Session,
     options: &CollectorOptions,
 ) -> Result<Vec<Family>, String> {
-    let (limit, order) = (options.tables_limit, options.tables_order);
-    let (stat_sql, statio_sql) = (stat_sql(limit, order), statio_sql(limit, order));
-    let (stat, statio) =
-        futures::future::try_join(session.query(&stat_sql), session.query(&statio_sql)).await?;
-    let labels = ["datname", "schemaname", "relname"];
-    let split = STAT
-        .iter()
-        .position(|c| c.column == "heap_blks_read")
-        .unwrap_or(STAT.len());
-    let mut families = families_from_rows(&stat, &labels, &STAT[..split]);
-    families.extend(families_from_rows(&statio, &labels, &STAT[split..]));
-    Ok(families)
+    let rows = session
+        .query(&sql(options.tables_limit, options.tables_order))
+        .await?;
+    Ok(families_from_rows(
+        &rows,
+        &["datname", "schemaname", "relname"],
+        STAT,
+    ))
 }

@@ -7,6 +7,7 @@ mod cluster;
 mod exposition;
 mod failures;
 mod metrics;
+mod parity;
 mod probe;
 mod replication;
 mod tls;

@@ -145,7 +145,7 @@ async fn one(client: &tokio_postgres::Client, sql: &str) -> f64 {
 }
 
 /// Polls `sql` (a boolean) until it is true, for at most `limit`.
-async fn wait_for(client: &tokio_postgres::Client, sql: &str, limit: Duration) {
+pub(crate) async fn wait_for(client: &tokio_postgres::Client, sql: &str, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         let row = client.query_one(sql, &[]).await.unwrap();
@@ -162,7 +162,7 @@ async fn wait_for(client: &tokio_postgres::Client, sql: &str, limit: Duration) {
 
 /// Makes a data checksum failure: a page of `t` is overwritten on disk while the server is
 /// stopped, then read.
-async fn corrupt_a_page(primary: &mut Cluster, db: &str) {
+pub(crate) async fn corrupt_a_page(primary: &mut Cluster, db: &str) {
     let forum = testkit::connect(&primary.url(db)).await;
     forum
         .batch_execute("CREATE TABLE corrupt (x int); INSERT INTO corrupt SELECT generate_series(1, 100); CHECKPOINT")
@@ -319,6 +319,33 @@ async fn every_family_on(major: u32) {
     assert!(must(&text, "pg_stat_archiver_last_archive_age", &[]) >= 0.0);
     let streaming = [("application_name", "replica"), ("state", "streaming")];
     assert!(must(&text, "pg_stat_replication_pg_wal_lsn_diff", &streaming) >= 0.0);
+
+    // Columns newer versions added to the database statistics.
+    let logicalslot = value(
+        &text,
+        "pg_stat_database_conflicts_confl_active_logicalslot",
+        &forum_db,
+    );
+    assert_eq!(logicalslot.is_some(), major >= 16, "added in 16");
+    let launched = value(
+        &text,
+        "pg_stat_database_parallel_workers_launched",
+        &forum_db,
+    );
+    assert_eq!(
+        launched.is_some(),
+        major >= 18,
+        "added in 18, with parallel_workers_to_launch"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "pg_stat_database_parallel_workers_to_launch",
+            &forum_db
+        )
+        .is_some(),
+        major >= 18
+    );
 
     // The checkpointer split of PostgreSQL 17: the same names, read from where they live.
     let (timed_sql, alloc_sql) = if major >= 17 {
