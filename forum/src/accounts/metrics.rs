@@ -51,6 +51,18 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event, so each series exists (at 0) from the start.
+    pub const ALL: [Event; 8] = [
+        Event::Activated,
+        Event::Approved,
+        Event::ResetRequested,
+        Event::PasswordReset,
+        Event::AdminPassword,
+        Event::EmailChangeRequested,
+        Event::EmailChanged,
+        Event::Deleted,
+    ];
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,6 +99,14 @@ impl AccountMetrics {
             "Account events: activations, approvals, password resets, e-mail changes, deletions",
             m.events.clone(),
         );
+        // Each event starts at 0: rates and dashboards see a quiet forum, not a missing metric.
+        for event in Event::ALL {
+            m.events
+                .get_or_create(&EventLabels {
+                    event: event.as_str(),
+                })
+                .inc_by(0);
+        }
         m
     }
 
