@@ -3,7 +3,7 @@
 //!
 //! Modules are layered; a module imports only modules on its floor or below (README: layout):
 //! - [`config`], [`registration`], [`error`], [`password`], [`markdown`], [`assets`], [`db`],
-//!   [`safety_metrics`]: settings, the error type, hashing, rendering, the embedded assets, the
+//!   [`safety_metrics`], [`moderation_metrics`]: settings, the error type, hashing, rendering, the embedded assets, the
 //!   pool and migrations, the defences' counters;
 //! - [`models`]: the domain types and their SQL;
 //! - [`cache`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`accounts`],
@@ -32,6 +32,7 @@ pub mod mail;
 pub mod markdown;
 pub mod metrics;
 pub mod models;
+pub mod moderation_metrics;
 pub mod password;
 pub mod publish;
 pub mod ratelimit;

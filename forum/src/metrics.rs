@@ -69,6 +69,8 @@ pub struct Metrics {
     pub safety: crate::safety_metrics::SafetyMetrics,
     login_failures: Family<LoginFailureLabels, Counter>,
     accounts: AccountMetrics,
+    /// Merges, moves, splits, polls and best answers managed.
+    pub moderation: crate::moderation_metrics::ModerationMetrics,
 }
 
 impl Metrics {
@@ -125,7 +127,9 @@ impl Metrics {
             }
         }
         let accounts = AccountMetrics::register(&mut registry);
+        let moderation = crate::moderation_metrics::ModerationMetrics::register(&mut registry);
         Metrics {
+            moderation,
             role,
             safety,
             registry,

@@ -8,8 +8,11 @@ pub mod account;
 pub mod accounts;
 pub mod error;
 pub mod moderation;
+pub mod people;
 pub mod post_actions;
+pub mod posting;
 pub mod queue;
+pub mod search;
 pub mod threads;
 
 use axum::Json;
@@ -30,7 +33,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/auth/login", post(account::auth_login))
         .route("/api/auth/logout", post(account::auth_logout))
-        .route("/api/users/", post(account::users_create))
+        .route(
+            "/api/users/",
+            get(people::index).post(account::users_create),
+        )
+        .route("/api/users/online/", get(people::online))
         .route("/api/users/{id}/", get(account::user_show))
         .route("/api/me/", get(account::me))
         .route("/api/me/password", post(account::password))
@@ -62,12 +69,13 @@ pub fn routes() -> Router<AppState> {
             "/api/posts/{id}/best-answer",
             post(post_actions::best_answer),
         )
-        .route("/api/search/", get(threads::search))
+        .route("/api/search/", get(search::index))
         .route("/api/moderation/queue/", get(queue::index))
         .route("/api/moderation/queue/{id}/", delete(queue::delete))
         .route("/api/moderation/queue/{id}/approve", post(queue::approve))
         .route("/api/moderation/queue/{id}/ban", post(queue::ban))
         .merge(accounts::routes())
+        .merge(posting::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)

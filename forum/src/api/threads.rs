@@ -12,10 +12,10 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
+use crate::models::CategoryTree;
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, Cursor, ThreadTitle};
-use crate::models::{CategoryTree, search as search_model};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 
@@ -267,22 +267,4 @@ pub async fn posts_create(
     };
     let post = posts::get(&client, post_id).await?;
     Ok((StatusCode::CREATED, Json(post)).into_response())
-}
-
-/// `?q=`.
-#[derive(Debug, Deserialize)]
-pub struct SearchQuery {
-    /// Words.
-    pub q: Option<String>,
-}
-
-/// `GET /api/search/?q=`.
-pub async fn search(
-    State(state): State<AppState>,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult<Response> {
-    let q = search_model::query(q.q);
-    let client = state.pool.get().await?;
-    let hits = search_model::hits(&client, &q).await?;
-    Ok(Json(json!({ "results": hits })).into_response())
 }

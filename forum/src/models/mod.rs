@@ -6,17 +6,23 @@
 
 pub mod accounts;
 pub mod bans;
+pub mod best_answer;
 pub mod categories;
+pub mod edit_limit;
 pub mod jobs;
+pub mod members;
 pub mod moderation_queue;
 pub mod names;
 pub mod policy;
+pub mod poll_admin;
 pub mod polls;
 pub mod post_actions;
 pub mod posts;
 pub mod search;
+pub mod search_filters;
 pub mod stats;
 pub mod text;
+pub mod thread_ops;
 pub mod threads;
 pub mod tokens;
 pub mod users;

@@ -102,6 +102,93 @@ pub fn may_read_history(user: Option<&User>, thread: &ThreadSummary, post: &Post
     may_read_post(user, thread, post) && (!post.history_hidden || moderates(user))
 }
 
+/// Whether `user` moderates `thread` (today: moderators see and moderate every thread). The one
+/// test behind every moderator-only action on a thread and its posts: merge, move and split
+/// posts, others' polls and best answers.
+pub fn moderates_thread(user: Option<&User>, thread: &ThreadSummary) -> bool {
+    user.is_some_and(|u| !u.is_banned()) && moderates(user) && may_see_thread(user, thread)
+}
+
+/// Whether `user` may act as a moderator on `thread`: 404 when they cannot see it, 403 when
+/// they see it without moderating it.
+pub fn check_moderate_thread(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(Some(user), thread) {
+        return Err(AppError::NotFound);
+    }
+    if !moderates_thread(Some(user), thread) {
+        return Err(AppError::Forbidden("only moderators can do this".into()));
+    }
+    Ok(())
+}
+
+/// Whether `user` may moderate in category `category_id` (where a split puts its new thread).
+pub fn check_moderate_category(user: &User, category_id: i64) -> Result<(), AppError> {
+    let _ = category_id;
+    if user.is_banned() || !moderates(Some(user)) {
+        return Err(AppError::Forbidden(
+            "only moderators of that category can do this".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `user` may add, edit, close, reopen or delete the poll of `thread`: its starter (not
+/// banned, the thread open) or a moderator of it.
+pub fn check_manage_poll(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(Some(user), thread) {
+        return Err(AppError::NotFound);
+    }
+    if moderates_thread(Some(user), thread) {
+        return Ok(());
+    }
+    if user.is_banned() || thread.user_id != Some(user.id) {
+        return Err(AppError::Forbidden(
+            "only the thread's starter or a moderator can manage its poll".into(),
+        ));
+    }
+    if thread.is_closed {
+        return Err(AppError::Forbidden("this thread is closed".into()));
+    }
+    Ok(())
+}
+
+/// Whether `user` may choose or unmark the best answer of `thread`: its starter (not banned)
+/// or a moderator of it.
+pub fn check_choose_best(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(Some(user), thread) {
+        return Err(AppError::NotFound);
+    }
+    if moderates_thread(Some(user), thread)
+        || (!user.is_banned() && thread.user_id == Some(user.id))
+    {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "only the thread's author or a moderator can choose the best answer".into(),
+    ))
+}
+
+/// The time limit on members' edits of their own posts (`limit_minutes`, 0: none), on top of
+/// [`check_edit`]: moderators of the thread have none. 403 with the limit in the message.
+pub fn check_edit_in_time(
+    user: &User,
+    thread: &ThreadSummary,
+    post: &Post,
+    limit_minutes: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    check_edit(user, thread, post)?;
+    if limit_minutes <= 0 || moderates_thread(Some(user), thread) {
+        return Ok(());
+    }
+    if now - post.created_at > chrono::Duration::minutes(limit_minutes) {
+        return Err(AppError::Forbidden(format!(
+            "posts can be edited only within {limit_minutes} minutes of posting"
+        )));
+    }
+    Ok(())
+}
+
 /// Post `id` and its thread, when `user` may see them: 404 otherwise (missing, or in a thread
 /// hidden from them). A deleted post's text is cleared for those who may not read it.
 pub async fn visible_post(
@@ -218,6 +305,47 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn the_edit_time_limit_binds_members_not_moderators() {
+        let t = thread(false, false);
+        let mut p = post(2, 1, false);
+        p.created_at = Utc::now() - chrono::Duration::minutes(31);
+        let author = user(1, Role::Member);
+        assert!(matches!(
+            check_edit_in_time(&author, &t, &p, 30, Utc::now()),
+            Err(AppError::Forbidden(m)) if m.contains("30 minutes")
+        ));
+        assert!(check_edit_in_time(&author, &t, &p, 0, Utc::now()).is_ok());
+        assert!(check_edit_in_time(&author, &t, &p, 60, Utc::now()).is_ok());
+        assert!(check_edit_in_time(&user(9, Role::Moderator), &t, &p, 30, Utc::now()).is_ok());
+    }
+
+    #[test]
+    fn polls_and_best_answers_are_the_starters_or_a_moderators() {
+        let t = thread(false, false);
+        assert!(check_manage_poll(&user(1, Role::Member), &t).is_ok());
+        assert!(matches!(
+            check_manage_poll(&user(2, Role::Member), &t),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_manage_poll(&user(1, Role::Member), &thread(false, true)),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(check_manage_poll(&user(9, Role::Moderator), &thread(false, true)).is_ok());
+        assert!(check_choose_best(&user(1, Role::Member), &t).is_ok());
+        assert!(check_choose_best(&user(2, Role::Member), &t).is_err());
+        assert!(matches!(
+            check_moderate_thread(&user(2, Role::Member), &thread(true, false)),
+            Err(AppError::NotFound)
+        ));
+        assert!(matches!(
+            check_moderate_thread(&user(2, Role::Member), &t),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(check_moderate_thread(&user(9, Role::Moderator), &t).is_ok());
     }
 
     #[test]

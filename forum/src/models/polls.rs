@@ -136,8 +136,10 @@ pub struct Poll {
     pub voters: i64,
     /// Whether the viewer voted.
     pub voted: bool,
-    /// Whether voting has ended.
+    /// Whether voting has ended (its end passed, or it is closed).
     pub ended: bool,
+    /// Closed by its thread's starter or a moderator (reopened, votes resume).
+    pub is_closed: bool,
 }
 
 impl Poll {
@@ -156,8 +158,9 @@ pub async fn for_thread(
     let stmt = client
         .prepare_cached(
             "SELECT id, question, max_choices, ends_at, allow_revote, is_public,
-                    (ends_at IS NOT NULL AND ends_at <= now()),
-                    (SELECT count(DISTINCT user_id) FROM poll_votes v WHERE v.poll_id = p.id)
+                    (is_closed OR (ends_at IS NOT NULL AND ends_at <= now())),
+                    (SELECT count(DISTINCT user_id) FROM poll_votes v WHERE v.poll_id = p.id),
+                    is_closed
              FROM polls p WHERE thread_id = $1",
         )
         .await?;
@@ -201,6 +204,7 @@ pub async fn for_thread(
         is_public,
         ended: row.get(6),
         voters: row.get(7),
+        is_closed: row.get(8),
         choices,
         voted,
     }))
@@ -227,6 +231,9 @@ pub async fn vote(
     let Some(poll) = for_thread(tx, thread_id, user_id).await? else {
         return Err(AppError::NotFound);
     };
+    if poll.is_closed {
+        return Err(AppError::Conflict("this poll is closed".into()));
+    }
     if poll.ended {
         return Err(AppError::Conflict("this poll has ended".into()));
     }

@@ -21,8 +21,7 @@ pub async fn edit(
     hide_history: bool,
 ) -> Result<Post, AppError> {
     let body = body.as_str();
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    policy::check_edit(user, &thread, &post)?;
+    let (post, _) = check_may_edit(tx, id, user).await?;
     if hide_history && !user.is_moderator() {
         return Err(AppError::Forbidden(
             "only moderators can hide an edit history".into(),
@@ -41,6 +40,19 @@ pub async fn edit(
     )
     .await?;
     Ok(post)
+}
+
+/// Post `id` and its thread when `user` may edit it now: [`policy::check_edit_in_time`] with
+/// the edit time limit an administrator set (the edit form and every edit call it).
+pub async fn check_may_edit(
+    client: &impl GenericClient,
+    id: i64,
+    user: &User,
+) -> Result<(Post, crate::models::ThreadSummary), AppError> {
+    let (post, thread) = policy::visible_post(client, id, Some(user)).await?;
+    let limit = crate::models::edit_limit::get(client).await?;
+    policy::check_edit_in_time(user, &thread, &post, limit, chrono::Utc::now())?;
+    Ok((post, thread))
 }
 
 /// Soft-deletes post `id` as `user` (its author or a moderator), or restores it (`deleted`

@@ -11,9 +11,9 @@ use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::CategoryTree;
 use crate::models::polls::{self, NewPoll};
+use crate::models::post_actions;
 use crate::models::posts::PostBody;
 use crate::models::threads::{self, Moderation, ThreadTitle};
-use crate::models::{policy, post_actions};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
@@ -290,8 +290,7 @@ pub async fn post_edit_form(
     let id = parse_id(&id)?;
     let user = viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let (post, thread) = policy::visible_post(&client, id, Some(user)).await?;
-    policy::check_edit(user, &thread, &post)?;
+    let (post, _) = post_actions::check_may_edit(&client, id, user).await?;
     Ok(t::page(&t::EditPostPage {
         ctx: Ctx::new(&viewer, "Edit post"),
         post,

@@ -8,7 +8,10 @@ pub mod admin;
 pub mod avatar;
 pub mod forms;
 pub mod pages;
+pub mod people;
+pub mod posting;
 pub mod queue;
+pub mod search;
 pub mod templates;
 
 use axum::Router;
@@ -44,7 +47,18 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{id}/like", post(forms::post_like))
         .route("/p/{id}/best", post(forms::post_best))
         .route("/u/{id}/", get(pages::user_show))
-        .route("/search", get(pages::search))
+        .route("/search", get(search::search))
+        .route("/members", get(people::members_index))
+        .route(
+            "/t/{id}/poll",
+            get(posting::poll_form).post(posting::poll_save),
+        )
+        .route("/t/{id}/poll/close", post(posting::poll_close))
+        .route("/t/{id}/poll/open", post(posting::poll_open))
+        .route("/t/{id}/poll/delete", post(posting::poll_delete))
+        .route("/t/{id}/merge", post(posting::thread_merge))
+        .route("/t/{id}/posts", post(posting::posts_update))
+        .route("/p/{id}/unbest", post(posting::post_unbest))
         .route(
             "/register",
             get(account::register_form).post(account::register),

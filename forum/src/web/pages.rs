@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
-use crate::models::{Cursor, policy, polls, posts, search as search_model, threads, users};
+use crate::models::{Cursor, policy, polls, posts, thread_ops, threads, users};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -112,7 +112,8 @@ pub struct PageQuery {
 }
 
 /// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts. The first page as
-/// anonymous visitors see it, and the category tree, come from the read cache.
+/// anonymous visitors see it, and the category tree, come from the read cache. The address of
+/// a thread merged into another redirects (301) to that one.
 pub async fn thread_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -120,6 +121,24 @@ pub async fn thread_show(
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
+    match thread_page(&state, &viewer, id, q).await {
+        Err(AppError::NotFound) => {
+            let client = state.pool.get().await?;
+            match thread_ops::redirect(&client, id).await? {
+                Some(to) => Ok(Redirect::permanent(&format!("/t/{to}/")).into_response()),
+                None => Err(AppError::NotFound),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn thread_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    q: PageQuery,
+) -> AppResult<Response> {
     let page: i64 = match q.page.as_deref() {
         None | Some("") => 1,
         Some(p) => p
@@ -139,7 +158,7 @@ pub async fn thread_show(
         let mut poll = cached.poll.clone();
         if let Some(p) = poll.as_mut() {
             // Cached data must not go stale with time: the end of voting is checked now.
-            p.ended = p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
+            p.ended = p.is_closed || p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
         }
         let first_post_id = cached.posts.first().map_or(0, |p| p.id);
         (
@@ -174,7 +193,7 @@ pub async fn thread_show(
         .ok_or(AppError::NotFound)?;
     let pages = ((i64::from(thread.post_count) + per_page - 1) / per_page).max(1);
     let page = t::ThreadPage {
-        ctx: Ctx::new(&viewer, thread.title.clone()),
+        ctx: Ctx::new(viewer, thread.title.clone()),
         ancestors: tree.ancestors(category.id),
         category,
         thread,
@@ -244,28 +263,5 @@ pub async fn user_show(
         profile,
         threads,
         posts,
-    }))
-}
-
-/// `?q=` of the search.
-#[derive(Debug, Deserialize)]
-pub struct SearchQuery {
-    /// Words to look for.
-    pub q: Option<String>,
-}
-
-/// `GET /search?q=`.
-pub async fn search(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(q): Query<SearchQuery>,
-) -> AppResult<Response> {
-    let q = search_model::query(q.q);
-    let client = state.pool.get().await?;
-    let hits = search_model::hits(&client, &q).await?;
-    Ok(t::page(&t::SearchPage {
-        ctx: Ctx::new(&viewer, "Search"),
-        q,
-        hits,
     }))
 }

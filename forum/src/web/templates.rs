@@ -10,7 +10,6 @@ use crate::auth::Viewer;
 use crate::models::policy;
 use crate::models::polls::Poll;
 use crate::models::posts::{self, Edit, Post};
-use crate::models::search::SearchHit;
 use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
 
@@ -197,6 +196,28 @@ impl ThreadPage {
             policy::check_delete(u, &self.thread, post, self.first_post_id).is_ok()
         })
     }
+    /// Whether the viewer may add, edit, close or reopen the poll
+    /// ([`policy::check_manage_poll`]).
+    pub fn can_manage_poll(&self) -> bool {
+        self.ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| policy::check_manage_poll(u, &self.thread).is_ok())
+    }
+    /// Whether the viewer may unmark `post`, the best answer ([`policy::check_choose_best`]).
+    pub fn can_unmark_best(&self, post: &Post) -> bool {
+        self.is_best(post)
+            && self
+                .ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| policy::check_choose_best(u, &self.thread).is_ok())
+    }
+    /// Whether the viewer moderates this thread: merge it, move or split its posts
+    /// ([`policy::moderates_thread`]).
+    pub fn moderates(&self) -> bool {
+        policy::moderates_thread(self.ctx.user.as_ref(), &self.thread)
+    }
     /// Whether the viewer may like `post` ([`policy::may_like`]).
     pub fn can_like(&self, post: &Post) -> bool {
         policy::may_like(self.ctx.user.as_ref(), &self.thread, post)
@@ -265,16 +286,4 @@ pub struct PasswordPage {
     pub ctx: Ctx,
     /// Error or success message.
     pub message: Option<String>,
-}
-
-/// `/search`.
-#[derive(Template)]
-#[template(path = "search.html")]
-pub struct SearchPage {
-    /// Layout.
-    pub ctx: Ctx,
-    /// The query.
-    pub q: String,
-    /// Hits.
-    pub hits: Vec<SearchHit>,
 }

@@ -7,6 +7,7 @@ pub mod bans;
 pub mod categories;
 pub mod guard;
 pub mod login;
+pub mod settings;
 pub mod users;
 
 use askama::Template;
@@ -47,6 +48,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/antispam", post(bans::antispam_update))
         .route("/admin/registration", post(users::registration_update))
         .route("/admin/jobs", post(jobs_create))
+        .route("/admin/settings", get(settings::settings_index))
+        .route(
+            "/admin/settings/edit-time-limit",
+            post(settings::edit_limit_update),
+        )
         .route("/admin/{*rest}", get(admin_missing))
 }
 

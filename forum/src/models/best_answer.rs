@@ -1,0 +1,33 @@
+//! Unmarking a best answer: the thread's starter or a moderator takes the mark off, as
+//! [`policy::check_choose_best`] allows (marking one is [`crate::models::post_actions::mark_best`]).
+
+use deadpool_postgres::GenericClient;
+
+use crate::error::AppError;
+use crate::models::policy;
+use crate::models::users::User;
+
+/// Takes the best-answer mark off post `id`; returns its thread. 409 when it is not the best
+/// answer of its thread.
+pub async fn unmark(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
+    let (post, _) = policy::visible_post(tx, id, Some(user)).await?;
+    // Lock the thread: a concurrent mark of another post is not undone by mistake.
+    tx.query_opt(
+        "SELECT 1 FROM threads WHERE id = $1 FOR UPDATE",
+        &[&post.thread_id],
+    )
+    .await?;
+    let (_, thread) = policy::visible_post(tx, id, Some(user)).await?;
+    policy::check_choose_best(user, &thread)?;
+    if thread.best_answer_post_id != Some(id) {
+        return Err(AppError::Conflict(
+            "this post is not the best answer of its thread".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE threads SET best_answer_post_id = NULL WHERE id = $1 AND best_answer_post_id = $2",
+        &[&thread.id, &id],
+    )
+    .await?;
+    Ok(thread.id)
+}
