@@ -72,6 +72,10 @@ def growth():
         timeseries("Account events",
                    (f'sum by (event) (rate(forum_account_events_total[{RI}])) * 60', "{{event}}"),
                    "opm", description="Activations, approvals, password reset links asked for and used, passwords set by administrators, e-mail changes, deleted accounts, per minute."),
+        timeseries("Moderation actions",
+                   (f'sum by (action) (increase(forum_moderation_actions_total{{job=~"forum-web|forum-api"}}[1h]))', "{{action}}"),
+                   "short", bars=True,
+                   description="Threads merged, posts moved or split, polls added, edited, closed, reopened or deleted, and best answers unmarked, per hour."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),
