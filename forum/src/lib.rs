@@ -6,7 +6,7 @@
 //!   [`safety_metrics`], [`moderation_metrics`]: settings, the error type, hashing, rendering, the embedded assets, the
 //!   pool and migrations, the defences' counters;
 //! - [`models`]: the domain types and their SQL;
-//! - [`cache`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`accounts`],
+//! - [`cache`], [`glance`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`accounts`],
 //!   [`metrics`], [`worker`], [`seed`]: services taking a pool and plain values; [`state`]
 //!   bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod glance;
 pub mod http;
 pub mod mail;
 pub mod markdown;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The read cache of the hot pages (off unless [`AppState::with_read_cache`]).
     pub cache: Arc<ReadCache>,
+    /// Who is online and the edit time limit, as pages show them (a few seconds old at most).
+    pub glance: Arc<crate::glance::Glance>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             config: Arc::new(config),
             metrics,
             cache: Arc::new(ReadCache::disabled()),
+            glance: Arc::new(crate::glance::Glance::default()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! People and search, through the pages and the API alike: the member list (name prefix,
 //! name order, pages and their bounds), who is online (and `last_seen_at` refreshed at most once
-//! a minute), avatars beside posts; search pages and filters (category, author, dates), hits
+//! a minute; on the index too), avatars beside posts; search pages and filters (category, author, dates), hits
 //! linking to their post, hidden threads and deleted posts never found.
 
 mod common;
@@ -167,6 +167,17 @@ async fn who_is_online_lists_members_seen_in_the_last_five_minutes() {
         page.body
     );
     assert!(page.body.contains("src=\"/media/avatars/alice.png\""));
+    // The index shows who is online too (loaded at alice's first request, kept a few seconds).
+    let index = app.get("/", &anon).await.body;
+    let online = index
+        .split("id=\"online\"")
+        .nth(1)
+        .unwrap()
+        .split("</p>")
+        .next()
+        .unwrap();
+    assert!(online.contains(">alice</a>"), "{online}");
+    assert!(!online.contains("carol"), "{online}");
     let carol_row = page
         .body
         .split("carol</a>")

@@ -375,6 +375,15 @@ async fn the_edit_time_limit_refuses_late_edits_of_members_through_both_doors() 
     assert!(settings.body.contains("value=\"10\""), "{}", settings.body);
     let r = api(&app, "GET", "/api/settings/edit-time-limit", None, &a).await;
     assert_eq!(r.json()["minutes"], 10);
+    // The thread page offers Edit only while it works.
+    let page = app.get(&format!("/t/{t}/"), &alice).await.body;
+    assert!(!page.contains(&format!("href=\"/p/{old}/edit\"")), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/p/{fresh}/edit\"")),
+        "{page}"
+    );
+    let page = app.get(&format!("/t/{t}/"), &moder).await.body;
+    assert!(page.contains(&format!("href=\"/p/{old}/edit\"")));
 
     // Past the limit: 403 with a clear message from both doors, and nothing changes.
     let r = api(
@@ -440,6 +449,8 @@ async fn the_edit_time_limit_refuses_late_edits_of_members_through_both_doors() 
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page = app.get(&format!("/t/{t}/"), &alice).await.body;
+    assert!(page.contains(&format!("href=\"/p/{old}/edit\"")));
     let r = app
         .post(&format!("/p/{old}/edit"), &[("body", "mine again")], &alice)
         .await;

@@ -314,5 +314,6 @@ pub async fn edit_limit_update(
         edit_limit::parse(&body.minutes.to_string()).map_err(AppError::in_field("minutes"))?;
     let client = state.pool.get().await?;
     edit_limit::set(&client, minutes).await?;
+    state.glance.forget_edit_limit();
     Ok(Json(json!({ "minutes": minutes })).into_response())
 }

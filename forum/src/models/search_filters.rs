@@ -1,8 +1,10 @@
 //! Search with filters and pages: the words of `?q=` (PostgreSQL `websearch_to_tsquery`) in
 //! posts and thread titles (a title matches through its thread's first post), narrowed to a
 //! category (with its subcategories), an author and a date range, newest first, in pages of
-//! [`PER_PAGE`]. Hidden threads and deleted posts are never found. Each hit names its post, and
-//! its `url` is `/p/{id}/`, which leads to the post on its page of its thread.
+//! [`PER_PAGE`]. Hidden threads are never found, nor the words of deleted posts (a thread whose
+//! title matches is found even when its first post was deleted, without that post's text).
+//! Each hit names its post, and its `url` is `/p/{id}/`, which leads to the post on its page
+//! of its thread.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
@@ -36,7 +38,8 @@ pub struct Hit {
     pub username: Option<String>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
-    /// The start of the post's Markdown text (escaped when shown).
+    /// The start of the post's Markdown text (escaped when shown); empty for a deleted first
+    /// post found through its thread's title.
     pub excerpt: String,
 }
 
@@ -151,7 +154,7 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
                 (SELECT p.id FROM threads t
                  JOIN LATERAL (SELECT id, user_id, created_at, is_deleted FROM posts
                                WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
-                 WHERE t.search @@ q.q AND NOT t.is_hidden AND NOT p.is_deleted
+                 WHERE t.search @@ q.q AND NOT t.is_hidden
                    AND ($2::bigint[] IS NULL OR t.category_id = ANY($2))
                    AND ($3::bigint IS NULL OR p.user_id = $3)
                    AND ($4::timestamptz IS NULL OR p.created_at >= $4)
@@ -160,7 +163,7 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
              ),
              ranked AS (SELECT id, count(*) OVER () AS total FROM m ORDER BY id DESC LIMIT $7 OFFSET $8)
              SELECT p.id, t.id, t.title, t.category_id, c.name, p.user_id, u.username, p.created_at,
-                    left(p.body, 240), r.total
+                    CASE WHEN p.is_deleted THEN '' ELSE left(p.body, 240) END, r.total
              FROM ranked r JOIN posts p ON p.id = r.id JOIN threads t ON t.id = p.thread_id
              JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = p.user_id
              ORDER BY p.id DESC",

@@ -50,6 +50,7 @@ pub async fn index(
         threads,
         next,
         tree: tree.flat.clone(),
+        online: state.glance.online(&state.pool).await?,
     }))
 }
 
@@ -185,6 +186,11 @@ async fn thread_page(
         let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
         (thread, posts, first_post_id, best, poll)
     };
+    let edit_limit = if viewer.user.is_some() {
+        state.glance.edit_limit(&state.pool).await?
+    } else {
+        0
+    };
     let tree = state.cache.tree(&state.pool).await?;
     let tree = &tree.tree;
     let category = tree
@@ -208,6 +214,7 @@ async fn thread_page(
         } else {
             Vec::new()
         },
+        edit_limit,
     };
     Ok(t::page(&page))
 }

@@ -71,6 +71,8 @@ pub struct IndexPage {
     pub next: Option<String>,
     /// All categories.
     pub tree: Vec<TreeEntry>,
+    /// Who is online (a few seconds old at most).
+    pub online: std::sync::Arc<crate::glance::Online>,
 }
 
 /// `/c/{id}/`.
@@ -167,6 +169,8 @@ pub struct ThreadPage {
     pub pages: i64,
     /// Categories (for the move form).
     pub tree: Vec<TreeEntry>,
+    /// The edit time limit in minutes (0: none), to show Edit buttons only while they work.
+    pub edit_limit: i64,
 }
 
 impl ThreadPage {
@@ -186,9 +190,20 @@ impl ThreadPage {
     pub fn is_best(&self, post: &Post) -> bool {
         self.thread.best_answer_post_id == Some(post.id)
     }
-    /// Whether the viewer may edit `post` ([`policy::may_edit`]).
+    /// Whether the viewer may edit `post` now ([`policy::may_edit`], within the edit time
+    /// limit: [`policy::check_edit_in_time`]).
     pub fn can_edit(&self, post: &Post) -> bool {
         policy::may_edit(self.ctx.user.as_ref(), &self.thread, post)
+            && self.ctx.user.as_ref().is_some_and(|u| {
+                policy::check_edit_in_time(
+                    u,
+                    &self.thread,
+                    post,
+                    self.edit_limit,
+                    chrono::Utc::now(),
+                )
+                .is_ok()
+            })
     }
     /// Whether the viewer may delete `post` ([`policy::check_delete`]).
     pub fn can_delete(&self, post: &Post) -> bool {

@@ -62,5 +62,6 @@ pub async fn edit_limit_update(
     let minutes = edit_limit::parse(&form.minutes)?;
     let client = state.pool.get().await?;
     edit_limit::set(&client, minutes).await?;
+    state.glance.forget_edit_limit();
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }
