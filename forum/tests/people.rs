@@ -294,7 +294,13 @@ async fn search_pages_and_filters_by_category_author_and_date() {
         .scalar::<i64>(&format!("SELECT min(id) FROM posts WHERE thread_id = {th}"))
         .await;
     assert!(!all.contains(&hidden_post));
-    assert!(hit_ids(&hits(&app, "q=zebra&page=3").await.1).is_empty());
+    let (_, past) = hits(&app, "q=zebra&page=3").await;
+    assert!(hit_ids(&past).is_empty());
+    assert_eq!(
+        past["total"], 27,
+        "past the last page the total is still told"
+    );
+    assert_eq!(past["next_page"], Value::Null);
     for bad in ["page=0", "page=51", "page=x"] {
         let (s, body) = hits(&app, &format!("q=zebra&{bad}")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");

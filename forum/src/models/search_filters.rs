@@ -161,11 +161,13 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
                    AND ($5::timestamptz IS NULL OR p.created_at < $5)
                  ORDER BY t.id DESC LIMIT $6)
              ),
-             ranked AS (SELECT id, count(*) OVER () AS total FROM m ORDER BY id DESC LIMIT $7 OFFSET $8)
+             ranked AS (SELECT id FROM m ORDER BY id DESC LIMIT $7 OFFSET $8),
+             counted AS (SELECT count(*) AS total FROM m)
              SELECT p.id, t.id, t.title, t.category_id, c.name, p.user_id, u.username, p.created_at,
-                    CASE WHEN p.is_deleted THEN '' ELSE left(p.body, 240) END, r.total
-             FROM ranked r JOIN posts p ON p.id = r.id JOIN threads t ON t.id = p.thread_id
-             JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = p.user_id
+                    CASE WHEN p.is_deleted THEN '' ELSE left(p.body, 240) END, counted.total
+             FROM counted LEFT JOIN (ranked r JOIN posts p ON p.id = r.id
+                  JOIN threads t ON t.id = p.thread_id JOIN categories c ON c.id = t.category_id
+                  LEFT JOIN users u ON u.id = p.user_id) ON true
              ORDER BY p.id DESC",
         )
         .await?;
@@ -186,9 +188,12 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
             ],
         )
         .await?;
-    let total: i64 = rows.first().map_or(0, |r| r.get(9));
+    // Each branch contributes up to `cap` matches; no more than `cap` can be paged through.
+    let total: i64 = rows.first().map_or(0, |r| r.get::<_, i64>(9).min(cap));
+    // One row with no post when this page is empty (it still carries the total).
     let mut results: Vec<Hit> = rows
         .iter()
+        .filter(|r| r.get::<_, Option<i64>>(0).is_some())
         .map(|r| {
             let post_id: i64 = r.get(0);
             Hit {
