@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
 use crate::models::policy;
-use crate::models::posts::{Post, PostBody, first_id, may_choose_best, render};
+use crate::models::posts::{Post, PostBody, first_id, render};
 use crate::models::users::User;
 
 /// Edits post `id` as `user`, keeping the old text in `post_edits`, as
@@ -120,7 +120,7 @@ pub async fn set_like(
 /// Marks post `id` as the best answer of its thread: question categories only, by the thread's
 /// author or a moderator, and never the first post.
 pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let (post, _) = policy::visible_post(tx, id, Some(user)).await?;
+    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
     let row = tx
         .query_one(
             "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)
@@ -128,18 +128,14 @@ pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<
             &[&post.thread_id],
         )
         .await?;
-    let (author, question, first): (Option<i64>, bool, Option<i64>) =
-        (row.get(0), row.get(1), row.get(2));
+    // The thread's starter (column 0) is checked by the policy, with the thread.
+    let (question, first): (bool, Option<i64>) = (row.get(1), row.get(2));
     if !question {
         return Err(AppError::invalid(
             "best answers are only for question categories",
         ));
     }
-    if !may_choose_best(user, author) {
-        return Err(AppError::Forbidden(
-            "only the thread's author or a moderator can choose the best answer".into(),
-        ));
-    }
+    policy::check_choose_best(user, &thread)?;
     if first == Some(id) || post.is_deleted {
         return Err(AppError::invalid(
             "the first post or a deleted post cannot be the best answer",

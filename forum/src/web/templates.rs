@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::auth::Viewer;
 use crate::models::policy;
 use crate::models::polls::Poll;
-use crate::models::posts::{self, Edit, Post};
+use crate::models::posts::{Edit, Post};
 use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
 
@@ -184,7 +184,7 @@ impl ThreadPage {
                 .ctx
                 .user
                 .as_ref()
-                .is_some_and(|u| posts::may_choose_best(u, self.thread.user_id))
+                .is_some_and(|u| policy::check_choose_best(u, &self.thread).is_ok())
     }
     /// Whether `post` is the thread's best answer.
     pub fn is_best(&self, post: &Post) -> bool {
