@@ -48,7 +48,7 @@ def overview():
              description="Requests per second through nginx over 5 minutes, all pods."),
         stat("Probes", ('probe_success{job="blackbox"}', "{{module}}"), "none", mappings=UP_DOWN,
              color_mode="background", w=6,
-             description="The blackbox exporter's probes of the forum through nginx: front page, /readyz, login form."),
+             description="The blackbox exporter's probes of the forum through nginx: front page, /readyz, the probe account's login."),
         stat("PostgreSQL", ('pg_up{job="postgres"}', "{{instance}}"), "none", mappings=UP_DOWN,
              color_mode="background", w=4,
              description="1 when pg-exporter could connect to PostgreSQL on its last scrape."),
