@@ -511,7 +511,8 @@ async fn start_smtp_catcher(
     port: u16,
     mail_dir: &Path,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(mail_dir)?;
+    // The mails carry single-use links (activation, password reset): a private directory.
+    crate::secrets::private_dir(mail_dir)?;
     // Panics with the install command (apt-get install -y python3-aiosmtpd) when missing.
     let python = testkit::smtp::python();
     let mut c = Command::new(python);

@@ -267,6 +267,8 @@ async fn a_forum_request_becomes_a_discord_message() {
     )
     .await;
     let reset_mail = reset_mail.expect("the mail");
+    // The mails hold single-use links: only their owner may read the directory.
+    assert_eq!(stack::secrets::mode(&mail_dir).unwrap(), 0o700);
     let text = reset_mail.text.clone().unwrap_or_default();
     let link_prefix = format!("{}/password-reset/", stack.forum_url());
     let link = text
