@@ -2,9 +2,13 @@
 # Benchmark of the forum's hot read paths: seeds 10,000 threads and 100,000 posts into a fresh
 # database, starts `forum --role all` (release build) on a free port, and runs wrk at 16
 # connections against a category thread list, a thread page, /api/threads/ and the index,
-# printing requests/s, p50 and p99 latency and the count of non-2xx answers and socket errors.
+# printing requests/s, p50 and p99 latency and the count of non-2xx answers and socket errors;
+# then the same four as a logged-in member (registered and logged in through the API): the
+# pages with the member's session cookie, /api/threads/ with the member's bearer token.
 # Misago on this machine: 27 req/s on its index, 41 req/s on /api/threads/; the goal
-# is 100 times that (2,700 and 4,100 req/s) with p99 under 50 ms and no errors.
+# is 100 times that (2,700 and 4,100 req/s) with p99 under 50 ms and no errors. Logged in,
+# Misago serves its index at 18.5 req/s, a thread at 26.7, a category at 19.2 and
+# /api/threads/ at 36.8: the member rows print the ratio to those.
 #
 # For figures worth quoting: each endpoint gets a warm-up run first (not reported: it fills
 # the read cache and PostgreSQL's buffers and plan caches); wrk, the forum and PostgreSQL share
@@ -43,11 +47,12 @@ base="${admin_url%/*}"
 export DATABASE_URL="$base/$db"
 psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
 server_pid=""
-lua="" out=""
+lua="" out="" jar=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
     [ -n "$lua" ] && rm -f "$lua"
     [ -n "$out" ] && rm -f "$out" "$out.result"
+    [ -n "$jar" ] && rm -f "$jar"
     if [ "${KEEP_DB:-0}" != 1 ]; then psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -65,6 +70,28 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null &&
 # The category with the most threads in its subtree: a top-level one.
 category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id LIMIT 1")"
 thread="$(psql "$DATABASE_URL" -Atc "SELECT id FROM threads ORDER BY post_count DESC, id LIMIT 1")"
+
+# A logged-in member: registered and logged in through the JSON API; the login answers a
+# bearer token and sets the session cookie (curl's cookie jar).
+member="bench_member"
+member_password="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+jar="$(mktemp)"
+curl -fs -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$member\",\"email\":\"$member@example.invalid\",\"password\":\"$member_password\"}" \
+    "http://127.0.0.1:$port/api/users/" || { echo "registering $member failed" >&2; exit 1; }
+login="$(curl -fs -c "$jar" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$member\",\"password\":\"$member_password\"}" \
+    "http://127.0.0.1:$port/api/auth/login")" || { echo "logging $member in failed" >&2; exit 1; }
+token="$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$login")"
+session="$(awk -F'\t' '$6 == "forum_session" { print $7 }' "$jar")"
+[ -n "$token" ] && [ -n "$session" ] || { echo "no token or session cookie for $member" >&2; exit 1; }
+cookie_header="Cookie: forum_session=$session"
+bearer_header="Authorization: Bearer $token"
+# The pages must really be the member's: the index names them.
+curl -fs -H "$cookie_header" "http://127.0.0.1:$port/" | grep -q "$member" \
+    || { echo "the index with the session cookie does not show $member: not logged in" >&2; exit 1; }
+curl -fs -H "$bearer_header" "http://127.0.0.1:$port/api/me/" | grep -q "\"$member\"" \
+    || { echo "/api/me/ with the token is not $member" >&2; exit 1; }
 
 lua="$(mktemp)"
 out="$(mktemp)"
@@ -96,10 +123,12 @@ others_percent() {
         printf "%.0f\n", (total > 0 && o > 0) ? 100 * o / total : 0 }'
 }
 
-# One measured run of $1 (wrk is a direct child of this shell, so cpu_ticks counts it):
-# prints "rps p50 p99 non2xx socket_errors".
+# One measured run of $1 with the request header $2 (or none) (wrk is a direct child of this
+# shell, so cpu_ticks counts it): prints "rps p50 p99 non2xx socket_errors".
 measure() {
-    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://127.0.0.1:$port$1" >"$out"
+    local header=()
+    [ -n "${2:-}" ] && header=(-H "$2")
+    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency "${header[@]}" -s "$lua" "http://127.0.0.1:$port$1" >"$out"
     sed -nE 's/^RESULT rps=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+) requests=[0-9]+ non2xx=([0-9]+) socket_errors=([0-9]+).*/\1 \2 \3 \4 \5/p' "$out"
 }
 
@@ -108,26 +137,43 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 echo "== $runs run(s) of $duration per endpoint, $connections connections, $wrk_threads wrk threads, warm-up $warmup"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-28s %4s %10s %9s %9s %8s %8s %7s\n" "endpoint" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "sock-err" "other%"
+printf "%-36s %4s %10s %9s %9s %8s %8s %7s\n" "endpoint" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "sock-err" "other%"
+# "label|path|header|Misago's req/s logged in (empty: no figure)".
+cases=(
+    "/c/$category/|/c/$category/||"
+    "/t/$thread/|/t/$thread/||"
+    "/api/threads/|/api/threads/||"
+    "/|/||"
+    "member /c/$category/|/c/$category/|$cookie_header|19.2"
+    "member /t/$thread/|/t/$thread/|$cookie_header|26.7"
+    "member /api/threads/ (token)|/api/threads/|$bearer_header|36.8"
+    "member /|/|$cookie_header|18.5"
+)
 summary=()
-for path in "/c/$category/" "/t/$thread/" "/api/threads/" "/"; do
-    curl -fs -o /dev/null "http://127.0.0.1:$port$path" || { echo "GET $path failed" >&2; exit 1; }
+for case in "${cases[@]}"; do
+    IFS='|' read -r label path header misago <<<"$case"
+    hdr=()
+    [ -n "$header" ] && hdr=(-H "$header")
+    curl -fs -o /dev/null "${hdr[@]}" "http://127.0.0.1:$port$path" || { echo "GET $path ($label) failed" >&2; exit 1; }
     if [ "$warmup" != 0 ]; then
-        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "http://127.0.0.1:$port$path" >/dev/null
+        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null
     fi
-    all_rps=() all_p99=() bad=0
+    all_rps=() all_p99=() all_p50=() bad=0
     for run in $(seq 1 "$runs"); do
         before="$(cpu_ticks)"
-        measure "$path" >"$out.result"
+        measure "$path" "$header" >"$out.result"
         others="$(others_percent "$before" "$(cpu_ticks)")"
         read -r rps p50 p99 non2xx sockerr <"$out.result"
-        printf "%-28s %4s %10s %9s %9s %8s %8s %7s\n" "$path" "$run" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$others"
-        all_rps+=("$rps") all_p99+=("$p99") bad=$((bad + non2xx + sockerr))
+        printf "%-36s %4s %10s %9s %9s %8s %8s %7s\n" "$label" "$run" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$others"
+        all_rps+=("$rps") all_p50+=("$p50") all_p99+=("$p99") bad=$((bad + non2xx + sockerr))
     done
-    summary+=("$(printf "%-28s %10.1f %9.2f %8s" "$path" "$(printf '%s\n' "${all_rps[@]}" | median)" "$(printf '%s\n' "${all_p99[@]}" | median)" "$bad")")
+    rps="$(printf '%s\n' "${all_rps[@]}" | median)"
+    ratio=""
+    [ -n "$misago" ] && ratio="$(awk -v a="$rps" -v b="$misago" 'BEGIN { printf "%.0fx", a / b }')"
+    summary+=("$(printf "%-36s %10.1f %9.2f %9.2f %8s %10s" "$label" "$rps" "$(printf '%s\n' "${all_p50[@]}" | median)" "$(printf '%s\n' "${all_p99[@]}" | median)" "$bad" "$ratio")")
 done
 
 echo "== median of $runs run(s); goal: / >= 2700 req/s, /api/threads/ >= 4100 req/s, p99 < 50 ms, no errors"
-printf "%-28s %10s %9s %8s\n" "endpoint" "req/s" "p99 ms" "errors"
+printf "%-36s %10s %9s %9s %8s %10s\n" "endpoint" "req/s" "p50 ms" "p99 ms" "errors" "x Misago"
 printf '%s\n' "${summary[@]}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

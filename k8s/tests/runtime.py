@@ -133,6 +133,7 @@ SCRIPT_WRITES: dict[str, Writes] = {
     "log-rotator": [("/var/log/nginx", "renames the logs it rotates")],
     "pg-dump": [("/backups", "writes and prunes the dumps")],
     "render-config": [("/etc/alertmanager", "Alertmanager's config with the Secret's URLs")],
+    "render-probe-config": [("/etc/blackbox", "the blackbox config with the probe account's password")],
 }
 # Volume kinds a container can write to (unless mounted or declared readOnly).
 WRITABLE_VOLUMES = ("emptyDir", "persistentVolumeClaim", "ephemeral")

@@ -227,6 +227,13 @@ def kubelets_unreachable(objs: Objs) -> None:
     egress[:] = [r for r in egress if all(p.get("port") != 10250 for p in r.get("ports", []))]
 
 
+def probe_password_placeholder_deployed(objs: Objs) -> None:
+    # The blackbox config copied as it is: the login probe would post the placeholder.
+    spec = policy.pod_spec(find(objs, "Deployment", "blackbox-exporter"))
+    c = next(c for c in spec["initContainers"] if c["name"] == "render-probe-config")
+    c["args"] = ['cp "$TEMPLATE" "$OUT/blackbox.yml"']
+
+
 def bad_real_ip_cidr(objs: Objs) -> None:
     find(objs, "ConfigMap", "nginx-cluster")["data"]["real-ip.conf"] = "set_real_ip_from 10.42.0.0/66 ;"
 
@@ -244,7 +251,7 @@ CASES: list[tuple[Callable[[Objs], None], str]] = [
     (placeholder_deployed, "monitoring"), (placeholder_left, "monitoring"), (receivers_swapped, "monitoring"),
     (broken_blackbox_module, "monitoring"), (unknown_blackbox_prober, "monitoring"),
     (missing_blackbox_module, "monitoring"), (node_cidr_unset, "network"), (kubelets_unreachable, "network"),
-    (bad_real_ip_cidr, "nginx"),
+    (bad_real_ip_cidr, "nginx"), (probe_password_placeholder_deployed, "monitoring"),
 ]
 
 

@@ -469,6 +469,8 @@ def check_monitoring(objs: list[dict[str, Any]], out: Path, repo: Path) -> list[
 
 
 BLACKBOX_PROBERS = ("http", "tcp", "icmp", "dns", "grpc")
+# The probe account's password in monitoring/blackbox/blackbox.yml, replaced when a pod starts.
+PROBE_PASSWORD_PLACEHOLDER = "replace-with-the-probe-password"
 
 
 def check_blackbox(objs: list[dict[str, Any]], out: Path) -> list[str]:
@@ -477,6 +479,9 @@ def check_blackbox(objs: list[dict[str, Any]], out: Path) -> list[str]:
     if not any(o["kind"] == "Deployment" and o["metadata"]["name"] == "blackbox-exporter" for o in objs):
         return ["no Deployment blackbox-exporter (Prometheus' `blackbox` job asks blackbox-exporter:9115)"]
     root = out / "blackbox-exporter-root"
+    init_errors = run_init(objs, "blackbox-exporter", root)
+    if init_errors:
+        return init_errors
     materialise(objs, "blackbox-exporter", "blackbox-exporter", root)
     dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "blackbox-exporter")
     args = policy.pod_spec(dep)["containers"][0].get("args", [])
@@ -485,6 +490,14 @@ def check_blackbox(objs: list[dict[str, Any]], out: Path) -> list[str]:
         return [f"blackbox-exporter: its --config.file {conf} is not mounted in the pod"]
     err = run(["prometheus-blackbox-exporter", "--config.check", f"--config.file={root / conf.lstrip('/')}"])
     errors = [err] if err else []
+    # The login module's password placeholder becomes the Secret forum-probe's `password` (the
+    # materialised Secret holds `placeholder`), and nothing else changes.
+    cm = generated_configmap(objs, "blackbox-config")
+    if cm is not None:
+        expected = cm["data"]["blackbox.yml"].replace(PROBE_PASSWORD_PLACEHOLDER, secret_placeholder({}, "password"))
+        if (root / conf.lstrip("/")).read_text() != expected:
+            errors.append(f"blackbox-exporter: {conf} in the pod is not blackbox-config/blackbox.yml with "
+                          "the probe password placeholder replaced by the Secret forum-probe's password")
     # The exporter's check accepts an unknown prober (the probe then fails at run time).
     modules = (yaml.safe_load((root / conf.lstrip("/")).read_text()) or {}).get("modules", {})
     for name, module in modules.items():

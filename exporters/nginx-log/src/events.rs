@@ -105,16 +105,76 @@ impl EventRule {
 /// The rules of a preset: `forum`, `misago`, `none`.
 pub fn preset_events(preset: &str) -> Option<Vec<EventRule>> {
     let rules: &[(&str, &str, &str, &str)] = match preset {
+        // The forum's answers: pages redirect (303) or show a notice (200) and refuse a form
+        // with 422; the API creates with 201, accepts what waits for a mail or an
+        // administrator with 202 and acts with 204. A registration with an address already in
+        // use is answered like one awaiting its mail (no account enumeration), so
+        // `registration_pending` counts those too.
         "forum" => &[
             ("failed_login", "POST", "/login", "401"),
             ("failed_login", "POST", "/api/auth/login", "401"),
+            ("login_refused", "POST", "/login", "429"),
+            ("login_refused", "POST", "/api/auth/login", "429"),
             ("failed_admin_login", "POST", "/admin/login", "401"),
             ("thread_created", "POST", "/c/:id/new", "303"),
             ("thread_created", "POST", "/api/threads/", "201"),
             ("post_created", "POST", "/t/:id/reply", "303"),
             ("post_created", "POST", "/api/threads/:id/posts/", "201"),
+            (
+                "private_thread_created",
+                "POST",
+                "/api/private-threads/",
+                "201",
+            ),
+            (
+                "private_post_created",
+                "POST",
+                "/api/private-threads/:id/posts/",
+                "201",
+            ),
+            ("attachment_uploaded", "POST", "/api/attachments/", "201"),
             ("user_registered", "POST", "/register", "303"),
             ("user_registered", "POST", "/api/users/", "201"),
+            ("registration_pending", "POST", "/register", "200"),
+            ("registration_pending", "POST", "/api/users/", "202"),
+            ("account_activated", "GET", "/activate/:token", "200"),
+            ("account_activated", "POST", "/api/auth/activate", "204"),
+            ("password_reset_requested", "POST", "/password-reset", "200"),
+            (
+                "password_reset_requested",
+                "POST",
+                "/api/auth/password-reset",
+                "202",
+            ),
+            ("password_reset", "POST", "/password-reset/:token", "200"),
+            (
+                "password_reset",
+                "POST",
+                "/api/auth/password-reset/confirm",
+                "204",
+            ),
+            ("email_change_requested", "POST", "/api/me/email", "202"),
+            ("email_changed", "GET", "/account/email/:token", "200"),
+            ("email_changed", "POST", "/api/auth/email/confirm", "204"),
+            // A mailed link that does not work (used, expired or guessed).
+            ("invalid_token", "GET", "/activate/:token", "422"),
+            ("invalid_token", "GET", "/password-reset/:token", "422"),
+            ("invalid_token", "GET", "/account/email/:token", "422"),
+            ("account_deleted", "POST", "/account/delete", "200"),
+            ("account_deleted", "POST", "/api/me/delete", "204"),
+            ("user_banned", "POST", "/admin/bans", "303"),
+            (
+                "user_banned",
+                "POST",
+                "/api/moderation/queue/:id/ban",
+                "204",
+            ),
+            (
+                "post_approved",
+                "POST",
+                "/api/moderation/queue/:id/approve",
+                "204",
+            ),
             ("server_error", "*", "*", "5xx"),
         ],
         // Misago's API answers 200 to what it creates and 400 to what it refuses.
@@ -319,6 +379,79 @@ mod tests {
         let c = fire(&e, "GET", "/t/:id/", 502);
         assert_eq!(count(&e, &c, "server_error"), 1);
         assert_eq!(c.iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn forum_account_moderation_and_upload_events() {
+        let e = Events::new(preset_events("forum").unwrap()).unwrap();
+        for (method, endpoint, status, event) in [
+            ("POST", "/login", 429, "login_refused"),
+            ("POST", "/api/auth/login", 429, "login_refused"),
+            (
+                "POST",
+                "/api/private-threads/",
+                201,
+                "private_thread_created",
+            ),
+            (
+                "POST",
+                "/api/private-threads/:id/posts/",
+                201,
+                "private_post_created",
+            ),
+            ("POST", "/api/attachments/", 201, "attachment_uploaded"),
+            ("POST", "/register", 200, "registration_pending"),
+            ("POST", "/api/users/", 202, "registration_pending"),
+            ("GET", "/activate/:token", 200, "account_activated"),
+            ("POST", "/api/auth/activate", 204, "account_activated"),
+            ("POST", "/password-reset", 200, "password_reset_requested"),
+            (
+                "POST",
+                "/api/auth/password-reset",
+                202,
+                "password_reset_requested",
+            ),
+            ("POST", "/password-reset/:token", 200, "password_reset"),
+            (
+                "POST",
+                "/api/auth/password-reset/confirm",
+                204,
+                "password_reset",
+            ),
+            ("POST", "/api/me/email", 202, "email_change_requested"),
+            ("GET", "/account/email/:token", 200, "email_changed"),
+            ("POST", "/api/auth/email/confirm", 204, "email_changed"),
+            ("GET", "/activate/:token", 422, "invalid_token"),
+            ("GET", "/password-reset/:token", 422, "invalid_token"),
+            ("GET", "/account/email/:token", 422, "invalid_token"),
+            ("POST", "/account/delete", 200, "account_deleted"),
+            ("POST", "/api/me/delete", 204, "account_deleted"),
+            ("POST", "/admin/bans", 303, "user_banned"),
+            ("POST", "/api/moderation/queue/:id/ban", 204, "user_banned"),
+            (
+                "POST",
+                "/api/moderation/queue/:id/approve",
+                204,
+                "post_approved",
+            ),
+        ] {
+            let c = fire(&e, method, endpoint, status);
+            assert_eq!(count(&e, &c, event), 1, "{method} {endpoint} {status}");
+            assert_eq!(c.iter().sum::<u64>(), 1, "{method} {endpoint} {status}");
+        }
+        // Forms shown, refused or read fire nothing.
+        for (method, endpoint, status) in [
+            ("GET", "/password-reset/:token", 200),
+            ("POST", "/password-reset/:token", 422),
+            ("POST", "/register", 422),
+            ("GET", "/api/attachments/", 200),
+            ("POST", "/api/attachments/", 413),
+            ("GET", "/attachments/:id/:filename", 200),
+            ("POST", "/api/notifications/read", 204),
+        ] {
+            let c = fire(&e, method, endpoint, status);
+            assert_eq!(c.iter().sum::<u64>(), 0, "{method} {endpoint} {status}");
+        }
     }
 
     #[test]

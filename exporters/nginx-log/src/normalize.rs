@@ -20,10 +20,13 @@ pub const MAX_ENDPOINT_LEN: usize = 120;
 /// A rule applied before the built-in replacements.
 #[derive(Clone, Debug)]
 pub enum Rule {
-    /// Every path starting with `prefix` is the endpoint `endpoint` (e.g. `/static/*`).
+    /// Every path starting with `prefix` (and ending with `suffix`, when there is one) is the
+    /// endpoint `endpoint` (e.g. `/static/*`).
     Prefix {
         /// The path prefix.
         prefix: String,
+        /// What the path must end with too (`/thumbnail.png`); `None`: anything.
+        suffix: Option<String>,
         /// The endpoint name given to those paths.
         endpoint: String,
     },
@@ -50,10 +53,40 @@ impl Rule {
     pub fn prefix(prefix: &str, endpoint: &str) -> Rule {
         Rule::Prefix {
             prefix: prefix.to_string(),
+            suffix: None,
+            endpoint: endpoint.to_string(),
+        }
+    }
+
+    /// A prefix rule for the paths under `prefix` that end with `suffix`. The suffix must
+    /// hold no digit, so that it never depends on a number ([`Normalizer::number_at_end`]).
+    pub fn prefix_suffix(prefix: &str, suffix: &str, endpoint: &str) -> Rule {
+        debug_assert!(!suffix.bytes().any(|b| b.is_ascii_digit()));
+        Rule::Prefix {
+            prefix: prefix.to_string(),
+            suffix: Some(suffix.to_string()),
             endpoint: endpoint.to_string(),
         }
     }
 }
+
+/// The forum's URLs whose segments are neither numbers nor fixed words, so that no token and
+/// no file name becomes a label: the links mailed to members carry a token (account
+/// activation, password reset, e-mail change confirmation; the mailed ones are 64 hex digits,
+/// but anyone can request any string), and attachments are served under their file name,
+/// their thumbnails as `thumbnail.png`. Prefix rules only (first match wins), so the
+/// exporter's shortcuts for numbered paths stay on.
+const FORUM_PREFIXES: &[(&str, Option<&str>, &str)] = &[
+    ("/activate/", None, "/activate/:token"),
+    ("/password-reset/", None, "/password-reset/:token"),
+    ("/account/email/", None, "/account/email/:token"),
+    (
+        "/attachments/",
+        Some("/thumbnail.png"),
+        "/attachments/:id/thumbnail.png",
+    ),
+    ("/attachments/", None, "/attachments/:id/:filename"),
+];
 
 /// Misago 0.39's URLs that hold a slug, a secret or a token, most requested first. A slug
 /// stands before each id: threads `/t/<slug>/<id>/`, private threads `/p/`, categories `/c/`,
@@ -90,7 +123,18 @@ pub fn preset_rules(preset: &str) -> Option<Vec<Rule>> {
         ]
     };
     match preset {
-        "forum" => Some(statics()),
+        "forum" => {
+            let mut rules = statics();
+            rules.extend(
+                FORUM_PREFIXES
+                    .iter()
+                    .map(|&(prefix, suffix, endpoint)| match suffix {
+                        Some(suffix) => Rule::prefix_suffix(prefix, suffix, endpoint),
+                        None => Rule::prefix(prefix, endpoint),
+                    }),
+            );
+            Some(rules)
+        }
         "misago" => {
             let mut rules = statics();
             rules.extend(MISAGO_RULES.iter().map(|(pattern, replace)| {
@@ -184,7 +228,11 @@ impl Normalizer {
                 from -= 1;
             }
         }
-        if from == to || from == 0 || path[from - 1] != b'/' || from < self.longest_prefix {
+        if from == to || from == 0 || path[from - 1] != b'/' {
+            return None;
+        }
+        // A prefix rule longer than the part before the number could take the number in.
+        if from < self.longest_prefix && self.prefix_extends(&path[..from]) {
             return None;
         }
         // A suffix makes the segment go through `inner_numbers`: the number is `:id` when a
@@ -194,6 +242,16 @@ impl Normalizer {
             return None;
         }
         Some((from, to))
+    }
+
+    /// Whether a prefix rule's prefix is longer than `head` and starts with it: whether a
+    /// path that goes on after `head` may fall under that rule depending on what follows.
+    #[cold]
+    fn prefix_extends(&self, head: &[u8]) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(r, Rule::Prefix { prefix, .. }
+                if prefix.len() > head.len() && prefix.as_bytes().starts_with(head))
+        })
     }
 
     /// The index of the prefix rule that decides the template of `path` when one does (the
@@ -212,8 +270,8 @@ impl Normalizer {
         }
         for (i, rule) in self.rules.iter().enumerate() {
             match rule {
-                Rule::Prefix { prefix, .. } => {
-                    if has_prefix(path, prefix.as_bytes()) {
+                Rule::Prefix { prefix, suffix, .. } => {
+                    if has_prefix(path, prefix.as_bytes()) && has_suffix(path, suffix) {
                         return Some(i);
                     }
                 }
@@ -241,8 +299,12 @@ impl Normalizer {
         }
         for rule in &self.rules {
             match rule {
-                Rule::Prefix { prefix, endpoint } => {
-                    if has_prefix(path, prefix.as_bytes()) {
+                Rule::Prefix {
+                    prefix,
+                    suffix,
+                    endpoint,
+                } => {
+                    if has_prefix(path, prefix.as_bytes()) && has_suffix(path, suffix) {
                         out.extend_from_slice(endpoint.as_bytes());
                         return;
                     }
@@ -265,6 +327,12 @@ impl Normalizer {
 #[inline(always)]
 fn has_prefix(path: &[u8], prefix: &[u8]) -> bool {
     (prefix.len() < 2 || path.get(1) == prefix.get(1)) && path.starts_with(prefix)
+}
+
+/// `path` ends with the prefix rule's `suffix`, or the rule has none.
+#[inline(always)]
+fn has_suffix(path: &[u8], suffix: &Option<String>) -> bool {
+    suffix.as_ref().is_none_or(|s| path.ends_with(s.as_bytes()))
 }
 
 /// The path of a URI: the part before its query string or fragment.
@@ -596,7 +664,7 @@ mod tests {
             return None;
         }
         let start = memchr::memrchr(b'/', path)? + 1;
-        if start < n.longest_prefix {
+        if start < n.longest_prefix && n.prefix_extends(&path[..start]) {
             return None;
         }
         let last = &path[start..];
@@ -719,7 +787,10 @@ mod tests {
         assert_eq!(n.number_at_end(b"/api/v1/users/91507"), Some((14, 19)));
         assert_eq!(n.number_at_end(b"/images/77.png"), Some((8, 10)));
         assert_eq!(n.number_at_end(b"/static/1"), Some((8, 9)));
-        assert_eq!(n.number_at_end(b"/media/1"), None);
+        // Under a prefix no longer than the part before the number, the prefix decides.
+        assert_eq!(n.number_at_end(b"/media/1"), Some((7, 8)));
+        // A longer prefix (`/account/email/`) could take the number in: no shortcut.
+        assert_eq!(n.number_at_end(b"/account/12"), None);
         assert_eq!(n.number_at_end(b"/api/v1"), None);
         assert_eq!(n.number_at_end(b"/a/12abc"), None);
         assert_eq!(n.number_at_end(b"/a/12.v2"), None);
@@ -751,6 +822,56 @@ mod tests {
         assert_eq!(norm(&n, "/static/css/site.css"), "/static/*");
         assert_eq!(norm(&n, "/media/avatars/1.png"), "/media/*");
         assert_eq!(norm(&n, "/c/4/new"), "/c/:id/new");
+    }
+
+    #[test]
+    fn the_forum_preset_keeps_tokens_and_file_names_out_of_endpoints() {
+        let n = Normalizer::new(preset_rules("forum").unwrap());
+        let token = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        for (path, endpoint) in [
+            (format!("/activate/{token}"), "/activate/:token"),
+            ("/activate/not-a-real-token".into(), "/activate/:token"),
+            (format!("/password-reset/{token}"), "/password-reset/:token"),
+            (
+                format!("/password-reset/{token}?next=/"),
+                "/password-reset/:token",
+            ),
+            ("/password-reset".into(), "/password-reset"),
+            (format!("/account/email/{token}"), "/account/email/:token"),
+            ("/account/email".into(), "/account/email"),
+            (
+                "/attachments/12/holiday photo.jpg".into(),
+                "/attachments/:id/:filename",
+            ),
+            (
+                "/attachments/12/report-2024.pdf".into(),
+                "/attachments/:id/:filename",
+            ),
+            (
+                "/attachments/12/thumbnail.png".into(),
+                "/attachments/:id/thumbnail.png",
+            ),
+            ("/api/attachments/".into(), "/api/attachments/"),
+            ("/notifications".into(), "/notifications"),
+            ("/api/notifications/read".into(), "/api/notifications/read"),
+            ("/api/threads/7/watch".into(), "/api/threads/:id/watch"),
+            ("/api/private-threads/".into(), "/api/private-threads/"),
+            ("/members?page=3".into(), "/members"),
+            ("/api/users/42/".into(), "/api/users/:id/"),
+            ("/admin/users/42".into(), "/admin/users/:id"),
+            ("/admin/bans/3/delete".into(), "/admin/bans/:id/delete"),
+            ("/moderation/queue/8".into(), "/moderation/queue/:id"),
+            (
+                "/api/moderation/queue/8/approve".into(),
+                "/api/moderation/queue/:id/approve",
+            ),
+        ] {
+            assert_eq!(norm(&n, &path), endpoint, "{path}");
+        }
+        // Prefix rules only: the shortcut for paths that end in a number stays on.
+        assert!(n.number_at_end(b"/api/users/123").is_some());
+        assert_eq!(n.prefix_rule(b"/attachments/5/thumbnail.png"), Some(5));
+        assert_eq!(n.prefix_rule(b"/attachments/5/a.png"), Some(6));
     }
 
     #[test]

@@ -557,3 +557,275 @@ fn the_source_can_be_the_forwarded_for_client_hop_past_trusted_proxies() {
         "{err}"
     );
 }
+
+/// A forum access log line (`log_format forum`) for `method uri` answered `status`.
+fn forum_line(method: &str, uri: &str, status: u16) -> String {
+    format!(
+        "203.0.113.9 - - [01/Jan/2024:00:00:00 +0000] \"{method} {uri} HTTP/1.1\" {status} 10 \"-\" \"curl/8\" 100 0.003 \"0.002\" forum.example.org\n"
+    )
+}
+
+#[test]
+fn the_forum_preset_templates_every_forum_url_and_counts_its_events() {
+    let token = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    // (method, request URI, status, the endpoint it is counted under, the event it fires).
+    let cases: Vec<(&str, String, u16, &str, Option<&str>)> = vec![
+        (
+            "POST",
+            "/register".into(),
+            303,
+            "/register",
+            Some("user_registered"),
+        ),
+        (
+            "POST",
+            "/register".into(),
+            200,
+            "/register",
+            Some("registration_pending"),
+        ),
+        (
+            "POST",
+            "/api/users/".into(),
+            202,
+            "/api/users/",
+            Some("registration_pending"),
+        ),
+        (
+            "GET",
+            format!("/activate/{token}"),
+            200,
+            "/activate/:token",
+            Some("account_activated"),
+        ),
+        (
+            "GET",
+            "/activate/guessed".into(),
+            422,
+            "/activate/:token",
+            Some("invalid_token"),
+        ),
+        (
+            "POST",
+            "/password-reset".into(),
+            200,
+            "/password-reset",
+            Some("password_reset_requested"),
+        ),
+        (
+            "POST",
+            "/api/auth/password-reset".into(),
+            202,
+            "/api/auth/password-reset",
+            Some("password_reset_requested"),
+        ),
+        (
+            "GET",
+            format!("/password-reset/{token}"),
+            200,
+            "/password-reset/:token",
+            None,
+        ),
+        (
+            "POST",
+            format!("/password-reset/{token}"),
+            200,
+            "/password-reset/:token",
+            Some("password_reset"),
+        ),
+        (
+            "POST",
+            "/api/auth/password-reset/confirm".into(),
+            204,
+            "/api/auth/password-reset/confirm",
+            Some("password_reset"),
+        ),
+        (
+            "GET",
+            format!("/account/email/{token}"),
+            200,
+            "/account/email/:token",
+            Some("email_changed"),
+        ),
+        (
+            "POST",
+            "/api/me/email".into(),
+            202,
+            "/api/me/email",
+            Some("email_change_requested"),
+        ),
+        ("POST", "/login".into(), 401, "/login", Some("failed_login")),
+        (
+            "POST",
+            "/api/auth/login".into(),
+            429,
+            "/api/auth/login",
+            Some("login_refused"),
+        ),
+        (
+            "GET",
+            "/moderation/queue".into(),
+            200,
+            "/moderation/queue",
+            None,
+        ),
+        (
+            "POST",
+            "/moderation/queue/31".into(),
+            303,
+            "/moderation/queue/:id",
+            None,
+        ),
+        (
+            "POST",
+            "/api/moderation/queue/31/approve".into(),
+            204,
+            "/api/moderation/queue/:id/approve",
+            Some("post_approved"),
+        ),
+        (
+            "POST",
+            "/api/moderation/queue/32/ban".into(),
+            204,
+            "/api/moderation/queue/:id/ban",
+            Some("user_banned"),
+        ),
+        (
+            "POST",
+            "/admin/bans".into(),
+            303,
+            "/admin/bans",
+            Some("user_banned"),
+        ),
+        (
+            "POST",
+            "/admin/bans/4/delete".into(),
+            303,
+            "/admin/bans/:id/delete",
+            None,
+        ),
+        (
+            "GET",
+            "/admin/users?q=zyxuser&page=2".into(),
+            200,
+            "/admin/users",
+            None,
+        ),
+        (
+            "POST",
+            "/admin/users/42".into(),
+            303,
+            "/admin/users/:id",
+            None,
+        ),
+        (
+            "POST",
+            "/account/delete".into(),
+            200,
+            "/account/delete",
+            Some("account_deleted"),
+        ),
+        ("GET", "/notifications".into(), 200, "/notifications", None),
+        (
+            "GET",
+            "/api/notifications/".into(),
+            200,
+            "/api/notifications/",
+            None,
+        ),
+        (
+            "POST",
+            "/api/notifications/read".into(),
+            204,
+            "/api/notifications/read",
+            None,
+        ),
+        (
+            "POST",
+            "/api/threads/7/watch".into(),
+            204,
+            "/api/threads/:id/watch",
+            None,
+        ),
+        (
+            "POST",
+            "/api/private-threads/".into(),
+            201,
+            "/api/private-threads/",
+            Some("private_thread_created"),
+        ),
+        (
+            "GET",
+            "/attachments/12/holiday%20photo.jpg".into(),
+            200,
+            "/attachments/:id/:filename",
+            None,
+        ),
+        (
+            "GET",
+            "/attachments/12/thumbnail.png".into(),
+            200,
+            "/attachments/:id/thumbnail.png",
+            None,
+        ),
+        (
+            "POST",
+            "/api/attachments/".into(),
+            201,
+            "/api/attachments/",
+            Some("attachment_uploaded"),
+        ),
+        ("GET", "/members?page=2".into(), 200, "/members", None),
+        (
+            "GET",
+            "/api/users/?q=zyxuser".into(),
+            200,
+            "/api/users/",
+            None,
+        ),
+    ];
+    let log: String = cases
+        .iter()
+        .map(|(method, uri, status, _, _)| forum_line(method, uri, *status))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "access.log", &log);
+    let out = run(&[
+        "--one-shot",
+        "--nginx.format",
+        "forum",
+        "--preset",
+        "forum",
+        "--log-file",
+        &path,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("nginx_log_lines_total {}\n", cases.len())),
+        "{text}"
+    );
+    for (method, uri, status, endpoint, _) in &cases {
+        let series = format!(
+            "nginx_http_requests_total{{method=\"{method}\",status=\"{status}\",endpoint=\"{endpoint}\"}}"
+        );
+        assert!(
+            text.contains(&series),
+            "{method} {uri}: no {series} in:\n{text}"
+        );
+    }
+    let mut expected: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    for (_, _, _, _, event) in &cases {
+        if let Some(event) = event {
+            *expected.entry(event).or_default() += 1;
+        }
+    }
+    for (event, n) in expected {
+        let line = format!("nginx_events_total{{event=\"{event}\"}} {n}\n");
+        assert!(text.contains(&line), "missing {line:?} in:\n{text}");
+    }
+    // No token, guess or file name became a label.
+    for raw in [token, "guessed", "holiday", "zyxuser"] {
+        assert!(!text.contains(raw), "{raw} is in the exposition:\n{text}");
+    }
+}

@@ -36,6 +36,8 @@ pub struct Ports {
     pub grafana: u16,
     /// The blackbox exporter probing the forum through nginx.
     pub blackbox: u16,
+    /// The SMTP catcher the forum's worker sends its mails to.
+    pub smtp: u16,
 }
 
 impl Ports {
@@ -53,6 +55,7 @@ impl Ports {
         postgres: 5439,
         grafana: 3000,
         blackbox: 9115,
+        smtp: 2525,
     };
 
     /// Free ports on 127.0.0.1, all different.
@@ -77,6 +80,7 @@ impl Ports {
             postgres: next(),
             grafana: next(),
             blackbox: next(),
+            smtp: next(),
         }
     }
 
@@ -147,6 +151,35 @@ pub fn prometheus(repo: &Path, ports: &Ports, timing: Timing) -> anyhow::Result<
         }
     }
     Ok(serde_yaml::to_string(&doc)?)
+}
+
+/// The probe account of the blackbox `http_login` module (monitoring/blackbox/blackbox.yml):
+/// a plain member the stack registers.
+pub const PROBE_USERNAME: &str = "uptime-probe";
+
+/// What stands for the probe account's password in the repository's blackbox.yml.
+const PROBE_PASSWORD_PLACEHOLDER: &str = "replace-with-the-probe-password";
+
+/// The blackbox exporter's config for the stack: the repository's file with the probe
+/// account's password in place of its placeholder (Debian's blackbox exporter has no
+/// `body_file`). The password must need no escaping in JSON (letters, digits, `._~-`).
+pub fn blackbox(repo: &Path, probe_password: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !probe_password.is_empty()
+            && probe_password
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c)),
+        "the probe password may hold only letters, digits and ._~-"
+    );
+    let path = repo.join("monitoring/blackbox/blackbox.yml");
+    let text = read(&path)?;
+    anyhow::ensure!(
+        text.matches(PROBE_PASSWORD_PLACEHOLDER).count() == 1
+            && text.contains(&format!(r#""username":"{PROBE_USERNAME}""#)),
+        "{} must hold the login module of {PROBE_USERNAME} with one password placeholder",
+        path.display()
+    );
+    Ok(text.replace(PROBE_PASSWORD_PLACEHOLDER, probe_password))
 }
 
 /// Where the receivers that do not go through the relay send (`heartbeat` and
@@ -295,6 +328,22 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("evaluation_interval: 1s"), "{text}");
+    }
+
+    #[test]
+    fn the_blackbox_config_logs_the_probe_account_in_with_its_password() {
+        let text = blackbox(&repo_root(), "0123abcd").unwrap();
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let http = &doc["modules"]["http_login"]["http"];
+        assert_eq!(http["method"], "POST");
+        let body: serde_json::Value =
+            serde_json::from_str(http["body"].as_str().expect("a body")).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "username": PROBE_USERNAME, "password": "0123abcd" })
+        );
+        assert!(!text.contains(PROBE_PASSWORD_PLACEHOLDER), "{text}");
+        assert!(blackbox(&repo_root(), "a\"b").is_err());
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! [`supervisor`] starts and stops processes; [`postgres`] runs a PostgreSQL cluster of the
 //! stack's own; [`config`] derives the stack's Prometheus and Alertmanager configs from the
 //! repository's files; [`nginx`] writes nginx's; [`stack`] starts everything in order;
-//! [`traffic`] behaves like forum users.
+//! [`traffic`] behaves like forum users; [`secrets`] keeps
+//! the generated passwords in files only their owner reads.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod nginx;
 pub mod postgres;
+pub mod secrets;
 pub mod stack;
 pub mod supervisor;
 pub mod traffic;

@@ -126,6 +126,18 @@ async fn main() -> anyhow::Result<()> {
             None,
         ))
     });
+    let mail_dir = stack.mail_dir();
+    let follow_mail = tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let mails = testkit::smtp::read_mails(&mail_dir);
+            for mail in mails.iter().skip(seen) {
+                println!("[mail] {}", mail_summary(mail));
+            }
+            seen = seen.max(mails.len());
+        }
+    });
     let relay_log = stack.sup.log_path("alert-relay");
     let follow = tokio::spawn(async move {
         let mut seen = 0usize;
@@ -145,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
     wait_for_stop_signal().await;
     println!("\nstopping...");
     follow.abort();
+    follow_mail.abort();
     if let Some(t) = traffic {
         t.abort();
     }
@@ -159,6 +172,25 @@ async fn wait_for_stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},
+    }
+}
+
+/// A one-line summary of a mail the SMTP catcher accepted: to whom, its subject and the first
+/// link of its text (the activation, reset or confirmation link a member would click).
+fn mail_summary(mail: &testkit::smtp::CaughtMail) -> String {
+    let to = if mail.rcpt_tos.is_empty() {
+        mail.to.clone()
+    } else {
+        mail.rcpt_tos.join(", ")
+    };
+    let body = mail.text.as_deref().or(mail.html.as_deref()).unwrap_or("");
+    let link = regex::Regex::new(r#"https?://[^\s<>"']+"#)
+        .expect("regex")
+        .find(body)
+        .map(|m| m.as_str().to_string());
+    match link {
+        Some(link) => format!("to {to}: {} ({link})", mail.subject),
+        None => format!("to {to}: {}", mail.subject),
     }
 }
 
@@ -189,7 +221,29 @@ fn alert_summary(line: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::alert_summary;
+    use super::{alert_summary, mail_summary};
+
+    #[test]
+    fn a_mail_becomes_its_recipient_subject_and_first_link() {
+        let mail: testkit::smtp::CaughtMail = serde_json::from_value(serde_json::json!({
+            "mail_from": "forum@example.invalid",
+            "rcpt_tos": ["ann@example.invalid"],
+            "from": "forum@example.invalid",
+            "to": "ann@example.invalid",
+            "subject": "Reset your password",
+            "message_id": "<1@x>",
+            "text": "Hello,\nfollow http://127.0.0.1:8080/password-reset/abc123 within an hour.\nOr http://other/",
+            "html": null,
+            "tls": false,
+            "authenticated": false,
+            "raw": ""
+        }))
+        .unwrap();
+        assert_eq!(
+            mail_summary(&mail),
+            "to ann@example.invalid: Reset your password (http://127.0.0.1:8080/password-reset/abc123)"
+        );
+    }
 
     #[test]
     fn relay_lines_become_titles() {

@@ -58,6 +58,9 @@ pub struct Stack {
     pub postgres: Cluster,
     /// The bearer token Alertmanager uses towards the relay.
     pub relay_token: String,
+    /// The password of the probe account ([`config::PROBE_USERNAME`]) the blackbox exporter
+    /// logs in with.
+    pub probe_password: String,
 }
 
 /// Finds a workspace binary in `bin_dir`, or says how to build it.
@@ -97,33 +100,38 @@ impl Stack {
             testkit::require_bin("alertmanager", "apt-get install -y prometheus-alertmanager")
         });
 
-        progress("PostgreSQL: initdb and start");
-        let postgres = Cluster::init(&dir, ports.postgres, &sup)?;
+        progress("PostgreSQL: initdb (scram-sha-256, generated passwords) and start");
+        let mut postgres = Cluster::init(&dir, ports.postgres, &sup)?;
         postgres.start(&mut sup).await?;
         // Least privilege, as in production: the forum owns its database, the exporter only
-        // monitors (pg_monitor) and reads the forum's tables.
+        // monitors (pg_monitor) and reads the forum's tables. Each role has its own password.
+        postgres.create_role("forum", "").await?;
+        postgres
+            .create_role("forum_exporter", "IN ROLE pg_monitor")
+            .await?;
         let admin = testkit::connect(&postgres.url("postgres")).await;
-        // One statement each: CREATE DATABASE cannot share a (implicit) transaction.
-        for sql in [
-            "CREATE ROLE forum LOGIN",
-            "CREATE DATABASE forum OWNER forum",
-            "CREATE ROLE forum_exporter LOGIN",
-            "GRANT pg_monitor TO forum_exporter",
-        ] {
-            admin
-                .batch_execute(sql)
-                .await
-                .with_context(|| format!("PostgreSQL: {sql}"))?;
-        }
+        admin
+            .batch_execute("CREATE DATABASE forum OWNER forum")
+            .await
+            .context("PostgreSQL: CREATE DATABASE forum")?;
         let db_url = postgres.url_as("forum", "forum");
         let exporter_url = postgres.url_as("forum_exporter", "forum");
+
+        progress("SMTP catcher (aiosmtpd)");
+        let mail_dir = dir.join("mail");
+        start_smtp_catcher(&mut sup, &config.repo, ports.smtp, &mail_dir).await?;
 
         progress("forum: migrate, seed, static assets, admin user");
         let forum_cmd = |args: &[&str]| {
             let mut c = Command::new(&forum);
             c.args(args)
                 .env("DATABASE_URL", &db_url)
-                .env("LOG_LEVEL", "info");
+                .env("LOG_LEVEL", "info")
+                // Links in mails point at the forum through nginx.
+                .env(
+                    "FORUM_PUBLIC_URL",
+                    format!("http://127.0.0.1:{}", ports.nginx),
+                );
             c
         };
         sup.run("forum-migrate", forum_cmd(&["migrate"]))?;
@@ -156,7 +164,7 @@ impl Stack {
             forum_cmd(&["static", &static_dir.display().to_string()]),
         )?;
         let password_file = dir.join("admin-password");
-        std::fs::write(&password_file, &config.admin_password)?;
+        crate::secrets::write(&password_file, &config.admin_password)?;
         sup.run(
             "forum-admin",
             forum_cmd(&[
@@ -190,6 +198,8 @@ impl Stack {
                 "worker",
                 "--listen",
                 &format!("127.0.0.1:{}", ports.forum_worker),
+                "--smtp-url",
+                &format!("smtp://127.0.0.1:{}", ports.smtp),
             ]),
         )?;
         for (role, port) in [("web", ports.forum_web), ("api", ports.forum_api)] {
@@ -200,6 +210,11 @@ impl Stack {
             )
             .await?;
         }
+
+        progress("forum: the blackbox probe's account");
+        let probe_password = crate::secrets::generate();
+        crate::secrets::write(&dir.join("probe-password"), &probe_password)?;
+        register_probe_account(ports.forum_api, &probe_password).await?;
 
         progress("nginx");
         let nginx_dir = dir.join("nginx");
@@ -263,9 +278,9 @@ impl Stack {
         .await?;
 
         progress("alert-relay");
-        let relay_token = format!("{:032x}", rand::random::<u128>());
+        let relay_token = crate::secrets::generate();
         let token_file = dir.join("relay-token");
-        std::fs::write(&token_file, &relay_token)?;
+        crate::secrets::write(&token_file, &relay_token)?;
         let mut c = Command::new(&relay);
         c.args([
             "--web.listen-address",
@@ -292,7 +307,8 @@ impl Stack {
         let am_dir = dir.join("alertmanager");
         std::fs::create_dir_all(am_dir.join("data"))?;
         let am_conf = am_dir.join("alertmanager.yml");
-        std::fs::write(
+        // It holds the bypass receivers' webhook URLs: a secret.
+        crate::secrets::write(
             &am_conf,
             config::alertmanager(
                 &config.repo,
@@ -370,27 +386,29 @@ impl Stack {
             config,
             postgres,
             relay_token,
+            probe_password,
         })
     }
 
-    /// Starts the blackbox exporter with `monitoring/blackbox/blackbox.yml`: from then on
-    /// Prometheus' `blackbox` job probes the forum through nginx (front page, /readyz, login
-    /// form) on every scrape.
+    /// Starts the blackbox exporter with `monitoring/blackbox/blackbox.yml` (the probe
+    /// account's password put in, the file 0600): from then on Prometheus' `blackbox` job
+    /// probes the forum through nginx (front page, /readyz, a login) on every scrape.
     pub async fn start_prober(&mut self) -> anyhow::Result<()> {
         let exporter = testkit::require_bin(
             "prometheus-blackbox-exporter",
             "apt-get install -y prometheus-blackbox-exporter",
         );
         let port = self.config.ports.blackbox;
+        let bb_dir = self.sup_dir().join("blackbox");
+        crate::secrets::private_dir(&bb_dir)?;
+        let bb_conf = bb_dir.join("blackbox.yml");
+        crate::secrets::write(
+            &bb_conf,
+            &config::blackbox(&self.config.repo, &self.probe_password)?,
+        )?;
         let mut c = Command::new(exporter);
-        c.arg(format!(
-            "--config.file={}",
-            self.config
-                .repo
-                .join("monitoring/blackbox/blackbox.yml")
-                .display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        c.arg(format!("--config.file={}", bb_conf.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
         self.sup.spawn("blackbox-exporter", c)?;
         self.sup
             .wait_http(
@@ -399,6 +417,20 @@ impl Stack {
                 Duration::from_secs(20),
             )
             .await
+    }
+
+    /// The stack's directory (absolute).
+    fn sup_dir(&self) -> PathBuf {
+        self.config
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.config.dir.clone())
+    }
+
+    /// The directory where the SMTP catcher writes each mail it accepts (one JSON file each,
+    /// read with [`testkit::smtp::read_mails`]).
+    pub fn mail_dir(&self) -> PathBuf {
+        self.sup_dir().join("mail")
     }
 
     /// `http://127.0.0.1:<nginx port>`: the forum as users reach it.
@@ -438,7 +470,22 @@ impl Stack {
                 "Alertmanager",
                 format!("http://127.0.0.1:{}", p.alertmanager),
             ),
-            ("PostgreSQL", self.postgres.url("forum")),
+            (
+                "PostgreSQL (pgpass)",
+                format!(
+                    "PGPASSFILE={} psql {}",
+                    self.postgres.pgpass().display(),
+                    self.postgres.url_without_password("forum", "forum")
+                ),
+            ),
+            (
+                "SMTP catcher",
+                format!(
+                    "smtp://127.0.0.1:{} (mails in {})",
+                    p.smtp,
+                    self.mail_dir().display()
+                ),
+            ),
             (
                 "blackbox exporter",
                 format!("http://127.0.0.1:{}", p.blackbox),
@@ -456,6 +503,70 @@ impl Stack {
     }
 }
 
+/// Starts the SMTP catcher (`tests/testkit/src/smtp_catcher.py` on Debian's aiosmtpd) on
+/// `port`, writing every mail it accepts to `mail_dir`, and waits until it answers.
+async fn start_smtp_catcher(
+    sup: &mut Supervisor,
+    repo: &Path,
+    port: u16,
+    mail_dir: &Path,
+) -> anyhow::Result<()> {
+    // The mails carry single-use links (activation, password reset): a private directory.
+    crate::secrets::private_dir(mail_dir)?;
+    // Panics with the install command (apt-get install -y python3-aiosmtpd) when missing.
+    let python = testkit::smtp::python();
+    let mut c = Command::new(python);
+    c.arg(repo.join("tests/testkit/src/smtp_catcher.py"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--dir")
+        .arg(mail_dir);
+    sup.spawn("smtp-catcher", c)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        sup.check_alive("smtp-catcher")?;
+        if let Ok(mut conn) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            // The greeting: aiosmtpd answers 220 once it serves.
+            let mut greeting = [0u8; 3];
+            if tokio::io::AsyncReadExt::read_exact(&mut conn, &mut greeting)
+                .await
+                .is_ok()
+                && &greeting == b"220"
+            {
+                return Ok(());
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the SMTP catcher does not answer on 127.0.0.1:{port}\n{}",
+            sup.log_tail("smtp-catcher", 2000)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Registers the blackbox probe's account ([`config::PROBE_USERNAME`], a plain member)
+/// through the forum's API role, as an operator does once (`POST /api/users/`).
+async fn register_probe_account(api_port: u16, password: &str) -> anyhow::Result<()> {
+    let res = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{api_port}/api/users/"))
+        .json(&serde_json::json!({
+            "username": config::PROBE_USERNAME,
+            "email": format!("{}@example.invalid", config::PROBE_USERNAME),
+            "password": password,
+        }))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .context("register the probe account")?;
+    let status = res.status();
+    anyhow::ensure!(
+        status == reqwest::StatusCode::CREATED,
+        "registering the probe account answered {status}: {}",
+        res.text().await.unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// Grafana with the repository's provisioning (datasource and dashboards), anonymous viewers
 /// allowed, data and logs in the stack's directory.
 async fn start_grafana(
@@ -467,7 +578,8 @@ async fn start_grafana(
     let gdir = dir.join("grafana");
     std::fs::create_dir_all(gdir.join("data"))?;
     let ini = gdir.join("grafana.ini");
-    std::fs::write(
+    // It holds the admin password.
+    crate::secrets::write(
         &ini,
         format!(
             "[server]\nhttp_addr = 127.0.0.1\nhttp_port = {port}\n[paths]\ndata = {data}\nlogs = {data}\nprovisioning = {prov}\n\

@@ -145,6 +145,19 @@ impl ForumClient {
         self.finish(res).await
     }
 
+    /// Asks for a password reset link for `email` through the JSON API (202 whatever the
+    /// address): the forum mails the link.
+    pub async fn request_password_reset(&self, email: &str) -> anyhow::Result<Reply> {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/password-reset", self.base))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .context("POST /api/auth/password-reset")?;
+        self.finish(res).await
+    }
+
     /// Logs in (303 on success, 401 on a wrong password).
     pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<Reply> {
         self.post_form(
@@ -273,6 +286,10 @@ pub async fn run(
     let name = format!("demo{:06}", rand::random::<u32>() % 1_000_000);
     let _ = member.register(&name, &password).await;
     let _ = member.login(&name, &password).await;
+    // Now and then the member forgets their password: the forum mails a reset link (the demo
+    // prints each mail the SMTP catcher gets).
+    let reset_every = Duration::from_secs(300);
+    let mut last_reset = tokio::time::Instant::now() - reset_every + Duration::from_secs(20);
     let mut n: u64 = 0;
     loop {
         n += 1;
@@ -283,6 +300,12 @@ pub async fn run(
             } else {
                 last_post = tokio::time::Instant::now();
             }
+        }
+        if last_reset.elapsed() >= reset_every {
+            last_reset = tokio::time::Instant::now();
+            let _ = member
+                .request_password_reset(&format!("{name}@example.invalid"))
+                .await;
         }
         let result = async {
             let visitor = ForumClient::from_address(&base, Some(generator_address()));

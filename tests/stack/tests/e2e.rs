@@ -224,6 +224,14 @@ async fn a_forum_request_becomes_a_discord_message() {
         );
     }
     assert_eq!(user.get("/api/threads/").await.unwrap().status, 200);
+    // A forgotten password: the worker mails the link through the stack's SMTP server.
+    assert_eq!(
+        user.request_password_reset("e2e_user@example.invalid")
+            .await
+            .unwrap()
+            .status,
+        202
+    );
     let made = user.requests.load(Ordering::Relaxed) as f64;
     wait_for(
         "the exporter to count every request",
@@ -240,6 +248,95 @@ async fn a_forum_request_becomes_a_discord_message() {
         ),
         threads_before + 3.0
     );
+
+    let mail_dir = stack.mail_dir();
+    let mut reset_mail = None;
+    wait_for(
+        "the password reset mail at the SMTP catcher",
+        Duration::from_secs(30),
+        || {
+            let found = testkit::smtp::read_mails(&mail_dir)
+                .into_iter()
+                .find(|m| m.rcpt_tos == ["e2e_user@example.invalid"]);
+            let done = found.is_some();
+            if found.is_some() {
+                reset_mail = found;
+            }
+            async move { done }
+        },
+    )
+    .await;
+    let reset_mail = reset_mail.expect("the mail");
+    // The mails hold single-use links: only their owner may read the directory.
+    assert_eq!(stack::secrets::mode(&mail_dir).unwrap(), 0o700);
+    let text = reset_mail.text.clone().unwrap_or_default();
+    let link_prefix = format!("{}/password-reset/", stack.forum_url());
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&link_prefix))
+        .unwrap_or_else(|| panic!("no {link_prefix} link in the mail:\n{text}"))
+        .to_string();
+    let page = ForumClient::new(&stack.forum_url());
+    let path = link.trim_start_matches(&stack.forum_url()).to_string();
+    assert_eq!(page.get(&path).await.unwrap().status, 200, "{link} opens");
+
+    // Passwords: scram-sha-256 for every connection to the stack's PostgreSQL (no `trust`),
+    // and every file of the stack that holds a secret is readable by its owner only.
+    let hba = std::fs::read_to_string(stack.postgres.hba_file()).expect("pg_hba.conf");
+    let rules: Vec<&str> = hba
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(!rules.is_empty(), "pg_hba.conf has rules");
+    for rule in &rules {
+        assert!(
+            rule.ends_with("scram-sha-256"),
+            "every pg_hba.conf rule asks for scram-sha-256: {rule}"
+        );
+    }
+    for url in [
+        stack.postgres.url_without_password("forum", "forum"),
+        format!("postgres://forum:wrong@127.0.0.1:{}/forum", ports.postgres),
+    ] {
+        let refused = tokio_postgres::connect(&url, tokio_postgres::NoTls).await;
+        let err = refused
+            .err()
+            .expect("PostgreSQL refuses a missing or wrong password");
+        assert!(
+            format!("{err:?}").contains("password"),
+            "refused for its password: {err:?}"
+        );
+    }
+    let mut secrets: Vec<String> = vec![
+        stack.config.admin_password.clone(),
+        stack.relay_token.clone(),
+        stack.probe_password.clone(),
+        discord.webhook_url(),
+        second.webhook_url(),
+    ];
+    secrets.extend(stack.postgres.passwords().into_iter().map(str::to_string));
+    let holders = secret_holders(&stack.config.dir, &secrets);
+    for name in [
+        "admin-password",
+        "relay-token",
+        "probe-password",
+        "pg-superuser-password",
+        "pgpass",
+        "alertmanager/alertmanager.yml",
+    ] {
+        let path = stack.config.dir.join(name);
+        assert!(holders.contains(&path), "{name} holds a secret");
+    }
+    for path in &holders {
+        let mode = stack::secrets::mode(path).unwrap();
+        assert_eq!(
+            mode,
+            0o600,
+            "{} holds a secret and is {mode:o}, not 600",
+            path.display()
+        );
+    }
 
     // 2. The PostgreSQL exporter's forum counts equal what SQL says.
     let db = testkit::connect(&stack.postgres.url("forum")).await;
@@ -263,6 +360,15 @@ async fn a_forum_request_becomes_a_discord_message() {
         .start_prober()
         .await
         .expect("the blackbox exporter starts");
+    let bb_conf = stack.config.dir.join("blackbox/blackbox.yml");
+    assert_eq!(
+        secret_holders(
+            &stack.config.dir.join("blackbox"),
+            &[stack.probe_password.clone()]
+        ),
+        vec![bb_conf.clone()]
+    );
+    assert_eq!(stack::secrets::mode(&bb_conf).unwrap(), 0o600);
 
     // 3. Failed admin logins through nginx from two addresses: 127.0.0.2 six times, 127.0.0.3
     // twice. Prometheus is held while they are made (and the exporter reads them), so that
@@ -457,6 +563,54 @@ async fn a_forum_request_becomes_a_discord_message() {
         },
     )
     .await;
+    // The login probe is a real round trip: with the probe account's password changed under
+    // it, the probe fails (401); with the password back, it succeeds again.
+    let blackbox = format!("http://127.0.0.1:{}", ports.blackbox);
+    let login_url = format!("{}/api/auth/login", stack.forum_url());
+    let probe = || probe_login(&blackbox, &login_url);
+    let failed_logins = || async {
+        sum_samples(
+            &scrape(&nginx_metrics).await,
+            "nginx_events_total",
+            &[("event", "failed_login")],
+        )
+    };
+    let failed_before = failed_logins().await;
+    for _ in 0..3 {
+        let text = probe().await;
+        assert!(
+            text.contains("\nprobe_success 1") && text.contains("\nprobe_http_status_code 200"),
+            "the login probe succeeds with the probe account's password:\n{text}"
+        );
+    }
+    // The probe's logins are no failed logins (the exporter has read them by now).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        failed_logins().await,
+        failed_before,
+        "the probe's successful logins count as failed logins"
+    );
+    let other = "another-probe-password";
+    set_password(&stack.forum_url(), &stack.probe_password, other).await;
+    let text = probe().await;
+    assert!(
+        text.contains("\nprobe_success 0") && text.contains("\nprobe_http_status_code 401"),
+        "the login probe fails once the password is not the account's:\n{text}"
+    );
+    // ... and that one is a failed login, counted as such.
+    wait_for(
+        "the exporter to count the probe's failed login",
+        Duration::from_secs(10),
+        || async { failed_logins().await > failed_before },
+    )
+    .await;
+    set_password(&stack.forum_url(), other, &stack.probe_password).await;
+    let text = probe().await;
+    assert!(
+        text.contains("\nprobe_success 1"),
+        "the login probe succeeds again:\n{text}"
+    );
+
     // Stop the relay and nginx: the alert about the relay must reach the second receiver
     // (the relay cannot deliver it), and the probes must fail into their alert.
     let pids = stack.sup.pids();
@@ -503,6 +657,73 @@ async fn a_forum_request_becomes_a_discord_message() {
     for (name, pid) in pids {
         assert!(!group_alive(pid), "{name} (pid {pid}) is still running");
     }
+}
+
+/// Every file under `dir` (not PostgreSQL's data directory, which holds no password) that
+/// contains one of `secrets`, sorted.
+fn secret_holders(dir: &std::path::Path, secrets: &[String]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d)
+            .expect("read the stack's directory")
+            .flatten()
+        {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && entry.file_name() != "pgdata" {
+                todo.push(path);
+            } else if kind.is_file() {
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                if secrets.iter().any(|s| text.contains(s.as_str())) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The blackbox exporter's answer to one `http_login` probe of `target`.
+async fn probe_login(blackbox: &str, target: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{blackbox}/probe"))
+        .query(&[("module", "http_login"), ("target", target)])
+        .send()
+        .await
+        .expect("the blackbox exporter answers")
+        .text()
+        .await
+        .expect("a probe body")
+}
+
+/// Logs the probe account in through nginx and changes its password from `from` to `to`.
+async fn set_password(forum: &str, from: &str, to: &str) {
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{forum}/api/auth/login"))
+        .json(&serde_json::json!({ "username": stack::config::PROBE_USERNAME, "password": from }))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("a login answer");
+    let token = login["token"].as_str().expect("a session token");
+    let res = client
+        .post(format!("{forum}/api/me/password"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "current": from, "new": to }))
+        .send()
+        .await
+        .expect("change password");
+    assert_eq!(res.status(), 204, "the password changes");
 }
 
 /// The receivers Alertmanager routed the alerts named `name` to (empty when there is none).
