@@ -6,6 +6,7 @@
 //! ends the scrape at once with `pg_up 0` (no retry loop, no sleep).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -43,8 +44,9 @@ pub struct CollectorResult {
 pub struct Outcome {
     /// Whether the server was reachable and the connection still stood at the end.
     pub up: bool,
-    /// The collected families.
-    pub families: Vec<Family>,
+    /// The collected families, one group per collector that succeeded, in plan order (a
+    /// reused result is shared with the cache, not copied).
+    pub families: Vec<Arc<[Family]>>,
     /// Per-collector results (empty when the server could not be reached).
     pub collectors: Vec<CollectorResult>,
     /// The first error of the scrape, scrubbed of secrets.
@@ -54,7 +56,7 @@ pub struct Outcome {
 #[derive(Default)]
 struct State {
     session: Option<Session>,
-    cache: HashMap<String, (Instant, Vec<Family>)>,
+    cache: HashMap<String, (Instant, Arc<[Family]>)>,
     last_connect_error: Option<String>,
 }
 
@@ -128,7 +130,7 @@ impl Target {
         };
         let start = Instant::now();
         // Fresh cached results are reused; every other collector's query is sent now.
-        let cached: Vec<Option<Vec<Family>>> = options
+        let cached: Vec<Option<Arc<[Family]>>> = options
             .plan
             .iter()
             .map(|source| {
@@ -165,14 +167,15 @@ impl Target {
             let name = source.name();
             let (success, error, duration) = match (cached, result) {
                 (Some(families), _) => {
-                    outcome.families.extend(families);
+                    outcome.families.push(families);
                     (true, None, Duration::ZERO)
                 }
                 (None, Some((Ok(Ok(families)), duration))) => {
+                    let families: Arc<[Family]> = families.into();
                     if !source.cache_for(&options.collectors).is_zero() {
                         cache.insert(name.clone(), (Instant::now(), families.clone()));
                     }
-                    outcome.families.extend(families);
+                    outcome.families.push(families);
                     (true, None, duration)
                 }
                 (None, Some((Ok(Err(e)), duration))) => (false, Some(self.dsn.scrub(&e)), duration),

@@ -21,7 +21,7 @@ use crate::snapshot::Family;
 
 pub use forum::Preset;
 pub use options::{CollectorOptions, TableOrder};
-pub(crate) use rows::{Column, col, families_from_rows};
+pub(crate) use rows::{Column, col, families_from_rows, row_labels};
 
 /// One unit of collection, reported as `pg_exporter_collector_success{collector}`.
 #[derive(Clone, Debug)]
