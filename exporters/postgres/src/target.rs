@@ -1,9 +1,13 @@
 //! A monitored server: its one connection, and the scrape that runs every collector on it.
 //!
 //! The connection lives in a mutex held for the whole scrape, so concurrent scrapes of one
-//! target take turns and a target never has more than one connection. A closed connection
-//! is dropped and a new one made by the next scrape; a refused or failed connection attempt
-//! ends the scrape at once with `pg_up 0` (no retry loop, no sleep).
+//! target take turns and a target never has more than one connection, or two with
+//! `--scrape.connections 2`: the second runs the collectors that make the server walk files
+//! (`database_size`) alongside the others, so a scrape waits for the longer of the two, not
+//! for their sum. A closed connection is dropped and a new one made by the next scrape; a
+//! refused or failed connection attempt ends the scrape at once with `pg_up 0` (no retry
+//! loop, no sleep). When the second connection cannot be made, its collectors run on the
+//! first.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +29,8 @@ pub struct ScrapeOptions {
     pub collectors: CollectorOptions,
     /// The collectors to run, in order.
     pub plan: Vec<Source>,
+    /// Connections per target: 1, or 2 to run the slow collectors on a second one.
+    pub connections: usize,
 }
 
 /// How one collector did.
@@ -56,6 +62,8 @@ pub struct Outcome {
 #[derive(Default)]
 struct State {
     session: Option<Session>,
+    /// The second connection, for the collectors [`Source::on_second_connection`] names.
+    second: Option<Session>,
     cache: HashMap<String, (Instant, Arc<[Family]>)>,
     last_connect_error: Option<String>,
 }
@@ -124,10 +132,28 @@ impl Target {
                 }
             }
         }
-        let State { session, cache, .. } = state;
+        if state.second.as_ref().is_some_and(Session::is_closed) {
+            state.second = None;
+        }
+        if options.connections > 1
+            && state.second.is_none()
+            && options.plan.iter().any(Source::on_second_connection)
+        {
+            match Session::connect(&self.dsn, deadline, options.statement_timeout).await {
+                Ok(second) => state.second = Some(second),
+                Err(e) => tracing::debug!(error = %e, "no second connection, one does all"),
+            }
+        }
+        let State {
+            session,
+            second,
+            cache,
+            ..
+        } = state;
         let Some(conn) = session.as_ref() else {
             return Outcome::default();
         };
+        let second_conn = second.as_ref();
         let start = Instant::now();
         // Fresh cached results are reused; every other collector's query is sent now.
         let cached: Vec<Option<Arc<[Family]>>> = options
@@ -152,7 +178,11 @@ impl Target {
                 if cached.is_some() {
                     return None;
                 }
-                let run = source.collect(conn, &options.collectors, options.statement_timeout);
+                let on = match second_conn {
+                    Some(second) if source.on_second_connection() => second,
+                    _ => conn,
+                };
+                let run = source.collect(on, &options.collectors, options.statement_timeout);
                 let result = tokio::time::timeout_at(deadline, run).await;
                 Some((result, start.elapsed()))
             });
@@ -200,9 +230,13 @@ impl Target {
             // stopped answering would otherwise hold every later scrape until its deadline.
             // The next scrape connects afresh.
             conn.cancel_running_query();
+            if let Some(second) = second_conn {
+                second.cancel_running_query();
+            }
         }
         if !outcome.up || timed_out {
             *session = None;
+            *second = None;
         }
         outcome
     }

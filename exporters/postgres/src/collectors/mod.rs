@@ -97,6 +97,13 @@ impl Source {
         }
     }
 
+    /// Whether it runs on the second connection when there is one: `pg_database_size()`
+    /// stats every file of every database, the one collector whose time grows with the
+    /// server's files rather than with what it returns.
+    pub fn on_second_connection(&self) -> bool {
+        matches!(self, Source::DatabaseSize)
+    }
+
     /// The `collector` label value.
     pub fn name(&self) -> String {
         match self {
