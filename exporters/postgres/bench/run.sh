@@ -2,8 +2,9 @@
 # Benchmark: pg-exporter against Debian's postgres_exporter 0.11.1 on the same databases.
 # The exporters run side by side and are scraped in turn (round-robin), so that the load of a
 # shared machine weighs on each alike. pg-exporter runs with its defaults (top 100 tables,
-# database sizes and settings reused for 30 s) and once more doing the peer's work: every
-# table, nothing reused ("same work").
+# database sizes and settings reused for 30 s) and twice more doing the peer's work: every
+# table, nothing reused ("same work"), on one connection and on two (--scrape.connections 2:
+# the database size walk on the second, as the peer runs its collectors on several at once).
 #
 # Creates two databases (200 and 2,000 tables), runs both exporters against each in the same
 # run, and prints each one's median scrape time over 20 scrapes, series count, RSS and the
@@ -109,23 +110,24 @@ measure_all() { # measure_all KIND:PORT...
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-printf '%-6s  %-26s %12s %8s %8s\n' tables exporter median_ms series rss_mb
+printf '%-6s  %-28s %12s %8s %8s\n' tables exporter median_ms series rss_mb
 for n in $TABLE_COUNTS; do
   echo "creating bench_pg_$n ($n tables)..." >&2
   make_db "$n"
   dsn="$(db_url "bench_pg_$n")"
   declare -A R=() PID=() PORT=()
-  for kind in peer pgx pgx-uncapped; do
+  for kind in peer pgx pgx-uncapped pgx-uncapped2; do
     PORT[$kind]=$(free_port)
     case $kind in
       peer) PID[$kind]=$(start peer "$dsn" "${PORT[$kind]}") ;;
       pgx) PID[$kind]=$(start pgx "$dsn" "${PORT[$kind]}") ;;
       pgx-uncapped) PID[$kind]=$(start pgx "$dsn" "${PORT[$kind]}" --tables.limit 100000 --cache.slow-collectors 0) ;;
+      pgx-uncapped2) PID[$kind]=$(start pgx "$dsn" "${PORT[$kind]}" --tables.limit 100000 --cache.slow-collectors 0 --scrape.connections 2) ;;
     esac
     PIDS+=("${PID[$kind]}")
   done
-  measure_all "peer:${PORT[peer]}" "pgx:${PORT[pgx]}" "pgx-uncapped:${PORT[pgx-uncapped]}"
-  for kind in peer pgx pgx-uncapped; do
+  measure_all "peer:${PORT[peer]}" "pgx:${PORT[pgx]}" "pgx-uncapped:${PORT[pgx-uncapped]}" "pgx-uncapped2:${PORT[pgx-uncapped2]}"
+  for kind in peer pgx pgx-uncapped pgx-uncapped2; do
     med=$(median_ms < "$WORK/times-$kind")
     series=$(grep -cv '^#' "$WORK/out-$kind")
     rss=$(rss_mb "${PID[$kind]}")
@@ -134,12 +136,13 @@ for n in $TABLE_COUNTS; do
     case $kind in
       peer) name="postgres_exporter 0.11.1" ;;
       pgx) name="pg-exporter (top 100)" ;;
-      *) name="pg-exporter (same work)" ;;
+      pgx-uncapped) name="pg-exporter (same work)" ;;
+      *) name="pg-exporter (same, 2 conns)" ;;
     esac
-    printf '%-6s  %-26s %12s %8s %8s\n' "$n" "$name" "$med" "$series" "$rss"
+    printf '%-6s  %-28s %12s %8s %8s\n' "$n" "$name" "$med" "$series" "$rss"
   done
-  read -r pm ps pr <<<"${R[peer]}"; read -r gm gs gr <<<"${R[pgx]}"; read -r um us ur <<<"${R[pgx-uncapped]}"
-  echo "        ratios pg-exporter/postgres_exporter: time $(ratio "$gm" "$pm") (same work: $(ratio "$um" "$pm")), RSS $(ratio "$gr" "$pr") (same work: $(ratio "$ur" "$pr")), series $(ratio "$gs" "$ps") (same work: $(ratio "$us" "$ps"))"
+  read -r pm ps pr <<<"${R[peer]}"; read -r gm gs gr <<<"${R[pgx]}"; read -r um us ur <<<"${R[pgx-uncapped]}"; read -r vm _ vr <<<"${R[pgx-uncapped2]}"
+  echo "        ratios pg-exporter/postgres_exporter: time $(ratio "$gm" "$pm") (same work: $(ratio "$um" "$pm"), 2 conns: $(ratio "$vm" "$pm")), RSS $(ratio "$gr" "$pr") (same work: $(ratio "$ur" "$pr"), 2 conns: $(ratio "$vr" "$pr")), series $(ratio "$gs" "$ps") (same work: $(ratio "$us" "$ps"))"
 done
 
 echo

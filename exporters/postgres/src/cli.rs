@@ -70,6 +70,16 @@ pub struct Args {
     #[arg(long = "connect-timeout", env = "PG_EXPORTER_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// Connections per server: 1, or 2 to run the database size walk on a second one while
+    /// the other collectors run on the first.
+    #[arg(
+        long = "scrape.connections",
+        env = "PG_EXPORTER_SCRAPE_CONNECTIONS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u8).range(1..=2)
+    )]
+    pub scrape_connections: u8,
+
     /// Per-table metrics for at most this many tables of the connected database (0: none).
     #[arg(
         long = "tables.limit",

@@ -35,17 +35,7 @@ impl fmt::Debug for Dsn {
 impl Dsn {
     /// Parses a URL or key=value DSN.
     pub fn parse(text: &str) -> Result<Dsn, DsnError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(DsnError("it is empty".into()));
-        }
-        let (mut config, tls) = pg_tls::parse(text).map_err(|e| DsnError(e.to_string()))?;
-        if config.get_hosts().is_empty() {
-            return Err(DsnError("it names no host".into()));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("pg-exporter");
-        }
+        let (config, tls) = parse_settings(text)?;
         Dsn::new(config, tls)
     }
 
@@ -61,20 +51,26 @@ impl Dsn {
             .strip_prefix("postgresql://")
             .or_else(|| uri.strip_prefix("postgres://"))
             .unwrap_or(uri);
-        let mut dsn = Dsn::parse(&format!("postgresql://{uri}"))?;
+        let (mut config, tls) = parse_settings(&format!("postgresql://{uri}"))?;
         if let Some(user) = user {
-            dsn.config.user(user);
+            config.user(user);
         }
         if let Some(password) = password {
-            dsn.config.password(password);
+            config.password(password);
         }
-        Dsn::new(dsn.config, dsn.tls)
+        Dsn::new(config, tls)
     }
 
     /// A DSN of `config` with TLS as `tls` says; reads the certificate files `tls` names.
-    pub fn new(mut config: Config, tls: TlsOptions) -> Result<Dsn, DsnError> {
-        tls.apply(&mut config);
+    pub fn new(config: Config, tls: TlsOptions) -> Result<Dsn, DsnError> {
         let connector = tls.connector().map_err(|e| DsnError(e.to_string()))?;
+        Ok(Dsn::with_connector(config, tls, connector))
+    }
+
+    /// A DSN of `config` with TLS as `tls` says, through `connector`, built from `tls`
+    /// beforehand: a `/probe` auth module builds its connector once, not on every probe.
+    pub fn with_connector(mut config: Config, tls: TlsOptions, connector: Connector) -> Dsn {
+        tls.apply(&mut config);
         let mut secrets = Vec::new();
         if let Some(pw) = config.get_password() {
             let pw = String::from_utf8_lossy(pw).into_owned();
@@ -89,13 +85,13 @@ impl Dsn {
         // Longest first, so a password that contains another secret is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let display = describe(&config);
-        Ok(Dsn {
+        Dsn {
             config,
             tls,
             connector,
             display,
             secrets,
-        })
+        }
     }
 
     /// Sets the connection timeout (the scrape deadline bounds it too).
@@ -133,6 +129,22 @@ impl Dsn {
         }
         out
     }
+}
+
+/// The connection and TLS settings of a URL or key=value DSN, without reading any file yet.
+fn parse_settings(text: &str) -> Result<(Config, TlsOptions), DsnError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DsnError("it is empty".into()));
+    }
+    let (mut config, tls) = pg_tls::parse(text).map_err(|e| DsnError(e.to_string()))?;
+    if config.get_hosts().is_empty() {
+        return Err(DsnError("it names no host".into()));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("pg-exporter");
+    }
+    Ok((config, tls))
 }
 
 fn describe(config: &Config) -> String {

@@ -2,7 +2,7 @@
 //! exporter's own metrics.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::dsn::Dsn;
 use crate::probe::{AuthModules, ProbeError};
-use crate::snapshot::{self, Family, Kind};
+use crate::snapshot::{self, Family, Kind, LabelSet};
 use crate::target::{Outcome, ScrapeOptions, Target};
 
 /// Settings of the exporter.
@@ -39,6 +39,8 @@ pub struct Exporter {
     main: Target,
     probes: std::sync::Mutex<Vec<(String, Arc<Target>, Instant)>>,
     scrapes: AtomicU64,
+    /// The size of the last `/metrics` text: the next one's buffer starts that big.
+    last_size: AtomicUsize,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -57,6 +59,7 @@ impl Exporter {
             main: Target::new(dsn),
             probes: Default::default(),
             scrapes: AtomicU64::new(0),
+            last_size: AtomicUsize::new(0),
         })
     }
 
@@ -80,14 +83,18 @@ impl Exporter {
         let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
         let mut registry = Registry::default();
         service_kit::register_build_info(&mut registry, "pg_exporter", env!("CARGO_PKG_VERSION"));
-        let mut families = report(outcome, start.elapsed());
-        families.push(Family::single(
+        let mut report = Report::new(outcome, start.elapsed());
+        report.tail.push(Family::single(
             "pg_exporter_scrapes_total",
             "Total number of times PostgreSQL was scraped for metrics.",
             Kind::Counter,
             scrapes as f64,
         ));
-        snapshot::encode(registry, families)
+        // A little room for the process metrics the server appends.
+        let hint = self.last_size.load(Ordering::Relaxed) + 4096;
+        let text = snapshot::encode(&registry, report.families(), hint)?;
+        self.last_size.store(text.len(), Ordering::Relaxed);
+        Ok(text)
     }
 
     /// The OpenMetrics text of a scrape of `target` (`host[:port][/dbname]`) with the
@@ -108,8 +115,8 @@ impl Exporter {
         let outcome = target
             .scrape(&self.options.scrape, self.deadline(timeout))
             .await;
-        snapshot::encode(Registry::default(), report(outcome, start.elapsed()))
-            .map_err(ProbeError::Encode)
+        let report = Report::new(outcome, start.elapsed());
+        snapshot::encode(&Registry::default(), report.families(), 0).map_err(ProbeError::Encode)
     }
 
     /// How many probe targets are kept (each with at most one connection).
@@ -181,54 +188,76 @@ async fn probe_handler(
 }
 
 /// `pg_up`, the collected families, and how the scrape went.
-fn report(outcome: Outcome, elapsed: Duration) -> Vec<Family> {
-    let mut families = Vec::with_capacity(outcome.families.len() + 6);
-    families.push(Family::single("pg_up", "Whether the last scrape of metrics from PostgreSQL was able to connect to the server (1 for yes, 0 for no).", Kind::Gauge, if outcome.up { 1.0 } else { 0.0 }));
-    let failed = outcome.error.is_some() || outcome.collectors.iter().any(|c| !c.success);
-    families.extend(outcome.families);
-    families.push(Family::single(
-        "pg_exporter_last_scrape_duration_seconds",
-        "Duration of the last scrape of metrics from PostgreSQL.",
-        Kind::Gauge,
-        elapsed.as_secs_f64(),
-    ));
-    families.push(Family::single("pg_exporter_last_scrape_error", "Whether the last scrape of metrics from PostgreSQL resulted in an error (1 for error, 0 for success).", Kind::Gauge, if failed { 1.0 } else { 0.0 }));
-    let mut success = Family::new(
-        "pg_exporter_collector_success",
-        "Whether a collector succeeded (1) or failed (0) in the last scrape.",
-        Kind::Gauge,
-        &["collector"],
-    );
-    let mut duration = Family::new(
-        "pg_exporter_collector_duration_seconds",
-        "How long a collector took in the last scrape.",
-        Kind::Gauge,
-        &["collector"],
-    );
-    // postgres_exporter's names for the same figures, which its dashboards read.
-    let mut scrape_success = Family::new(
-        "pg_scrape_collector_success",
-        "Whether a collector succeeded.",
-        Kind::Gauge,
-        &["collector"],
-    );
-    let mut scrape_duration = Family::new(
-        "pg_scrape_collector_duration_seconds",
-        "Duration of a collector scrape.",
-        Kind::Gauge,
-        &["collector"],
-    );
-    for c in outcome.collectors {
-        let ok = if c.success { 1.0 } else { 0.0 };
-        let seconds = c.duration.as_secs_f64();
-        success.push(vec![c.name.clone()], ok);
-        duration.push(vec![c.name.clone()], seconds);
-        scrape_success.push(vec![c.name.clone()], ok);
-        scrape_duration.push(vec![c.name], seconds);
+struct Report {
+    up: Family,
+    collected: Vec<Arc<[Family]>>,
+    tail: Vec<Family>,
+}
+
+impl Report {
+    fn new(outcome: Outcome, elapsed: Duration) -> Report {
+        let up = Family::single(
+            "pg_up",
+            "Whether the last scrape of metrics from PostgreSQL was able to connect to the server (1 for yes, 0 for no).",
+            Kind::Gauge,
+            if outcome.up { 1.0 } else { 0.0 },
+        );
+        let failed = outcome.error.is_some() || outcome.collectors.iter().any(|c| !c.success);
+        let mut tail = Vec::with_capacity(8);
+        tail.push(Family::single(
+            "pg_exporter_last_scrape_duration_seconds",
+            "Duration of the last scrape of metrics from PostgreSQL.",
+            Kind::Gauge,
+            elapsed.as_secs_f64(),
+        ));
+        tail.push(Family::single(
+            "pg_exporter_last_scrape_error",
+            "Whether the last scrape of metrics from PostgreSQL resulted in an error (1 for error, 0 for success).",
+            Kind::Gauge,
+            if failed { 1.0 } else { 0.0 },
+        ));
+        let mut success = Family::new(
+            "pg_exporter_collector_success",
+            "Whether a collector succeeded (1) or failed (0) in the last scrape.",
+            Kind::Gauge,
+        );
+        let mut duration = Family::new(
+            "pg_exporter_collector_duration_seconds",
+            "How long a collector took in the last scrape.",
+            Kind::Gauge,
+        );
+        // postgres_exporter's names for the same figures, which its dashboards read.
+        let mut scrape_success = Family::new(
+            "pg_scrape_collector_success",
+            "Whether a collector succeeded.",
+            Kind::Gauge,
+        );
+        let mut scrape_duration = Family::new(
+            "pg_scrape_collector_duration_seconds",
+            "Duration of a collector scrape.",
+            Kind::Gauge,
+        );
+        for c in &outcome.collectors {
+            let ok = if c.success { 1.0 } else { 0.0 };
+            let seconds = c.duration.as_secs_f64();
+            let labels = LabelSet::one("collector", &c.name);
+            success.push(labels.clone(), ok);
+            duration.push(labels.clone(), seconds);
+            scrape_success.push(labels.clone(), ok);
+            scrape_duration.push(labels, seconds);
+        }
+        tail.extend([success, duration, scrape_success, scrape_duration]);
+        Report {
+            up,
+            collected: outcome.families,
+            tail,
+        }
     }
-    families.push(success);
-    families.push(duration);
-    families.push(scrape_success);
-    families.push(scrape_duration);
-    families
+
+    /// Every family, in exposition order.
+    fn families(&self) -> impl Iterator<Item = &Family> {
+        std::iter::once(&self.up)
+            .chain(self.collected.iter().flat_map(|group| group.iter()))
+            .chain(&self.tail)
+    }
 }

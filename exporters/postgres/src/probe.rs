@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pg_tls::TlsOptions;
+use pg_tls::{Connector, TlsOptions};
 use serde::Deserialize;
 use tokio_postgres::Config;
 
@@ -117,6 +117,8 @@ struct Module {
     dbname: String,
     connect_timeout: Duration,
     tls: TlsOptions,
+    /// Built once from `tls` (its certificate files read at startup), shared by every probe.
+    connector: Connector,
     targets: Vec<Pattern>,
 }
 
@@ -176,7 +178,11 @@ impl AuthModules {
         if let Some(password) = &m.password {
             config.password(password);
         }
-        Dsn::new(config, m.tls.clone()).map_err(|e| ProbeError::BadTarget(e.to_string()))
+        Ok(Dsn::with_connector(
+            config,
+            m.tls.clone(),
+            m.connector.clone(),
+        ))
     }
 }
 
@@ -227,7 +233,7 @@ impl Module {
         }
         tls.check().map_err(|e| e.to_string())?;
         // Read the certificate files now: a bad path is a startup error, not a failed probe.
-        tls.connector().map_err(|e| e.to_string())?;
+        let connector = tls.connector().map_err(|e| e.to_string())?;
         if spec.targets.is_empty() {
             return Err("targets is empty: name the hosts this module may be sent to".into());
         }
@@ -242,6 +248,7 @@ impl Module {
             dbname,
             connect_timeout,
             tls,
+            connector,
             targets,
         })
     }

@@ -223,6 +223,7 @@ impl CustomQuery {
             }
         }
         let labels: Vec<&str> = self.labels.iter().map(String::as_str).collect();
+        let sets = crate::collectors::row_labels(&rows, &labels);
         let mut families = Vec::with_capacity(self.values.len());
         for value in &self.values {
             let name = if self.values.len() == 1 {
@@ -230,22 +231,17 @@ impl CustomQuery {
             } else {
                 format!("{}_{value}", self.name)
             };
-            let mut family = Family::new(name, &self.help, self.kind, &labels);
-            for row in &rows {
-                let text = row.text(value);
+            let mut family = Family::new(name, self.help.clone(), self.kind);
+            let at = rows.first().and_then(|first| first.index(value));
+            for (row, set) in rows.iter().zip(&sets) {
+                let text = at.and_then(|at| row.text_at(at));
                 let Some(v) = text.and_then(crate::session::parse_number) else {
                     if let Some(text) = text {
                         return Err(format!("column {value:?} holds {text:?}, not a number"));
                     }
                     continue;
                 };
-                family.push(
-                    labels
-                        .iter()
-                        .map(|l| row.text(l).unwrap_or("").to_string())
-                        .collect(),
-                    v,
-                );
+                family.push(set.clone(), v);
             }
             families.push(family);
         }

@@ -52,6 +52,22 @@ impl Row {
     pub fn columns(&self) -> Vec<&str> {
         self.0.columns().iter().map(|c| c.name()).collect()
     }
+
+    /// The position of column `name`: the same in every row of a result, so a collector
+    /// looks it up once, not once per row.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.0.columns().iter().position(|c| c.name() == name)
+    }
+
+    /// The text of the column at `index` (from [`Row::index`]), `None` when SQL NULL.
+    pub fn text_at(&self, index: usize) -> Option<&str> {
+        self.0.try_get(index).ok().flatten()
+    }
+
+    /// The column at `index` as a number, as [`Row::num`].
+    pub fn num_at(&self, index: usize) -> Option<f64> {
+        self.text_at(index).and_then(parse_number)
+    }
 }
 
 /// Parses PostgreSQL's text form of a number or a boolean.

@@ -46,6 +46,7 @@ pub fn build(args: &Args) -> anyhow::Result<(Arc<Exporter>, Server)> {
                 statement_timeout: args.statement_timeout,
                 collectors,
                 plan,
+                connections: args.scrape_connections.into(),
             },
             scrape_timeout: args.scrape_timeout,
             timeout_offset: args.scrape_timeout_offset,

@@ -1,11 +1,16 @@
 //! A monitored server: its one connection, and the scrape that runs every collector on it.
 //!
 //! The connection lives in a mutex held for the whole scrape, so concurrent scrapes of one
-//! target take turns and a target never has more than one connection. A closed connection
-//! is dropped and a new one made by the next scrape; a refused or failed connection attempt
-//! ends the scrape at once with `pg_up 0` (no retry loop, no sleep).
+//! target take turns and a target never has more than one connection, or two with
+//! `--scrape.connections 2`: the second runs the collectors that make the server walk files
+//! (`database_size`) alongside the others, so a scrape waits for the longer of the two, not
+//! for their sum. A closed connection is dropped and a new one made by the next scrape; a
+//! refused or failed connection attempt ends the scrape at once with `pg_up 0` (no retry
+//! loop, no sleep). When the second connection cannot be made, its collectors run on the
+//! first.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -24,6 +29,8 @@ pub struct ScrapeOptions {
     pub collectors: CollectorOptions,
     /// The collectors to run, in order.
     pub plan: Vec<Source>,
+    /// Connections per target: 1, or 2 to run the slow collectors on a second one.
+    pub connections: usize,
 }
 
 /// How one collector did.
@@ -43,8 +50,9 @@ pub struct CollectorResult {
 pub struct Outcome {
     /// Whether the server was reachable and the connection still stood at the end.
     pub up: bool,
-    /// The collected families.
-    pub families: Vec<Family>,
+    /// The collected families, one group per collector that succeeded, in plan order (a
+    /// reused result is shared with the cache, not copied).
+    pub families: Vec<Arc<[Family]>>,
     /// Per-collector results (empty when the server could not be reached).
     pub collectors: Vec<CollectorResult>,
     /// The first error of the scrape, scrubbed of secrets.
@@ -54,7 +62,9 @@ pub struct Outcome {
 #[derive(Default)]
 struct State {
     session: Option<Session>,
-    cache: HashMap<String, (Instant, Vec<Family>)>,
+    /// The second connection, for the collectors [`Source::on_second_connection`] names.
+    second: Option<Session>,
+    cache: HashMap<String, (Instant, Arc<[Family]>)>,
     last_connect_error: Option<String>,
 }
 
@@ -122,13 +132,31 @@ impl Target {
                 }
             }
         }
-        let State { session, cache, .. } = state;
+        if state.second.as_ref().is_some_and(Session::is_closed) {
+            state.second = None;
+        }
+        if options.connections > 1
+            && state.second.is_none()
+            && options.plan.iter().any(Source::on_second_connection)
+        {
+            match Session::connect(&self.dsn, deadline, options.statement_timeout).await {
+                Ok(second) => state.second = Some(second),
+                Err(e) => tracing::debug!(error = %e, "no second connection, one does all"),
+            }
+        }
+        let State {
+            session,
+            second,
+            cache,
+            ..
+        } = state;
         let Some(conn) = session.as_ref() else {
             return Outcome::default();
         };
+        let second_conn = second.as_ref();
         let start = Instant::now();
         // Fresh cached results are reused; every other collector's query is sent now.
-        let cached: Vec<Option<Vec<Family>>> = options
+        let cached: Vec<Option<Arc<[Family]>>> = options
             .plan
             .iter()
             .map(|source| {
@@ -150,7 +178,11 @@ impl Target {
                 if cached.is_some() {
                     return None;
                 }
-                let run = source.collect(conn, &options.collectors, options.statement_timeout);
+                let on = match second_conn {
+                    Some(second) if source.on_second_connection() => second,
+                    _ => conn,
+                };
+                let run = source.collect(on, &options.collectors, options.statement_timeout);
                 let result = tokio::time::timeout_at(deadline, run).await;
                 Some((result, start.elapsed()))
             });
@@ -165,14 +197,15 @@ impl Target {
             let name = source.name();
             let (success, error, duration) = match (cached, result) {
                 (Some(families), _) => {
-                    outcome.families.extend(families);
+                    outcome.families.push(families);
                     (true, None, Duration::ZERO)
                 }
                 (None, Some((Ok(Ok(families)), duration))) => {
+                    let families: Arc<[Family]> = families.into();
                     if !source.cache_for(&options.collectors).is_zero() {
                         cache.insert(name.clone(), (Instant::now(), families.clone()));
                     }
-                    outcome.families.extend(families);
+                    outcome.families.push(families);
                     (true, None, duration)
                 }
                 (None, Some((Ok(Err(e)), duration))) => (false, Some(self.dsn.scrub(&e)), duration),
@@ -197,9 +230,13 @@ impl Target {
             // stopped answering would otherwise hold every later scrape until its deadline.
             // The next scrape connects afresh.
             conn.cancel_running_query();
+            if let Some(second) = second_conn {
+                second.cancel_running_query();
+            }
         }
         if !outcome.up || timed_out {
             *session = None;
+            *second = None;
         }
         outcome
     }

@@ -97,6 +97,9 @@ pub fn compression() -> CompressionLayer {
 }
 
 /// Converts OpenMetrics text into the Prometheus text format 0.0.4.
+///
+/// Sample lines that pass unchanged (no exemplar, no `_created`) are copied in runs, a family's
+/// samples at a time, rather than line by line: an exporter's answer may be megabytes.
 pub fn to_text_004(openmetrics: &str) -> String {
     let mut out = String::with_capacity(openmetrics.len());
     // HELP comes before TYPE in OpenMetrics, but its name may change with the type, so it is
@@ -104,7 +107,45 @@ pub fn to_text_004(openmetrics: &str) -> String {
     let mut pending_help: Option<(&str, &str)> = None;
     let mut skip_suffixes: &[&str] = &[];
     let mut family = "";
-    for line in openmetrics.lines() {
+    // Where the run of sample lines to copy as they are starts, if one is open.
+    let mut run: Option<usize> = None;
+    let mut pos = 0;
+    while pos < openmetrics.len() {
+        let rest = &openmetrics[pos..];
+        let (raw, next) = match rest.find('\n') {
+            Some(end) => (&rest[..end], pos + end + 1),
+            None => (rest, openmetrics.len()),
+        };
+        // As `str::lines`: a line ends at `\n`, and a `\r` before that `\n` is not part of it.
+        let line = match raw.strip_suffix('\r') {
+            Some(line) if next > pos + raw.len() => line,
+            _ => raw,
+        };
+        let is_sample = !line.is_empty() && !line.starts_with("# ");
+        if is_sample && pending_help.is_some() {
+            if let Some(start) = run.take() {
+                out.push_str(&openmetrics[start..pos]);
+            }
+            flush_help(&mut out, pending_help.take(), None);
+        }
+        let sample = if is_sample { strip_exemplar(line) } else { "" };
+        let skipped = is_sample && !skip_suffixes.is_empty() && line.starts_with(family) && {
+            let name_end = sample.find(['{', ' ']).unwrap_or(sample.len());
+            let name = &sample[..name_end];
+            skip_suffixes
+                .iter()
+                .any(|s| name.strip_suffix(s) == Some(family))
+        };
+        // A kept sample line without exemplar that ends in `\n` alone copies as it is.
+        if is_sample && !skipped && sample.len() == raw.len() && next > pos + raw.len() {
+            run.get_or_insert(pos);
+            pos = next;
+            continue;
+        }
+        if let Some(start) = run.take() {
+            out.push_str(&openmetrics[start..pos]);
+        }
+        pos = next;
         if let Some(rest) = line.strip_prefix("# ") {
             let (keyword, rest) = rest.split_once(' ').unwrap_or((rest, ""));
             let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -146,18 +187,14 @@ pub fn to_text_004(openmetrics: &str) -> String {
         if line.is_empty() {
             continue;
         }
-        flush_help(&mut out, pending_help.take(), None);
-        let sample = strip_exemplar(line);
-        let name_end = sample.find(['{', ' ']).unwrap_or(sample.len());
-        let name = &sample[..name_end];
-        if skip_suffixes
-            .iter()
-            .any(|s| name.strip_suffix(s) == Some(family))
-        {
+        if skipped {
             continue;
         }
         out.push_str(sample);
         out.push('\n');
+    }
+    if let Some(start) = run {
+        out.push_str(&openmetrics[start..]);
     }
     flush_help(&mut out, pending_help, None);
     out
@@ -176,6 +213,9 @@ fn flush_help(out: &mut String, help: Option<(&str, &str)>, renamed: Option<&str
 
 /// Cuts an OpenMetrics exemplar (` # {labels} value`) off a sample line.
 fn strip_exemplar(line: &str) -> &str {
+    if !line.contains('#') {
+        return line;
+    }
     let bytes = line.as_bytes();
     let mut in_quotes = false;
     let mut escaped = false;
@@ -254,5 +294,108 @@ mod tests {
             "x{path=\"/a # {b}\"} 1"
         );
         assert_eq!(strip_exemplar("x 1 # {a=\"b\"} 1"), "x 1");
+    }
+
+    /// The line-by-line conversion this module used before it copied runs: the model the
+    /// faster one must equal on every input.
+    fn reference_004(openmetrics: &str) -> String {
+        let mut out = String::new();
+        let mut pending_help: Option<(&str, &str)> = None;
+        let mut skip_suffixes: &[&str] = &[];
+        let mut family = "";
+        for line in openmetrics.lines() {
+            if let Some(rest) = line.strip_prefix("# ") {
+                let (keyword, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+                match keyword {
+                    "HELP" => {
+                        flush_help(&mut out, pending_help.take(), None);
+                        pending_help = Some((name, value));
+                    }
+                    "TYPE" => {
+                        family = name;
+                        let (renamed, kind) = match value {
+                            "counter" if !name.ends_with("_total") => {
+                                (format!("{name}_total"), "counter")
+                            }
+                            "counter" => (name.to_string(), "counter"),
+                            "info" => (format!("{name}_info"), "gauge"),
+                            "stateset" => (name.to_string(), "gauge"),
+                            "gaugehistogram" => (name.to_string(), "histogram"),
+                            "gauge" | "histogram" | "summary" => (name.to_string(), value),
+                            _ => (name.to_string(), "untyped"),
+                        };
+                        skip_suffixes = match value {
+                            "counter" | "histogram" | "summary" => &["_created"],
+                            "gaugehistogram" => &["_gcount", "_gsum"],
+                            _ => &[],
+                        };
+                        flush_help(&mut out, pending_help.take(), Some(&renamed));
+                        out.push_str(&format!("# TYPE {renamed} {kind}\n"));
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            flush_help(&mut out, pending_help.take(), None);
+            let sample = strip_exemplar(line);
+            let name_end = sample.find(['{', ' ']).unwrap_or(sample.len());
+            if skip_suffixes
+                .iter()
+                .any(|s| sample[..name_end].strip_suffix(s) == Some(family))
+            {
+                continue;
+            }
+            out.push_str(sample);
+            out.push('\n');
+        }
+        flush_help(&mut out, pending_help, None);
+        out
+    }
+
+    #[test]
+    fn copying_runs_converts_exactly_as_line_by_line() {
+        // Pieces that each exercise a path: runs of plain samples, exemplars, `_created`,
+        // HELP without TYPE, samples straight after HELP, CRLF, blank lines, `#` in labels,
+        // unknown comments, and no final newline.
+        let pieces = [
+            "# HELP a_total A \\\"x\\\".\n# TYPE a_total counter\n",
+            "# HELP a A.\n# TYPE a counter\n",
+            "a_total{k=\"1\"} 1\n",
+            "a_total{k=\"2\"} 2 # {t=\"x\"} 1.0\n",
+            "a_created{k=\"1\"} 1.7e9\n",
+            "a_createdx 3\n",
+            "b{path=\"/a # {b}\"} 1\n",
+            "# HELP lonely No type.\n",
+            "lonely 4\n",
+            "c 5\r\n",
+            "\n",
+            "# UNIT c seconds\n",
+            "# TYPE g gaugehistogram\n",
+            "g_gcount 1\ng_gsum 2\ng_bucket{le=\"+Inf\"} 1\n",
+            "# TYPE i info\ni_info{v=\"1\"} 1\n",
+            "#nospace 6\n",
+            "d 7\r",
+            "# EOF\n",
+        ];
+        // Every sequence of up to four pieces, and a long mix.
+        let mut inputs = vec![String::new(), pieces.concat()];
+        for a in pieces {
+            for b in pieces {
+                inputs.push(format!("{a}{b}"));
+                for c in pieces {
+                    inputs.push(format!("{a}{b}{c}"));
+                    for d in ["a_total 9\n", "# TYPE z summary\n", "e 1"] {
+                        inputs.push(format!("{a}{b}{c}{d}"));
+                    }
+                }
+            }
+        }
+        for input in &inputs {
+            assert_eq!(to_text_004(input), reference_004(input), "input: {input:?}");
+        }
     }
 }

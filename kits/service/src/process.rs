@@ -220,6 +220,13 @@ pub fn append_to(openmetrics: &mut String) {
     // Encoding into a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut families, &registry);
     let families = families.strip_suffix("# EOF\n").unwrap_or(&families);
+    // The usual case, `# EOF` last, costs no move of the text before it (it may be megabytes).
+    if openmetrics.ends_with("# EOF\n") {
+        openmetrics.truncate(openmetrics.len() - "# EOF\n".len());
+        openmetrics.push_str(families);
+        openmetrics.push_str("# EOF\n");
+        return;
+    }
     match openmetrics.rfind("# EOF") {
         Some(eof) => openmetrics.insert_str(eof, families),
         None => openmetrics.push_str(families),
@@ -253,6 +260,22 @@ mod tests {
     const STAT: &str = "42 (my (odd) prog) S 1 42 42 0 -1 4194560 500 0 0 0 250 150 0 0 20 0 9 0 12345 1073741824 2000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
     const STATUS: &str = "Name:\tprog\nVmPeak:\t 1048580 kB\nVmSize:\t 1048576 kB\nVmRSS:\t    8000 kB\nThreads:\t9\n";
     const LIMITS: &str = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 524288               files     \n";
+
+    #[test]
+    fn process_families_go_before_eof_wherever_it_is() {
+        let mut last = "# HELP x X.\n# TYPE x gauge\nx 1\n# EOF\n".to_string();
+        append_to(&mut last);
+        assert!(last.starts_with("# HELP x X.\n# TYPE x gauge\nx 1\n# HELP process_"));
+        assert!(last.ends_with("\n# EOF\n") && last.matches("# EOF").count() == 1);
+        let mut inside = "x 1\n# EOF\ntrailing\n".to_string();
+        append_to(&mut inside);
+        assert!(
+            inside.starts_with("x 1\n# HELP process_") && inside.ends_with("# EOF\ntrailing\n")
+        );
+        let mut none = "x 1\n".to_string();
+        append_to(&mut none);
+        assert!(none.starts_with("x 1\n# HELP process_") && !none.contains("# EOF"));
+    }
 
     #[test]
     fn every_field_is_read_from_its_file_with_the_right_unit() {

@@ -21,7 +21,7 @@ use crate::snapshot::Family;
 
 pub use forum::Preset;
 pub use options::{CollectorOptions, TableOrder};
-pub(crate) use rows::{Column, col, families_from_rows};
+pub(crate) use rows::{Column, col, families_from_rows, row_labels};
 
 /// One unit of collection, reported as `pg_exporter_collector_success{collector}`.
 #[derive(Clone, Debug)]
@@ -95,6 +95,13 @@ impl Source {
             Source::Custom(q) => q.cache,
             _ => Duration::ZERO,
         }
+    }
+
+    /// Whether it runs on the second connection when there is one: `pg_database_size()`
+    /// stats every file of every database, the one collector whose time grows with the
+    /// server's files rather than with what it returns.
+    pub fn on_second_connection(&self) -> bool {
+        matches!(self, Source::DatabaseSize)
     }
 
     /// The `collector` label value.

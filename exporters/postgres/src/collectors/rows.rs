@@ -2,7 +2,7 @@
 //! families.
 
 use crate::session::Row;
-use crate::snapshot::{Family, Kind};
+use crate::snapshot::{Family, Kind, LabelSet};
 
 /// A column of a query turned into a metric family.
 pub(crate) struct Column {
@@ -31,20 +31,38 @@ pub(crate) const fn col(
     }
 }
 
+/// The label set of each row: the `labels` columns (NULL or absent ones as empty strings),
+/// rendered once per row and shared by every family of that row.
+pub(crate) fn row_labels(rows: &[Row], labels: &[&str]) -> Vec<LabelSet> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    let at: Vec<Option<usize>> = labels.iter().map(|l| first.index(l)).collect();
+    rows.iter()
+        .map(|row| {
+            LabelSet::new(
+                labels,
+                at.iter()
+                    .map(|i| i.and_then(|i| row.text_at(i)).unwrap_or("")),
+            )
+        })
+        .collect()
+}
+
 /// One family per column, one sample per row, labelled by the `labels` columns (NULL labels
 /// become empty strings; NULL values are left out, as no number would be true).
 pub(crate) fn families_from_rows(rows: &[Row], labels: &[&str], columns: &[Column]) -> Vec<Family> {
+    let sets = row_labels(rows, labels);
     columns
         .iter()
         .map(|c| {
-            let mut family = Family::new(c.metric, c.help, c.kind, labels);
-            for row in rows {
-                if let Some(v) = row.num(c.column) {
-                    let values = labels
-                        .iter()
-                        .map(|l| row.text(l).unwrap_or("").to_string())
-                        .collect();
-                    family.push(values, v);
+            let mut family = Family::new(c.metric, c.help, c.kind);
+            if let Some(at) = rows.first().and_then(|first| first.index(c.column)) {
+                family.reserve(rows.len());
+                for (row, set) in rows.iter().zip(&sets) {
+                    if let Some(v) = row.num_at(at) {
+                        family.push(set.clone(), v);
+                    }
                 }
             }
             family

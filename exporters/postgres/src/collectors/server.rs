@@ -3,7 +3,7 @@
 
 use super::{Column, col, families_from_rows};
 use crate::session::Session;
-use crate::snapshot::{Family, Kind};
+use crate::snapshot::{Family, Kind, LabelSet};
 
 /// `pg_static{version,short_version} 1`, from what the session read at connect.
 pub fn static_info(session: &Session) -> Vec<Family> {
@@ -11,10 +11,15 @@ pub fn static_info(session: &Session) -> Vec<Family> {
         "pg_static",
         "Version string as reported by postgres",
         Kind::Untyped,
-        &["version", "short_version"],
     );
     family.push(
-        vec![session.version.clone(), short_version(session.version_num)],
+        LabelSet::new(
+            &["version", "short_version"],
+            [
+                session.version.as_str(),
+                short_version(session.version_num).as_str(),
+            ],
+        ),
         1.0,
     );
     vec![family]
@@ -147,12 +152,18 @@ pub async fn settings(session: &Session) -> Result<Vec<Family>, String> {
                 WHERE vartype IN ('bool', 'integer', 'real')")
         .await?;
     let mut families = Vec::with_capacity(rows.len());
+    let Some(first) = rows.first() else {
+        return Ok(families);
+    };
+    let at = |column| first.index(column).ok_or("pg_settings lacks a column");
+    let (name_at, setting_at, unit_at, desc_at) =
+        (at("name")?, at("setting")?, at("unit")?, at("short_desc")?);
     for row in &rows {
-        let (Some(name), Some(setting)) = (row.text("name"), row.text("setting")) else {
+        let (Some(name), Some(setting)) = (row.text_at(name_at), row.text_at(setting_at)) else {
             continue;
         };
-        let unit = row.text("unit").unwrap_or("");
-        let desc = row.text("short_desc").unwrap_or("");
+        let unit = row.text_at(unit_at).unwrap_or("");
+        let desc = row.text_at(desc_at).unwrap_or("");
         let Some(value) = crate::session::parse_number(setting) else {
             continue;
         };

@@ -621,3 +621,60 @@ async fn the_least_privilege_role_of_the_readme_is_enough() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_second_connection_walks_the_database_sizes_and_there_are_never_more() {
+    let db = testkit::TestDb::new().await;
+    let client = db.client().await;
+    let exporter = crate::exporter(
+        &db.url,
+        &[
+            "--preset",
+            "none",
+            "--scrape.connections",
+            "2",
+            "--cache.slow-collectors",
+            "0",
+        ],
+    );
+    for _ in 0..3 {
+        let text = exporter.metrics(None).await.unwrap();
+        assert_eq!(must(&text, "pg_up", &[]), 1.0);
+        assert_eq!(must(&text, "pg_exporter_last_scrape_error", &[]), 0.0);
+        let size: i64 = client
+            .query_one("SELECT pg_database_size(current_database())", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let exported = must(&text, "pg_database_size_bytes", &[("datname", &db.name)]);
+        assert!(
+            (exported - size as f64).abs() / (size as f64) < 0.1,
+            "{exported} vs {size}"
+        );
+    }
+    let connections: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'pg-exporter'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        connections, 2,
+        "two connections, whatever the number of scrapes"
+    );
+    assert!(
+        clap::Parser::try_parse_from([
+            "pg-exporter",
+            "--data-source-name",
+            "postgresql://u@localhost/db",
+            "--scrape.connections",
+            "3"
+        ])
+        .map(|_: pg_exporter::cli::Args| ())
+        .is_err(),
+        "at most two"
+    );
+}
