@@ -1,13 +1,16 @@
 //! The server-rendered pages of the web role: read-only pages ([`pages`]), the forms that
 //! write ([`forms`]), accounts ([`account`], [`accounts`], [`avatar`]), the admin panel ([`admin`]), and their
-//! templates ([`templates`]).
+//! templates ([`templates`]); attachments ([`attachments`]); the reply page with quotes and the
+//! preview ([`posting`]).
 
 pub mod account;
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod avatar;
 pub mod forms;
 pub mod pages;
+pub mod posting;
 pub mod queue;
 pub mod templates;
 
@@ -62,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(static_file))
         .merge(admin::routes())
         .merge(accounts::routes())
+        .merge(attachments::routes())
+        .merge(posting::routes())
 }
 
 /// Unknown paths.
