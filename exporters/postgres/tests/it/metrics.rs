@@ -307,7 +307,7 @@ async fn every_family_is_present_with_the_values_sql_gives() {
     must(&text, "pg_statio_user_tables_heap_blks_hit", &users);
     assert_eq!(
         label_values(&text, "pg_stat_user_tables_seq_scan", "relname").len(),
-        6
+        7
     );
 
     // How the scrape went.
@@ -568,6 +568,7 @@ GRANT SELECT (id, category_id, created_at, is_hidden) ON public.threads TO {role
 GRANT SELECT (id, thread_id, created_at, is_deleted) ON public.posts TO {role};
 GRANT SELECT (id, thread_id) ON public.polls TO {role};
 GRANT SELECT (id, poll_id, user_id) ON public.poll_votes TO {role};
+GRANT SELECT (id, size_bytes) ON public.attachments TO {role};
 ";
 
 #[tokio::test]
