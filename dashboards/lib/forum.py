@@ -76,6 +76,18 @@ def growth():
                    (f'sum by (action) (increase(forum_moderation_actions_total{{job=~"forum-web|forum-api"}}[1h]))', "{{action}}"),
                    "short", bars=True,
                    description="Threads merged, posts moved or split, polls added, edited, closed, reopened or deleted, and best answers unmarked, per hour."),
+        timeseries("Attachment uploads",
+                   (f'sum by (result) (rate(forum_attachment_uploads_total{{job=~"forum-web|forum-api"}}[{RI}])) * 60',
+                    "{{result}}"),
+                   "opm", description="Attachment uploads per minute by result: stored, too_large (over the administrator's limit), type_refused (a type not allowed, told from the bytes), invalid (no file, an image that does not decode), storage_error (the store failed: 503)."),
+        timeseries("Attachment storage", [
+            (f'sum by (operation) (rate(forum_attachment_storage_errors_total[{RI}])) * 60', "errors: {{operation}}"),
+            (f"sum(rate(forum_attachment_orphans_removed_total[{RI}])) * 60", "orphans removed"),
+        ], "opm", description="Failed or timed-out calls to the attachment store per minute, by operation (put, get, delete), in the web, API and worker processes (any: ForumAttachmentStorageErrors); orphans (never linked to a post) the worker removed."),
+        timeseries("Attachments stored", [
+            ("max(forum_attachment_bytes)", "bytes (worker)"),
+            (f"sum(forum_attachments_size_bytes{{{S}}})", "bytes (database)"),
+        ], "bytes", description="Bytes of the attachments the database knows (images in their re-encoded form, thumbnails left out): the worker's gauge, refreshed at each sweep, and pg-exporter's forum preset."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),
@@ -83,7 +95,7 @@ def growth():
     ]
     return dashboard("forum-growth", "Forum growth and activity",
                      "Users, threads and posts: totals, per-hour growth, new and online users, polls.",
-                     ["forum"], 3, variables, panels, time_from="now-24h")
+                     ["forum"], 4, variables, panels, time_from="now-24h")
 
 
 def deployment():

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 /// Every asset: name, content, MIME type.
-pub const ASSETS: [(&str, &str, &str); 2] = [
+pub const ASSETS: [(&str, &str, &str); 3] = [
     (
         "style.css",
         include_str!("../assets/style.css"),
@@ -15,6 +15,11 @@ pub const ASSETS: [(&str, &str, &str); 2] = [
     (
         "forum.js",
         include_str!("../assets/forum.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "posting.js",
+        include_str!("../assets/posting.js"),
         "text/javascript; charset=utf-8",
     ),
 ];

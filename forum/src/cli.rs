@@ -101,6 +101,9 @@ pub struct ServeArgs {
     /// goes to PostgreSQL).
     #[arg(long, env = "FORUM_READ_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
     pub read_cache: bool,
+    /// Where attachments are kept.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Subcommands.
@@ -151,6 +154,12 @@ pub struct WorkerArgs {
     /// The longest wait for each step of an SMTP dialogue, in seconds.
     #[arg(long, env = "FORUM_SMTP_TIMEOUT_SECONDS", default_value_t = 30)]
     pub smtp_timeout_seconds: u64,
+    /// Where attachments are kept (the worker removes the orphans).
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Attachments no post refers to are removed this many hours after their upload.
+    #[arg(long, env = "FORUM_ATTACHMENT_ORPHAN_HOURS", default_value_t = 24)]
+    pub attachment_orphan_hours: u64,
 }
 
 /// `forum seed` options.
@@ -227,5 +236,59 @@ impl SpamArgs {
             new_member_links: self.spam_new_member_links,
             moderate_first_posts: self.spam_moderate_first_posts,
         }
+    }
+}
+
+/// The attachment storage: a local directory or an S3-compatible bucket. The same flags serve
+/// the web and API roles (uploads, downloads) and the worker (orphans). The keys are never
+/// printed: `--help` hides their environment values and `Debug` redacts them.
+#[derive(Args, Clone)]
+pub struct StorageArgs {
+    /// Where attachments are kept: `file:///var/lib/forum/attachments` (a directory, shared by
+    /// every replica) or `s3://bucket/prefix` (an S3-compatible object store). Unset:
+    /// attachments are off.
+    #[arg(long, env = "FORUM_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// The S3 endpoint (`https://s3.example.org`, `http://minio:9000`); unset: AWS.
+    #[arg(long, env = "FORUM_STORAGE_ENDPOINT")]
+    pub storage_endpoint: Option<String>,
+    /// The S3 region.
+    #[arg(long, env = "FORUM_STORAGE_REGION", default_value = "us-east-1")]
+    pub storage_region: String,
+    /// The S3 access key id.
+    #[arg(long, env = "FORUM_STORAGE_ACCESS_KEY_ID", hide_env_values = true)]
+    pub storage_access_key_id: Option<String>,
+    /// The S3 secret access key.
+    #[arg(long, env = "FORUM_STORAGE_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub storage_secret_access_key: Option<String>,
+    /// The longest a storage call may take, in seconds.
+    #[arg(long, env = "FORUM_STORAGE_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub storage_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for StorageArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings()
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|| "StorageArgs { off }".into())
+            .fmt(f)
+    }
+}
+
+impl StorageArgs {
+    /// The storage settings, if a storage URL is set.
+    pub fn settings(&self) -> Option<crate::attachments::storage::StorageSettings> {
+        let url = self.storage_url.clone().filter(|u| !u.trim().is_empty())?;
+        Some(crate::attachments::storage::StorageSettings {
+            url,
+            endpoint: self.storage_endpoint.clone().filter(|e| !e.is_empty()),
+            region: Some(self.storage_region.clone()),
+            access_key_id: self.storage_access_key_id.clone().filter(|k| !k.is_empty()),
+            secret_access_key: self
+                .storage_secret_access_key
+                .clone()
+                .filter(|k| !k.is_empty()),
+            timeout: std::time::Duration::from_secs(self.storage_timeout_seconds.max(1)),
+        })
     }
 }

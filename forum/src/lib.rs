@@ -2,11 +2,12 @@
 //! answers, moderation, an admin panel, a JSON API, and a background worker.
 //!
 //! Modules are layered; a module imports only modules on its floor or below (README: layout):
-//! - [`config`], [`registration`], [`error`], [`password`], [`markdown`], [`assets`], [`db`],
+//! - [`config`], [`registration`], [`error`], [`password`], [`markdown`], [`attachment_html`], [`quote`], [`assets`], [`db`],
 //!   [`safety_metrics`], [`moderation_metrics`]: settings, the error type, hashing, rendering, the embedded assets, the
 //!   pool and migrations, the defences' counters;
 //! - [`models`]: the domain types and their SQL;
 //! - [`cache`], [`glance`], [`auth`], [`ratelimit`], [`antispam`], [`publish`], [`mail`], [`accounts`],
+//!   [`attachments`],
 //!   [`metrics`], [`worker`], [`seed`]: services taking a pool and plain values; [`state`]
 //!   bundles them for the handlers;
 //! - [`http`]: cookies, middleware, the viewer of a request, the HTML error page, health;
@@ -21,6 +22,8 @@ pub mod antispam;
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod attachment_html;
+pub mod attachments;
 pub mod auth;
 pub mod cache;
 pub mod cli;
@@ -36,6 +39,7 @@ pub mod models;
 pub mod moderation_metrics;
 pub mod password;
 pub mod publish;
+pub mod quote;
 pub mod ratelimit;
 pub mod registration;
 pub mod safety_metrics;

@@ -1,5 +1,6 @@
 //! Markdown to sanitised HTML: pulldown-cmark renders, ammonia removes scripts, event handlers,
-//! `javascript:` links and anything else outside its allow-list. Rendered once, on write.
+//! `javascript:` links and anything else outside its allow-list; attachment images become linked
+//! thumbnails ([`crate::attachment_html`]). Rendered once, on write.
 //!
 //! Rendering is bounded: a source nested deeper than [`MAX_NESTING`] block containers (block
 //! quotes, list items) is refused before it reaches the parser (deep nesting is what makes the
@@ -83,6 +84,7 @@ pub fn render(source: &str) -> Result<String, MarkdownError> {
         .link_rel(Some("nofollow noopener noreferrer"))
         .clean(&unsafe_html)
         .to_string();
+    let safe = crate::attachment_html::thumbnails(&safe);
     if safe.len() > MAX_OUTPUT_BYTES {
         return Err(MarkdownError::TooLarge);
     }

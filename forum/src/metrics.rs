@@ -2,7 +2,8 @@
 //! `forum_build_info`, `forum_http_requests_total{role,method,status}`,
 //! `forum_http_request_duration_seconds{role}`,
 //! `forum_login_failures_total{door,account}` and, in the worker,
-//! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`. The middleware that counts requests is `http::middleware`.
+//! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`; the
+//! attachment metrics of `attachments::metrics`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -71,6 +72,7 @@ pub struct Metrics {
     accounts: AccountMetrics,
     /// Merges, moves, splits, polls and best answers managed.
     pub moderation: crate::moderation_metrics::ModerationMetrics,
+    attachments: std::sync::Arc<crate::attachments::metrics::AttachmentMetrics>,
 }
 
 impl Metrics {
@@ -128,8 +130,12 @@ impl Metrics {
         }
         let accounts = AccountMetrics::register(&mut registry);
         let moderation = crate::moderation_metrics::ModerationMetrics::register(&mut registry);
+        let attachments = std::sync::Arc::new(
+            crate::attachments::metrics::AttachmentMetrics::register(&mut registry),
+        );
         Metrics {
             moderation,
+            attachments,
             role,
             safety,
             registry,
@@ -181,6 +187,13 @@ impl Metrics {
     /// `retry`, `failed`).
     pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
         self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
+    }
+}
+
+impl Metrics {
+    /// The attachment metrics (`forum_attachment_*`).
+    pub fn attachments(&self) -> std::sync::Arc<crate::attachments::metrics::AttachmentMetrics> {
+        self.attachments.clone()
     }
 }
 

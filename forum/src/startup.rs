@@ -146,6 +146,9 @@ async fn serve(pool: Pool, database_url: &str, args: ServeArgs) -> anyhow::Resul
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.role.default_port())));
     let mut state = AppState::new(pool, config);
+    if let Some(storage) = open_storage(&args.storage)? {
+        state = state.with_storage(storage);
+    }
     if args.read_cache {
         let (pg, tls) = crate::db::connection(database_url)?;
         state = state.with_read_cache(crate::cache::ListenerConfig::new(pg, tls));
@@ -203,10 +206,32 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
     );
     let idle = Duration::from_millis(args.idle_ms);
     let mails = tokio::spawn(sender.run(idle, service_kit::shutdown_signal()));
+    let attachments =
+        crate::attachments::Attachments::new(open_storage(&args.storage)?, metrics.attachments());
+    let sweep = tokio::spawn(crate::attachments::sweep::run(
+        pool.clone(),
+        attachments,
+        Duration::from_secs(args.attachment_orphan_hours.saturating_mul(3600)),
+        crate::attachments::sweep::EVERY,
+        service_kit::shutdown_signal(),
+    ));
     crate::worker::run(pool, metrics, idle, service_kit::shutdown_signal()).await;
     let _ = mails.await;
+    let _ = sweep.await;
     server.abort();
     Ok(())
+}
+
+/// The attachment store of `--storage-url`, if set (its keys never reach the log).
+pub fn open_storage(
+    args: &crate::cli::StorageArgs,
+) -> anyhow::Result<Option<crate::attachments::storage::Storage>> {
+    let Some(settings) = args.settings() else {
+        return Ok(None);
+    };
+    let storage = crate::attachments::storage::Storage::open(&settings)?;
+    tracing::info!(store = storage.describe(), "attachments enabled");
+    Ok(Some(storage))
 }
 
 /// Gives the accounts made without one (before names had skeletons, or by the seed) their

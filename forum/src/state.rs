@@ -23,6 +23,8 @@ pub struct AppState {
     pub cache: Arc<ReadCache>,
     /// Who is online and the edit time limit, as pages show them (a few seconds old at most).
     pub glance: Arc<crate::glance::Glance>,
+    /// Attachments: the store (off unless [`AppState::with_storage`]) and their counters.
+    pub attachments: crate::attachments::Attachments,
 }
 
 impl AppState {
@@ -35,12 +37,14 @@ impl AppState {
     /// A state for `pool` with `config` that counts into `metrics` (the worker shares its
     /// metrics with the server of its `/metrics`).
     pub fn with_metrics(pool: Pool, config: Config, metrics: Arc<Metrics>) -> AppState {
+        let attachments = crate::attachments::Attachments::new(None, metrics.attachments());
         AppState {
             pool,
             config: Arc::new(config),
             metrics,
             cache: Arc::new(ReadCache::disabled()),
             glance: Arc::new(crate::glance::Glance::default()),
+            attachments,
         }
     }
 
@@ -48,6 +52,12 @@ impl AppState {
     /// (spawned on the current tokio runtime; see [`crate::cache`]).
     pub fn with_read_cache(mut self, listen: ListenerConfig) -> AppState {
         self.cache = Arc::new(ReadCache::start(listen));
+        self
+    }
+
+    /// This state with attachments kept in `storage`.
+    pub fn with_storage(mut self, storage: crate::attachments::storage::Storage) -> AppState {
+        self.attachments.storage = Some(storage);
         self
     }
 

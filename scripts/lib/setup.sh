@@ -70,3 +70,27 @@ ensure_rust() {
         fi
     done
 }
+
+# The S3-compatible server of the attachment storage tests: moto in server mode, from PyPI,
+# in a virtualenv cached outside the clone (MOTO_VENV, default /var/cache/forum-moto/venv).
+# The tests find `moto_server` there (or through MOTO_SERVER).
+ensure_moto() {
+    local venv="${MOTO_VENV:-/var/cache/forum-moto/venv}"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        log "installing moto (S3 test server) into $venv"
+        command -v python3 >/dev/null 2>&1 || {
+            echo "error: python3 is needed for moto; install python3 and python3-venv" >&2
+            return 1
+        }
+        mkdir -p "$(dirname "$venv")"
+        /usr/bin/python3 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv" || {
+            echo "error: cannot create a virtualenv at $venv; install python3-venv" >&2
+            return 1
+        }
+        "$venv/bin/pip" install -q 'moto[server]' || {
+            echo "error: pip install 'moto[server]' into $venv failed" >&2
+            return 1
+        }
+    fi
+    export MOTO_SERVER="$venv/bin/moto_server"
+}

@@ -2,10 +2,12 @@
 //! or the session cookie); a browser request from another origin is refused (Origin check), and
 //! JSON bodies need `Content-Type: application/json`, which a cross-site form cannot send; a
 //! write with a content type a form can send is refused whatever its body (so actions without a
-//! body, such as a like, are as safe as the JSON ones).
+//! body, such as a like, are as safe as the JSON ones). The one multipart route, the attachment
+//! upload, checks the CSRF token of cookie sessions instead.
 
 pub mod account;
 pub mod accounts;
+pub mod attachments;
 pub mod error;
 pub mod moderation;
 pub mod people;
@@ -76,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/moderation/queue/{id}/ban", post(queue::ban))
         .merge(accounts::routes())
         .merge(posting::routes())
+        .merge(attachments::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)
@@ -110,7 +113,10 @@ pub async fn origin_check(req: Request, next: Next) -> Response {
             ]
             .contains(&v.as_str())
         });
-    if writes && form_type {
+    // Uploads are multipart by nature; their handler checks the CSRF token of cookie
+    // sessions itself (`api::attachments`).
+    let upload = req.uri().path() == "/api/attachments/";
+    if writes && form_type && !upload {
         let body = json!({ "error": "the API takes JSON bodies (Content-Type: application/json)" });
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response();
     }

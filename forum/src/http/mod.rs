@@ -8,6 +8,7 @@ pub mod error_page;
 pub mod health;
 pub mod login_failures;
 pub mod middleware;
+pub mod upload;
 pub mod viewer;
 
 use crate::error::AppError;

@@ -5,6 +5,7 @@
 //! here renders HTML or knows about requests.
 
 pub mod accounts;
+pub mod attachments;
 pub mod bans;
 pub mod best_answer;
 pub mod categories;

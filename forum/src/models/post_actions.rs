@@ -39,6 +39,7 @@ pub async fn edit(
         &[&id, &body, &html, &hide_history],
     )
     .await?;
+    crate::models::attachments::link_from_body(tx, id, user.id, body).await?;
     Ok(post)
 }
 

@@ -126,6 +126,7 @@ pub async fn insert(
         )
         .await?;
     let id: i64 = row.get(0);
+    crate::models::attachments::link_from_body(tx, id, user_id, body).await?;
     tx.execute(
         "WITH t AS (
             UPDATE threads SET post_count = post_count + 1, last_activity_at = now(), last_poster_id = $2

@@ -1,11 +1,15 @@
 //! The server-rendered pages of the web role: read-only pages ([`pages`]), the forms that
 //! write ([`forms`]), accounts ([`account`], [`accounts`], [`avatar`]), the admin panel ([`admin`]), and their
-//! templates ([`templates`]).
+//! templates ([`templates`]); attachments ([`attachments`]); the reply page with quotes and the
+//! preview ([`compose`]); polls after the start, best answers, merge, move and split ([`posting`]);
+//! the member list ([`people`]).
 
 pub mod account;
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod avatar;
+pub mod compose;
 pub mod forms;
 pub mod pages;
 pub mod people;
@@ -76,6 +80,8 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(static_file))
         .merge(admin::routes())
         .merge(accounts::routes())
+        .merge(attachments::routes())
+        .merge(compose::routes())
 }
 
 /// Unknown paths.

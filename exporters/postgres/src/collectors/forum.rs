@@ -10,7 +10,8 @@ use crate::snapshot::{Family, Kind};
 /// Which forum schema to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// This project's forum (`users`, `threads`, `posts`, `categories`, `polls`, `poll_votes`).
+    /// This project's forum (`users`, `threads`, `posts`, `categories`, `polls`, `poll_votes`,
+    /// `attachments`).
     Forum,
     /// Misago 0.39 (`misago_users_user`, `misago_threads_*`, the `root_category` tree).
     Misago,
@@ -43,13 +44,17 @@ const FORUM_SQL: &str = "SELECT u.*, \
     (SELECT count(*) FROM public.posts WHERE NOT is_deleted) AS posts, \
     (SELECT count(*) FROM public.categories) AS categories, \
     (SELECT count(*) FROM public.polls) AS polls, \
-    (SELECT count(*) FROM public.poll_votes) AS poll_votes \
+    (SELECT count(*) FROM public.poll_votes) AS poll_votes, \
+    a.attachments, a.attachments_size_bytes \
   FROM (SELECT count(*) AS users, \
                count(*) FILTER (WHERE is_active) AS users_active, \
                count(*) FILTER (WHERE NOT is_active) AS users_awaiting_activation, \
                count(*) FILTER (WHERE created_at > now() - interval '24 hours') AS users_joined_last_24h, \
                count(*) FILTER (WHERE last_seen_at > now() - interval '5 minutes') AS users_online \
-        FROM public.users) u";
+        FROM public.users) u, \
+       (SELECT count(*) AS attachments, \
+               COALESCE(sum(size_bytes), 0)::bigint AS attachments_size_bytes \
+        FROM public.attachments) a";
 
 // Public content is what lives in the `root_category` tree (private threads have a tree of
 // their own); hidden and unapproved content is not counted. Misago writes what happens to a
@@ -125,6 +130,18 @@ pub async fn collect(session: &Session, preset: Preset) -> Result<Vec<Family>, S
                 "forum_poll_votes",
                 Kind::Gauge,
                 "Votes cast in polls",
+            ),
+            col(
+                "attachments",
+                "forum_attachments",
+                Kind::Gauge,
+                "Attachments uploaded, linked to a post or not yet",
+            ),
+            col(
+                "attachments_size_bytes",
+                "forum_attachments_size_bytes",
+                Kind::Gauge,
+                "Bytes of the stored attachments (thumbnails left out)",
             ),
         ],
     ))

@@ -23,6 +23,10 @@ INSERT INTO threads (category_id, is_hidden) SELECT 1 + i % 3, i % 5 = 0 FROM ge
 INSERT INTO posts (thread_id, is_deleted) SELECT 1 + i % 20, i % 7 = 0 FROM generate_series(1, 140) i;
 INSERT INTO polls (thread_id) VALUES (1), (2);
 INSERT INTO poll_votes (poll_id, user_id) SELECT 1 + i % 2, i FROM generate_series(1, 9) i;
+CREATE TABLE attachments (id bigserial PRIMARY KEY, post_id bigint NULL REFERENCES posts(id),
+                          size_bytes bigint NOT NULL);
+INSERT INTO attachments (post_id, size_bytes) SELECT CASE WHEN i % 2 = 0 THEN i END, 1000 * i
+  FROM generate_series(1, 11) i;
 ";
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> f64 {
@@ -76,6 +80,11 @@ async fn every_family_is_present_with_the_values_sql_gives() {
         ("forum_categories", "SELECT count(*) FROM categories"),
         ("forum_polls", "SELECT count(*) FROM polls"),
         ("forum_poll_votes", "SELECT count(*) FROM poll_votes"),
+        ("forum_attachments", "SELECT count(*) FROM attachments"),
+        (
+            "forum_attachments_size_bytes",
+            "SELECT sum(size_bytes)::bigint FROM attachments",
+        ),
     ] {
         assert_eq!(
             must(&text, metric, &[]),
@@ -298,7 +307,7 @@ async fn every_family_is_present_with_the_values_sql_gives() {
     must(&text, "pg_statio_user_tables_heap_blks_hit", &users);
     assert_eq!(
         label_values(&text, "pg_stat_user_tables_seq_scan", "relname").len(),
-        6
+        7
     );
 
     // How the scrape went.
@@ -559,6 +568,7 @@ GRANT SELECT (id, category_id, created_at, is_hidden) ON public.threads TO {role
 GRANT SELECT (id, thread_id, created_at, is_deleted) ON public.posts TO {role};
 GRANT SELECT (id, thread_id) ON public.polls TO {role};
 GRANT SELECT (id, poll_id, user_id) ON public.poll_votes TO {role};
+GRANT SELECT (id, size_bytes) ON public.attachments TO {role};
 ";
 
 #[tokio::test]

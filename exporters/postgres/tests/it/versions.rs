@@ -127,6 +127,8 @@ const EVERY_VERSION: &[&str] = &[
     "forum_categories",
     "forum_polls",
     "forum_poll_votes",
+    "forum_attachments",
+    "forum_attachments_size_bytes",
     "pg_exporter_last_scrape_duration_seconds",
     "pg_exporter_last_scrape_error",
     "pg_exporter_scrapes_total",

@@ -1,8 +1,9 @@
 //! The admin panel at `/admin/`: its own login ([`login`]; a logged-in admin re-enters the
 //! password, a failure answers 401), counts and job buttons (here), category management
 //! ([`categories`]), user management ([`users`]), bans of addresses and e-mail patterns
-//! ([`bans`]).
+//! ([`bans`]), attachment settings ([`attachments`]).
 
+pub mod attachments;
 pub mod bans;
 pub mod categories;
 pub mod guard;
@@ -52,6 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/settings/edit-time-limit",
             post(settings::edit_limit_update),
+        )
+        .route(
+            "/admin/attachments",
+            get(attachments::attachments_settings).post(attachments::attachments_update),
         )
         .route("/admin/{*rest}", get(admin_missing))
 }
