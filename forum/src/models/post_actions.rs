@@ -6,8 +6,8 @@
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
-use crate::models::policy;
-use crate::models::posts::{Post, PostBody, first_id, may_choose_best, render};
+use crate::models::policy::{self, Access};
+use crate::models::posts::{Post, PostBody, first_id, render};
 use crate::models::users::User;
 
 /// Edits post `id` as `user`, keeping the old text in `post_edits`, as
@@ -17,16 +17,15 @@ pub async fn edit(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     body: &PostBody,
     hide_history: bool,
 ) -> Result<Post, AppError> {
     let body = body.as_str();
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    policy::check_edit(user, &thread, &post)?;
-    if hide_history && !user.is_moderator() {
-        return Err(AppError::Forbidden(
-            "only moderators can hide an edit history".into(),
-        ));
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    policy::check_edit(access, user, &thread, &post)?;
+    if hide_history {
+        policy::check_restore(access, &thread)?;
     }
     tx.execute(
         "INSERT INTO post_edits (post_id, user_id, old_body) VALUES ($1, $2, $3)",
@@ -43,23 +42,23 @@ pub async fn edit(
     Ok(post)
 }
 
-/// Soft-deletes post `id` as `user` (its author or a moderator), or restores it (`deleted`
-/// false: moderators only, so a moderator's mistake can be undone).
+/// Soft-deletes post `id` as `user` (its author or a moderator of its category), or restores
+/// it (`deleted` false: the moderators of its category only, so a moderator's mistake can be
+/// undone).
 pub async fn set_deleted(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     deleted: bool,
 ) -> Result<Post, AppError> {
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    if !deleted && (!user.is_moderator() || user.is_banned()) {
-        return Err(AppError::Forbidden(
-            "only moderators can restore a post".into(),
-        ));
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    if !deleted {
+        policy::check_restore(access, &thread)?;
     }
     if deleted {
         let first = first_id(tx, post.thread_id).await?;
-        policy::check_delete(user, &thread, &post, first)?;
+        policy::check_delete(access, user, &thread, &post, first)?;
     }
     tx.execute(
         "UPDATE posts SET is_deleted = $2 WHERE id = $1",
@@ -74,10 +73,11 @@ pub async fn set_like(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     like: bool,
 ) -> Result<i32, AppError> {
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    policy::check_like(user, &thread, &post)?;
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    policy::check_like(access, user, &thread, &post)?;
     let changed = if like {
         tx.execute(
             "INSERT INTO post_likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -107,8 +107,13 @@ pub async fn set_like(
 
 /// Marks post `id` as the best answer of its thread: question categories only, by the thread's
 /// author or a moderator, and never the first post.
-pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let (post, _) = policy::visible_post(tx, id, Some(user)).await?;
+pub async fn mark_best(
+    tx: &impl GenericClient,
+    id: i64,
+    user: &User,
+    access: Access<'_>,
+) -> Result<i64, AppError> {
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
     let row = tx
         .query_one(
             "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)
@@ -116,14 +121,13 @@ pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<
             &[&post.thread_id],
         )
         .await?;
-    let (author, question, first): (Option<i64>, bool, Option<i64>) =
-        (row.get(0), row.get(1), row.get(2));
+    let (question, first): (bool, Option<i64>) = (row.get(1), row.get(2));
     if !question {
         return Err(AppError::invalid(
             "best answers are only for question categories",
         ));
     }
-    if !may_choose_best(user, author) {
+    if !policy::may_choose_best(access, user, &thread) {
         return Err(AppError::Forbidden(
             "only the thread's author or a moderator can choose the best answer".into(),
         ));

@@ -1,12 +1,13 @@
 //! The admin panel at `/admin/`: its own login ([`login`]; a logged-in admin re-enters the
 //! password, a failure answers 401), counts and job buttons (here), category management
 //! ([`categories`]), user management ([`users`]), bans of addresses and e-mail patterns
-//! ([`bans`]).
+//! ([`bans`]), permissions per category and roles ([`permissions`]).
 
 pub mod bans;
 pub mod categories;
 pub mod guard;
 pub mod login;
+pub mod permissions;
 pub mod users;
 
 use askama::Template;
@@ -47,6 +48,19 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/antispam", post(bans::antispam_update))
         .route("/admin/registration", post(users::registration_update))
         .route("/admin/jobs", post(jobs_create))
+        .route(
+            "/admin/categories/{id}/permissions",
+            get(permissions::grid).post(permissions::grid_update),
+        )
+        .route(
+            "/admin/roles",
+            get(permissions::roles_index).post(permissions::roles_create),
+        )
+        .route("/admin/roles/{id}/delete", post(permissions::roles_delete))
+        .route(
+            "/admin/users/{id}/roles",
+            get(permissions::user_roles).post(permissions::user_roles_update),
+        )
         .route("/admin/{*rest}", get(admin_missing))
 }
 
