@@ -72,6 +72,14 @@ def growth():
         timeseries("Account events",
                    (f'sum by (event) (rate(forum_account_events_total[{RI}])) * 60', "{{event}}"),
                    "opm", description="Activations, approvals, password reset links asked for and used, passwords set by administrators, e-mail changes, deleted accounts, per minute."),
+        timeseries("Permission refusals",
+                   (f'sum by (action) (rate(forum_permission_denied_total{{job=~"forum-web|forum-api"}}[{RI}])) * 60', "{{action}}"),
+                   "opm", bars=True,
+                   description="Requests the permission policy refused per minute, by the missing permission (see: a category or thread that does not exist for the viewer, read, start and reply in read-only categories, moderate, private: a private thread of others). A steady stream of see/private is someone probing ids."),
+        timeseries("Private threads", [
+            (f"sum(forum_private_threads{{{S}}})", "private threads"),
+            ('sum(rate(forum_private_threads_created_total{job=~"forum-web|forum-api"}[1h])) * 3600', "started per hour"),
+        ], "short", description="Private threads between invited members (not in the public totals above), and how many are started per hour."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),

@@ -17,7 +17,10 @@
 # Env: DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 #      DURATION (default 15s), WARMUP (default 3s, 0 for none), RUNS (default 1),
 #      CONNECTIONS (16), THREADS (2), KEEP_DB=1 to keep the database,
-#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false").
+#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false"),
+#      MEMBER=1 to send every request as a logged-in member (a session cookie of a seeded
+#      member), FORUM_BIN to benchmark a given binary instead of building this checkout's
+#      (to compare with an earlier build).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,8 +37,12 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 command -v psql >/dev/null || { echo "psql is missing: apt-get install -y postgresql-client" >&2; exit 1; }
 
 echo "== $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average before the build:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
-(cd "$repo" && cargo build --release -q -p forum)
-bin="$CARGO_TARGET_DIR/release/forum"
+if [ -n "${FORUM_BIN:-}" ]; then
+    bin="$FORUM_BIN"
+else
+    (cd "$repo" && cargo build --release -q -p forum)
+    bin="$CARGO_TARGET_DIR/release/forum"
+fi
 
 export LOG_LEVEL=warn
 db="forum_bench_$$"
@@ -65,6 +72,19 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null &&
 # The category with the most threads in its subtree: a top-level one.
 category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id LIMIT 1")"
 thread="$(psql "$DATABASE_URL" -Atc "SELECT id FROM threads ORDER BY post_count DESC, id LIMIT 1")"
+
+# A logged-in member: a session whose token hash (SHA-256 hex) is stored as the forum does.
+cookie=()
+if [ "${MEMBER:-0}" = 1 ]; then
+    token="bench-member-session-$$"
+    psql "$DATABASE_URL" -qc "INSERT INTO sessions (token_hash, user_id, kind, expires_at)
+        SELECT encode(sha256('$token'::bytea), 'hex'), id, 'user', now() + interval '1 day'
+        FROM users WHERE role = 'member' ORDER BY id LIMIT 1" >/dev/null
+    cookie=(-H "Cookie: forum_session=$token")
+    curl -fs "${cookie[@]}" "http://127.0.0.1:$port/" | grep -q 'action="/logout"' \
+        || { echo "the member session does not log in" >&2; exit 1; }
+    echo "== as a logged-in member"
+fi
 
 lua="$(mktemp)"
 out="$(mktemp)"
@@ -99,7 +119,7 @@ others_percent() {
 # One measured run of $1 (wrk is a direct child of this shell, so cpu_ticks counts it):
 # prints "rps p50 p99 non2xx socket_errors".
 measure() {
-    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://127.0.0.1:$port$1" >"$out"
+    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$lua" "${cookie[@]}" "http://127.0.0.1:$port$1" >"$out"
     sed -nE 's/^RESULT rps=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+) requests=[0-9]+ non2xx=([0-9]+) socket_errors=([0-9]+).*/\1 \2 \3 \4 \5/p' "$out"
 }
 
@@ -111,9 +131,9 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-28s %4s %10s %9s %9s %8s %8s %7s\n" "endpoint" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "sock-err" "other%"
 summary=()
 for path in "/c/$category/" "/t/$thread/" "/api/threads/" "/"; do
-    curl -fs -o /dev/null "http://127.0.0.1:$port$path" || { echo "GET $path failed" >&2; exit 1; }
+    curl -fs "${cookie[@]}" -o /dev/null "http://127.0.0.1:$port$path" || { echo "GET $path failed" >&2; exit 1; }
     if [ "$warmup" != 0 ]; then
-        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "http://127.0.0.1:$port$path" >/dev/null
+        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "${cookie[@]}" "http://127.0.0.1:$port$path" >/dev/null
     fi
     all_rps=() all_p99=() bad=0
     for run in $(seq 1 "$runs"); do

@@ -524,6 +524,39 @@ mod tests {
     }
 
     #[test]
+    fn each_set_of_roles_is_served_its_own_list_and_a_write_drops_them_all() {
+        use crate::models::users::{Role, User};
+        let c = on();
+        let member = User {
+            id: 1,
+            username: "m".into(),
+            role: Role::Member,
+            banned_until: None,
+            custom_roles: vec![7],
+        };
+        let (guest, staff) = (RoleKey::guest(), RoleKey::of(Some(&member)));
+        let t = c.ticket();
+        c.store(t, |e| {
+            e.newest.insert(guest.clone(), list(1));
+            e.newest.insert(staff.clone(), list(2));
+        });
+        let next = |k: &RoleKey| c.lookup(|e| e.newest.get(k).map(|l| l.next.clone()));
+        assert_eq!(next(&guest), Some(Some("1".into())));
+        assert_eq!(next(&staff), Some(Some("2".into())));
+        let plain = RoleKey::of(Some(&User {
+            custom_roles: vec![],
+            ..member.clone()
+        }));
+        assert_eq!(
+            next(&plain),
+            None,
+            "a member without the custom role has no entry yet"
+        );
+        c.invalidate();
+        assert_eq!(next(&staff), None);
+    }
+
+    #[test]
     fn a_load_that_raced_with_a_write_is_not_stored() {
         let c = on();
         let t = c.ticket();
