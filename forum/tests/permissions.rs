@@ -625,9 +625,9 @@ async fn a_child_inherits_its_parents_permissions_unless_it_has_its_own() {
     )
     .await
     .json();
-    assert_eq!(grid["roles"]["member"]["start"], false);
-    assert_eq!(grid["roles"]["member"]["inherited"], true);
-    assert_eq!(grid["roles"]["guest"]["read"], true);
+    assert_eq!(grid["member"]["start"], false);
+    assert_eq!(grid["member"]["inherited"], true);
+    assert_eq!(grid["guest"]["read"], true);
     let start = |c: i64| json!({"category_id": c, "title": "Hello there", "body": "x"});
     let r = api(&app, "POST", "/api/threads/", Some(start(child)), Some(&mt)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "inherited: {}", r.body);
@@ -739,8 +739,19 @@ async fn the_permissions_api_is_for_administrators_and_knows_its_roles() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = api(&app, "PUT", &path, Some(body), Some(&at)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["roles"]["member"]["start"], false);
-    assert_eq!(r.json()["roles"]["member"]["inherited"], false);
+    assert_eq!(r.json()["member"]["start"], false);
+    assert_eq!(r.json()["member"]["inherited"], false);
+    // What GET answers can be sent back unchanged: inherited roles stay inherited.
+    let grid = api(&app, "GET", &path, None, Some(&at)).await.json();
+    assert_eq!(grid["guest"]["inherited"], true);
+    let r = api(&app, "PUT", &path, Some(grid.clone()), Some(&at)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json(), grid);
+    assert_eq!(
+        app.scalar::<i64>("SELECT count(*) FROM category_permissions")
+            .await,
+        1
+    );
     let r = api(
         &app,
         "POST",

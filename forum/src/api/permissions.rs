@@ -29,7 +29,8 @@ fn require_admin(viewer: &Viewer) -> Result<&User, AppError> {
     Ok(user)
 }
 
-/// The grid of category `id`: per role, its effective flags and whether they are inherited.
+/// The grid of category `id`: per role, its flags in force and whether they are inherited
+/// (the body of a `PUT` that changes nothing).
 fn grid(table: &PermissionTable, id: i64) -> Value {
     let mut out = serde_json::Map::new();
     for role in table.roles() {
@@ -43,11 +44,34 @@ fn grid(table: &PermissionTable, id: i64) -> Value {
         }
         out.insert(role.name.clone(), v);
     }
-    json!({ "category_id": id, "roles": out })
+    Value::Object(out)
 }
 
-/// `GET /api/categories/{id}/permissions`: `{category_id, roles: {name: {see, read, start,
-/// reply, moderate, inherited}}}` for every role but administrators (who may do everything).
+/// One role's part of a `PUT`: its five flags, or `null` or `{"inherited": true}` to take the
+/// parent's again (None); `"inherited": false` beside the flags is allowed, so what `GET`
+/// answers can be sent back.
+fn setting(name: &str, v: &Value) -> Result<Option<Flags>, AppError> {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        match m.remove("inherited") {
+            Some(Value::Bool(true)) => return Ok(None),
+            None | Some(Value::Bool(false)) => {}
+            Some(_) => return Err(AppError::invalid(format!("{name}: inherited is a boolean"))),
+        }
+    }
+    if v.is_null() {
+        return Ok(None);
+    }
+    serde_json::from_value(v).map(Some).map_err(|e| {
+        AppError::invalid(format!(
+            "{name}: give see, read, start, reply and moderate as booleans, or \"inherited\": true ({e})"
+        ))
+    })
+}
+
+/// `GET /api/categories/{id}/permissions`: `{"<role>": {see, read, start, reply, moderate,
+/// inherited}}` for every role but administrators (who may do everything): the permissions in
+/// force, and whether they come from the parent.
 pub async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -62,14 +86,14 @@ pub async fn show(
 }
 
 /// `PUT /api/categories/{id}/permissions` with `{"<role>": {see, read, start, reply,
-/// moderate}, ...}`: sets each named role (null: inherit from the parent again); roles not
-/// named are unchanged. 422 for an unknown role (or `administrator`) or a missing flag; 200
-/// with the grid.
+/// moderate}, ...}`: sets each named role (`null` or `{"inherited": true}`: inherit from the
+/// parent again; what `GET` answers can be sent back); roles not named are unchanged. 422 for
+/// an unknown role (or `administrator`) or a missing flag; 200 with the grid.
 pub async fn update(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<BTreeMap<String, Option<Flags>>>,
+    ApiJson(body): ApiJson<BTreeMap<String, Value>>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     require_admin(&viewer)?;
@@ -90,7 +114,8 @@ pub async fn update(
         let role = table
             .role(name)
             .ok_or_else(|| AppError::invalid(format!("unknown role: {name}")))?;
-        permissions::set(&tx, id, role.id, *flags).await?;
+        let flags = setting(name, flags)?;
+        permissions::set(&tx, id, role.id, flags).await?;
     }
     let table = PermissionTable::load(&tx).await?;
     tx.commit().await?;
