@@ -69,8 +69,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 
-# The category with the most threads in its subtree: a top-level one.
-category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id LIMIT 1")"
+# The category with the most threads in its subtree: a top-level one (not the private one, id 0).
+category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL AND id <> 0 ORDER BY id LIMIT 1")"
 thread="$(psql "$DATABASE_URL" -Atc "SELECT id FROM threads ORDER BY post_count DESC, id LIMIT 1")"
 
 # A logged-in member: a session whose token hash (SHA-256 hex) is stored as the forum does.

@@ -580,6 +580,11 @@ async fn a_custom_role_opens_a_staff_only_category() {
         app.get(&format!("/t/{t}/"), &member).await.status,
         StatusCode::NOT_FOUND
     );
+    // The same decision about someone else (whom a mention or a notification may reach).
+    let client = app.state.pool.get().await.unwrap();
+    let may = |u: i64| forum::models::policy::user_may_read_thread(&client, u, t);
+    assert!(may(worker.user_id).await.unwrap());
+    assert!(!may(member.user_id).await.unwrap());
     // Deleting the role takes the access away.
     let r = api(
         &app,
@@ -594,6 +599,7 @@ async fn a_custom_role_opens_a_staff_only_category() {
         app.get(&format!("/t/{t}/"), &worker).await.status,
         StatusCode::NOT_FOUND
     );
+    assert!(!may(worker.user_id).await.unwrap());
     let r = api(&app, "DELETE", "/api/roles/2/", None, Some(&at)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "built-in roles stay");
 }

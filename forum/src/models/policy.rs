@@ -217,12 +217,6 @@ pub fn check_move(a: Access<'_>, thread: &ThreadSummary, to: i64) -> Result<(), 
     Ok(())
 }
 
-/// Whether the viewer moderates the global moderation queue: moderators and administrators
-/// by their role (the queue holds posts of every category).
-pub fn moderates_queue(user: Option<&User>) -> bool {
-    user.is_some_and(User::is_moderator)
-}
-
 /// Whether the viewer may read the text of `post` in `thread` (a deleted post keeps its place
 /// in the thread, but only the moderators of its category read it).
 pub fn may_read_post(a: Access<'_>, thread: &ThreadSummary, post: &Post) -> bool {
