@@ -88,6 +88,14 @@ def growth():
             ("max(forum_attachment_bytes)", "bytes (worker)"),
             (f"sum(forum_attachments_size_bytes{{{S}}})", "bytes (database)"),
         ], "bytes", description="Bytes of the attachments the database knows (images in their re-encoded form, thumbnails left out): the worker's gauge, refreshed at each sweep, and pg-exporter's forum preset."),
+        timeseries("Permission refusals",
+                   (f'sum by (action) (rate(forum_permission_denied_total{{job=~"forum-web|forum-api"}}[{RI}])) * 60', "{{action}}"),
+                   "opm", bars=True,
+                   description="Requests the permission policy refused per minute, by the missing permission (see: a category or thread that does not exist for the viewer, read, start and reply in read-only categories, moderate, private: a private thread of others). A steady stream of see/private is someone probing ids."),
+        timeseries("Private threads", [
+            (f"sum(forum_private_threads{{{S}}})", "private threads"),
+            ('sum(rate(forum_private_threads_created_total{job=~"forum-web|forum-api"}[1h])) * 3600', "started per hour"),
+        ], "short", description="Private threads between invited members (not in the public totals above), and how many are started per hour."),
     ]
     variables = [
         query_variable("job", "Job", "label_values(forum_users, job)", default="postgres"),

@@ -21,7 +21,8 @@
 # Env: DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 #      DURATION (default 15s), WARMUP (default 3s, 0 for none), RUNS (default 1),
 #      CONNECTIONS (16), THREADS (2), KEEP_DB=1 to keep the database,
-#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false").
+#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false"),
+#      (to compare with an earlier build).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,8 +39,12 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 command -v psql >/dev/null || { echo "psql is missing: apt-get install -y postgresql-client" >&2; exit 1; }
 
 echo "== $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average before the build:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
-(cd "$repo" && cargo build --release -q -p forum)
-bin="$CARGO_TARGET_DIR/release/forum"
+if [ -n "${FORUM_BIN:-}" ]; then
+    bin="$FORUM_BIN"
+else
+    (cd "$repo" && cargo build --release -q -p forum)
+    bin="$CARGO_TARGET_DIR/release/forum"
+fi
 
 export LOG_LEVEL=warn
 db="forum_bench_$$"
@@ -67,8 +72,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 
-# The category with the most threads in its subtree: a top-level one.
-category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id LIMIT 1")"
+# The category with the most threads in its subtree: a top-level one (not the private one, id 0).
+category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL AND id <> 0 ORDER BY id LIMIT 1")"
 thread="$(psql "$DATABASE_URL" -Atc "SELECT id FROM threads ORDER BY post_count DESC, id LIMIT 1")"
 
 # A logged-in member: registered and logged in through the JSON API; the login answers a

@@ -3,6 +3,7 @@
 //! the database keeps only their SHA-256), and logins under the rate limits of
 //! [`crate::ratelimit`]. Reading the viewer from a request's cookies is `http::viewer`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
@@ -10,6 +11,8 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use crate::error::AppError;
+use crate::models::permissions::Grants;
+use crate::models::policy::Access;
 use crate::models::users::{self, Credentials, User};
 use crate::password::{self, random_token};
 use crate::ratelimit::{self, LoginLimits};
@@ -49,9 +52,16 @@ pub struct Viewer {
     pub csrf: String,
     /// The client address (or the proxy's, unless `--trust-proxy`).
     pub ip: String,
+    /// What the viewer's roles may do in each category.
+    pub grants: Arc<Grants>,
 }
 
 impl Viewer {
+    /// The viewer as the permission policy sees them ([`crate::models::policy`]).
+    pub fn access(&self) -> Access<'_> {
+        Access::new(self.user.as_ref(), &self.grants)
+    }
+
     /// The user, or a login redirect / 401.
     pub fn require_user(&self) -> Result<&User, AppError> {
         self.user.as_ref().ok_or(AppError::LoginRequired)
@@ -84,7 +94,8 @@ impl Viewer {
         }
     }
 
-    /// Whether the viewer moderates (sees hidden threads and deleted posts).
+    /// Whether the viewer's role is moderator or administrator (the global moderation queue;
+    /// what they may moderate in a category is [`crate::models::policy::moderates`]'s).
     pub fn is_moderator(&self) -> bool {
         self.user.as_ref().is_some_and(User::is_moderator)
     }
@@ -109,7 +120,8 @@ pub async fn session_user(
     let stmt = client
         .prepare_cached(
             "SELECT u.id, u.username, u.role, u.banned_until,
-                    (u.last_seen_at IS NULL OR u.last_seen_at < now() - interval '1 minute') AS stale
+                    (u.last_seen_at IS NULL OR u.last_seen_at < now() - interval '1 minute') AS stale,
+                    ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id) AS custom_roles
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > now() AND u.is_active",
         )
@@ -122,6 +134,7 @@ pub async fn session_user(
         username: row.get(1),
         role: row.get(2),
         banned_until: row.get(3),
+        custom_roles: row.get(5),
     };
     if row.get::<_, bool>(4) {
         client
@@ -250,6 +263,7 @@ mod tests {
             session: None,
             csrf: csrf.into(),
             ip: "127.0.0.1".into(),
+            grants: Arc::new(Grants::none()),
         }
     }
 

@@ -3,7 +3,8 @@
 //! `forum_http_request_duration_seconds{role}`,
 //! `forum_login_failures_total{door,account}` and, in the worker,
 //! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`; the
-//! attachment metrics of `attachments::metrics`. The middleware that counts requests is `http::middleware`.
+//! attachment metrics of `attachments::metrics`; `forum_permission_denied_total{action}` and
+//! `forum_private_threads_created_total`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -133,6 +134,7 @@ impl Metrics {
         let attachments = std::sync::Arc::new(
             crate::attachments::metrics::AttachmentMetrics::register(&mut registry),
         );
+        register_permissions(&mut registry);
         Metrics {
             moderation,
             attachments,
@@ -208,6 +210,21 @@ impl Metrics {
 }
 
 type HistogramFamily = Family<RoleLabels, Histogram, fn() -> Histogram>;
+
+/// `forum_permission_denied_total{action}` (refusals of the permission policy, each action
+/// from 0) and `forum_private_threads_created_total`: counted by the models, process-wide.
+fn register_permissions(registry: &mut Registry) {
+    registry.register(
+        "forum_permission_denied",
+        "Requests refused by the permission policy, by the permission that was missing (see, read, start, reply, moderate; private: a private thread of others)",
+        crate::models::policy::denied_metric(),
+    );
+    registry.register(
+        "forum_private_threads_created",
+        "Private threads started",
+        crate::models::private_threads::created_metric(),
+    );
+}
 
 /// A bounded method label.
 fn method_label(method: &str) -> &'static str {

@@ -9,6 +9,7 @@ use crate::antispam::{self, Route};
 use crate::config::SpamRules;
 use crate::error::AppError;
 use crate::models::moderation_queue;
+use crate::models::policy::{self, Access};
 use crate::models::polls::NewPoll;
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, ThreadTitle};
@@ -33,16 +34,20 @@ pub struct Rules<'a> {
     pub metrics: &'a SafetyMetrics,
 }
 
-/// Replies to `thread_id` as `user` from `ip`.
+/// Replies to `thread_id` as `user` (holding `access`) from `ip`, as
+/// [`policy::check_reply`] allows.
 pub async fn reply(
     client: &mut Object,
     rules: Rules<'_>,
     user: &User,
+    access: Access<'_>,
     ip: &str,
     thread_id: i64,
     body: &PostBody,
 ) -> Result<Published, AppError> {
     let tx = client.transaction().await?;
+    let (thread, access) = policy::visible_thread(&tx, thread_id, access).await?;
+    policy::check_reply(access, &thread)?;
     let route =
         antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, body.as_str()).await?;
     let published = match route {
@@ -68,12 +73,13 @@ pub struct NewThread<'a> {
     pub poll: Option<&'a NewPoll>,
 }
 
-/// Starts `new` as `user` from `ip`. A thread that would wait in the queue cannot have a poll
-/// (422).
+/// Starts `new` as `user` (holding `access`) from `ip`, as [`policy::check_start`] allows. A
+/// thread that would wait in the queue cannot have a poll (422).
 pub async fn thread(
     client: &mut Object,
     rules: Rules<'_>,
     user: &User,
+    access: Access<'_>,
     ip: &str,
     new: NewThread<'_>,
 ) -> Result<Published, AppError> {
@@ -83,6 +89,7 @@ pub async fn thread(
         body,
         poll,
     } = new;
+    policy::check_start(access, category_id)?;
     let tx = client.transaction().await?;
     let text = format!("{}\n{}", title.as_str(), body.as_str());
     let route = antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, &text).await?;
@@ -102,6 +109,34 @@ pub async fn thread(
     };
     tx.commit().await?;
     Ok(published)
+}
+
+/// Starts a private thread of `user` from `ip` with the members named `participants`, under
+/// the anti-spam rules: a member whose posts would wait for a moderator cannot start one
+/// (403; nobody would approve what only its participants may see). Returns the thread's id
+/// and the ids of the members invited (to notify).
+pub async fn private_thread(
+    client: &mut Object,
+    rules: Rules<'_>,
+    user: &User,
+    ip: &str,
+    title: &ThreadTitle,
+    body: &PostBody,
+    participants: &[String],
+) -> Result<(i64, Vec<i64>), AppError> {
+    let tx = client.transaction().await?;
+    let text = format!("{}\n{}", title.as_str(), body.as_str());
+    if antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, &text).await? == Route::Queue
+    {
+        return Err(AppError::Forbidden(
+            "your first posts wait for a moderator: you can start private threads once one is approved"
+                .into(),
+        ));
+    }
+    let created =
+        crate::models::private_threads::create(&tx, user, title, body, participants).await?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// What a queued author is told.

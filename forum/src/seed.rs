@@ -37,7 +37,7 @@ pub async fn seed(pool: &Pool, plan: SeedPlan) -> anyhow::Result<String> {
     let mut client = pool.get().await.context("cannot connect to PostgreSQL")?;
     let tx = client.transaction().await?;
     let cats: i64 = tx
-        .query_one("SELECT count(*) FROM categories", &[])
+        .query_one("SELECT count(*) FROM categories WHERE NOT is_private", &[])
         .await?
         .get(0);
     if cats == 0 {
@@ -72,7 +72,7 @@ pub async fn seed(pool: &Pool, plan: SeedPlan) -> anyhow::Result<String> {
         .collect();
     tx.execute(
         "CREATE TEMP TABLE seed_threads ON COMMIT DROP AS
-         WITH cats AS (SELECT array_agg(id) AS ids FROM categories),
+         WITH cats AS (SELECT array_agg(id) AS ids FROM categories WHERE NOT is_private),
               us AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM users ORDER BY random() LIMIT 5000) x)
          SELECT g, cats.ids[1 + (g % array_length(cats.ids, 1))] AS category_id,
                 us.ids[1 + (g % array_length(us.ids, 1))] AS user_id,

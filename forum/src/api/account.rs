@@ -175,13 +175,14 @@ pub async fn users_create(
 /// profile page).
 pub async fn user_show(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
     let profile = users::profile(&client, id).await?;
-    let threads = threads::by_user(&client, id, 20).await?;
-    let posts = posts::by_user(&client, id, 20).await?;
+    let threads = threads::by_user(&client, id, 20, viewer.grants.seen()).await?;
+    let posts = posts::by_user(&client, id, 20, &viewer.grants.readable()).await?;
     Ok(Json(json!({ "user": profile, "threads": threads, "posts": posts })).into_response())
 }
 

@@ -11,8 +11,10 @@ pub mod attachments;
 pub mod error;
 pub mod moderation;
 pub mod people;
+pub mod permissions;
 pub mod post_actions;
 pub mod posting;
+pub mod private_threads;
 pub mod queue;
 pub mod search;
 pub mod threads;
@@ -79,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(posting::routes())
         .merge(attachments::routes())
+        .merge(permission_routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)
@@ -87,6 +90,36 @@ pub fn routes() -> Router<AppState> {
                 .delete(api_not_found),
         )
         .layer(axum::middleware::from_fn(origin_check))
+}
+
+/// Permissions and private threads.
+fn permission_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/categories/{id}/permissions",
+            get(permissions::show).put(permissions::update),
+        )
+        .route(
+            "/api/roles/",
+            get(permissions::roles_index).post(permissions::roles_create),
+        )
+        .route("/api/roles/{id}/", delete(permissions::roles_delete))
+        .route(
+            "/api/users/{id}/roles",
+            get(permissions::user_roles).put(permissions::user_roles_update),
+        )
+        .route(
+            "/api/private-threads/",
+            get(private_threads::index).post(private_threads::create),
+        )
+        .route(
+            "/api/private-threads/{id}/participants",
+            post(private_threads::invite),
+        )
+        .route(
+            "/api/private-threads/{id}/participants/{user_id}",
+            delete(private_threads::remove),
+        )
 }
 
 async fn api_not_found() -> ApiError {

@@ -10,8 +10,8 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
-use crate::models::polls;
 use crate::models::threads::{self, Moderation};
+use crate::models::{policy, polls, thread_actions};
 use crate::state::AppState;
 
 /// What a moderator changes; absent fields stay as they are.
@@ -49,8 +49,9 @@ impl ThreadPatch {
     }
 }
 
-/// `PATCH /api/threads/{id}/` (moderators): pin / unpin, close / open, hide / unhide, move;
-/// all in one transaction; 200 with the thread.
+/// `PATCH /api/threads/{id}/` (the moderators of its category, as the pages'
+/// [`thread_actions::moderate`]): pin / unpin, close / open, hide / unhide, move; all in one
+/// transaction; 200 with the thread.
 pub async fn update(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -58,12 +59,12 @@ pub async fn update(
     ApiJson(patch): ApiJson<ThreadPatch>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    viewer.require_moderator().map_err(login_as_401)?;
+    viewer.require_writer().map_err(login_as_401)?;
     let actions = patch.actions()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     for action in actions {
-        threads::moderate(&tx, id, action)
+        thread_actions::moderate(&tx, id, viewer.access(), action)
             .await
             .map_err(AppError::in_field(match action {
                 Moderation::Move(_) => "category_id",
@@ -79,17 +80,14 @@ pub async fn update(
     Ok(Json(thread).into_response())
 }
 
-/// The thread `id` if the viewer may see it.
+/// The thread `id` if the viewer may read it ([`policy::readable_thread`]).
 async fn visible_thread(
     client: &impl deadpool_postgres::GenericClient,
     id: i64,
     viewer: &Viewer,
 ) -> Result<(), AppError> {
-    let moderator = viewer.is_moderator();
-    threads::get(client, id, moderator)
-        .await?
-        .map(|_| ())
-        .ok_or(AppError::NotFound)
+    policy::readable_thread(client, id, viewer.access()).await?;
+    Ok(())
 }
 
 /// `GET /api/threads/{id}/poll/`: the poll with its results (voters' names on public polls);

@@ -25,7 +25,7 @@ pub async fn show(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
+    let (post, _, _) = visible_post(&client, id, viewer.access()).await?;
     Ok(Json(post).into_response())
 }
 
@@ -52,9 +52,9 @@ pub async fn update(
     let text = PostBody::parse(&body.body).map_err(AppError::in_field("body"))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::edit(&tx, id, user, &text, body.hide_history).await?;
+    post_actions::edit(&tx, id, user, viewer.access(), &text, body.hide_history).await?;
     tx.commit().await?;
-    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
+    let (post, _, _) = visible_post(&client, id, viewer.access()).await?;
     Ok(Json(post).into_response())
 }
 
@@ -68,7 +68,7 @@ pub async fn delete(
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::set_deleted(&tx, id, user, true).await?;
+    post_actions::set_deleted(&tx, id, user, viewer.access(), true).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -83,9 +83,9 @@ pub async fn restore(
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::set_deleted(&tx, id, user, false).await?;
+    post_actions::set_deleted(&tx, id, user, viewer.access(), false).await?;
     tx.commit().await?;
-    let (post, _) = visible_post(&client, id, viewer.user.as_ref()).await?;
+    let (post, _, _) = visible_post(&client, id, viewer.access()).await?;
     Ok(Json(post).into_response())
 }
 
@@ -98,8 +98,8 @@ pub async fn edits(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, thread) = visible_post(&client, id, viewer.user.as_ref()).await?;
-    if !policy::may_read_history(viewer.user.as_ref(), &thread, &post) {
+    let (post, thread, access) = visible_post(&client, id, viewer.access()).await?;
+    if !policy::may_read_history(access, &thread, &post) {
         return Err(AppError::NotFound.into());
     }
     let results = posts::history(&client, id).await?;
@@ -110,9 +110,9 @@ async fn set_like(state: &AppState, viewer: &Viewer, id: &str, like: bool) -> Ap
     let id = parse_id(id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
-    visible_post(&client, id, viewer.user.as_ref()).await?;
+    visible_post(&client, id, viewer.access()).await?;
     let tx = client.transaction().await?;
-    let like_count = post_actions::set_like(&tx, id, user, like).await?;
+    let like_count = post_actions::set_like(&tx, id, user, viewer.access(), like).await?;
     tx.commit().await?;
     Ok(Json(json!({ "post_id": id, "like_count": like_count, "liked": like })).into_response())
 }
@@ -146,9 +146,9 @@ pub async fn best_answer(
     let id = parse_id(&id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
-    visible_post(&client, id, viewer.user.as_ref()).await?;
+    visible_post(&client, id, viewer.access()).await?;
     let tx = client.transaction().await?;
-    let thread_id = post_actions::mark_best(&tx, id, user).await?;
+    let thread_id = post_actions::mark_best(&tx, id, user, viewer.access()).await?;
     tx.commit().await?;
     Ok(Json(json!({ "thread_id": thread_id, "best_answer_post_id": id })).into_response())
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::ApiResult;
+use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::models::{search as search_model, search_filters, users};
 use crate::state::AppState;
@@ -80,10 +81,11 @@ impl SearchParams {
 /// (`/p/{id}/`). A blank `q` finds nothing.
 pub async fn index(
     State(state): State<AppState>,
+    viewer: Viewer,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Response> {
     let filters = params.filters(&state).await?;
     let client = state.pool.get().await?;
-    let results = search_filters::find(&client, &filters).await?;
+    let results = search_filters::find(&client, &filters, &viewer.grants.readable()).await?;
     Ok(Json(results).into_response())
 }

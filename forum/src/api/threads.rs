@@ -12,10 +12,11 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
-use crate::models::CategoryTree;
+use crate::models::permissions::{PRIVATE_CATEGORY, PermissionTable};
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, Cursor, ThreadTitle};
+use crate::models::{policy, private_threads};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 
@@ -28,11 +29,10 @@ fn queued(queue_id: i64) -> Response {
         .into_response()
 }
 
-/// `GET /api/categories/`: the tree in display order, with depth and subtree counts.
-pub async fn categories_index(State(state): State<AppState>) -> ApiResult<Response> {
-    let client = state.pool.get().await?;
-    let tree = CategoryTree::load(&client).await?;
-    Ok(Json(json!({ "results": tree.flatten() })).into_response())
+/// `GET /api/categories/`: the tree the viewer sees in display order, with depth and subtree
+/// counts (of what they see).
+pub async fn categories_index(viewer: Viewer) -> ApiResult<Response> {
+    Ok(Json(json!({ "results": viewer.grants.flat() })).into_response())
 }
 
 /// `?category=&after=`.
@@ -44,8 +44,9 @@ pub struct ThreadsQuery {
     pub after: Option<String>,
 }
 
-/// `GET /api/threads/`: the newest threads (as `/`), or a category's with `?category=`. The
-/// first page of the newest as non-moderators see it comes from the read cache, serialised.
+/// `GET /api/threads/`: the newest threads of the categories the viewer sees (as `/`), or a
+/// category's with `?category=` (404 for one they do not see). The first page of the newest
+/// as those who moderate none of them see it comes from the read cache, serialised.
 pub async fn index(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -57,12 +58,12 @@ pub async fn index(
         .filter(|s| !s.is_empty())
         .map(Cursor::parse)
         .transpose()?;
-    let moderator = viewer.is_moderator();
+    let grants = &viewer.grants;
     let category = q.category.as_deref().filter(|s| !s.is_empty());
-    if cursor.is_none() && !moderator && category.is_none() {
+    if cursor.is_none() && !grants.moderates_any() && category.is_none() {
         let body = state
             .cache
-            .newest_json(&state.pool, state.config.threads_per_page)
+            .newest_json(&state.pool, grants, state.config.threads_per_page)
             .await?;
         return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
@@ -71,15 +72,24 @@ pub async fn index(
             let id: i64 = c
                 .parse()
                 .map_err(|_| AppError::invalid("category must be an id"))?;
-            let mut tree = state.cache.tree(&state.pool).await?;
-            if tree.tree.get(id).is_none() {
-                tree = state.cache.load_tree(&state.pool).await?;
-            }
-            tree.tree.get(id).ok_or(AppError::NotFound)?;
-            Some(tree.tree.subtree_ids(id))
+            let tree = if grants.tree().get(id).is_some() {
+                grants.tree().clone()
+            } else {
+                // Created by another process a moment ago, or not seen, or missing.
+                let client = state.pool.get().await?;
+                PermissionTable::load(&client)
+                    .await?
+                    .grants(grants.key())
+                    .tree()
+                    .clone()
+            };
+            policy::check_see_category(viewer.access(), id)
+                .or_else(|e| tree.get(id).map(|_| ()).ok_or(e))?;
+            Some(tree.subtree_ids(id))
         }
-        None => None,
+        None => (!grants.sees_all()).then(|| grants.seen().to_vec()),
     };
+    let moderator = grants.moderates_all(ids.as_deref().unwrap_or(grants.seen()));
     let client = state.pool.get().await?;
     let (results, next) = threads::list(
         &client,
@@ -154,6 +164,7 @@ pub async fn create(
         &mut client,
         state.publish_rules(),
         user,
+        viewer.access(),
         &viewer.ip,
         publish::NewThread {
             category_id: body.category_id,
@@ -182,7 +193,8 @@ pub async fn create(
         .into_response())
 }
 
-/// `GET /api/threads/{id}/`: the thread with its poll.
+/// `GET /api/threads/{id}/`: the thread with its poll (and, for a private thread, its
+/// participants); 404 when the viewer may not see it, 403 when they may not read it.
 pub async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -190,11 +202,15 @@ pub async fn show(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let moderator = viewer.is_moderator();
-    let thread = threads::get(&client, id, moderator)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (thread, _) = policy::readable_thread(&client, id, viewer.access()).await?;
     let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
+    if thread.category_id == PRIVATE_CATEGORY {
+        let participants = private_threads::participants(&client, id).await?;
+        return Ok(Json(
+            json!({ "thread": thread, "poll": poll, "private": true, "participants": participants }),
+        )
+        .into_response());
+    }
     Ok(Json(json!({ "thread": thread, "poll": poll })).into_response())
 }
 
@@ -215,10 +231,7 @@ pub async fn posts_index(
     let id = parse_id(&id)?;
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let client = state.pool.get().await?;
-    let moderator = viewer.is_moderator();
-    threads::get(&client, id, moderator)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (thread, access) = policy::readable_thread(&client, id, viewer.access()).await?;
     let mut results = posts::page(
         &client,
         id,
@@ -227,7 +240,10 @@ pub async fn posts_index(
         viewer.user_id(),
     )
     .await?;
-    for p in results.iter_mut().filter(|p| p.is_deleted && !moderator) {
+    for p in results
+        .iter_mut()
+        .filter(|p| !policy::may_read_post(access, &thread, p))
+    {
         p.body.clear();
         p.body_html.clear();
     }
@@ -256,6 +272,7 @@ pub async fn posts_create(
         &mut client,
         state.publish_rules(),
         user,
+        viewer.access(),
         &viewer.ip,
         id,
         &text,

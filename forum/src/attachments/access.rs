@@ -7,19 +7,19 @@ use deadpool_postgres::GenericClient;
 use crate::error::AppError;
 use crate::models::attachments::{self as rows, Attachment};
 use crate::models::policy;
-use crate::models::users::User;
 
-/// Attachment `id` when `user` (None: a guest) may fetch it; 404 otherwise.
+/// Attachment `id` when the viewer (`access.user` None: a guest) may fetch it; 404 otherwise.
 pub async fn visible(
     client: &impl GenericClient,
     id: i64,
-    user: Option<&User>,
+    access: policy::Access<'_>,
 ) -> Result<Attachment, AppError> {
+    let user = access.user;
     let att = rows::get(client, id).await?;
     match att.post_id {
         Some(post_id) => {
-            let (post, thread) = policy::visible_post(client, post_id, user).await?;
-            if !policy::may_read_post(user, &thread, &post) {
+            let (post, thread, access) = policy::visible_post(client, post_id, access).await?;
+            if !policy::may_read_post(access, &thread, &post) {
                 return Err(AppError::NotFound);
             }
         }

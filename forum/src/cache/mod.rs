@@ -14,6 +14,16 @@
 //!   reconnecting the generation is bumped again, since notifications were missed meanwhile.
 //!
 //! Data, not HTML, is cached: pages still render the viewer's own header and CSRF token.
+//!
+//! Permissions: what a viewer may see depends on their set of roles (see
+//! [`crate::models::permissions`]), of which a forum has a handful (guests, members,
+//! moderators, and members with custom roles). The permission settings are cached once; each
+//! set of roles gets its resolved [`Grants`] (with its view of the category tree and its
+//! counts), and the thread lists (newest threads, `/api/threads/`, category pages) are kept
+//! per set of roles, so a viewer is only ever served the list of their own roles. A thread's
+//! first page is the same for everyone who may read it: it is kept once, and the pages check
+//! the viewer's permission before serving it. A change of permissions or roles notifies like
+//! any other write (triggers of migration V10).
 
 mod listener;
 
@@ -26,6 +36,7 @@ use bytes::Bytes;
 use deadpool_postgres::Pool;
 
 use crate::error::AppError;
+use crate::models::permissions::{Grants, PermissionTable, RoleKey};
 use crate::models::polls::Poll;
 use crate::models::posts::Post;
 use crate::models::{CategoryTree, ThreadSummary, TreeEntry, polls, posts, threads};
@@ -35,8 +46,12 @@ pub use listener::{CHANNEL, ListenerConfig};
 /// Bytes of post text the cached thread pages may hold in all; past it they are dropped and
 /// refilled, so memory stays bounded whatever the threads' sizes.
 const THREAD_PAGES_BUDGET: usize = 64 * 1024 * 1024;
-/// Category pages kept at most (there is one per category; the cap bounds a huge tree).
+/// Category pages kept at most (there is one per category and set of roles; the cap bounds a
+/// huge tree).
 const MAX_CATEGORY_PAGES: usize = 4096;
+/// Sets of roles whose views are kept at most (a forum has a handful; the cap bounds memory
+/// whatever administrators assign).
+const MAX_ROLE_SETS: usize = 256;
 
 /// The category tree with its display order computed once.
 #[derive(Debug)]
@@ -85,9 +100,11 @@ impl ThreadFirstPage {
 struct Entries {
     generation: u64,
     tree: Option<Arc<TreeSnapshot>>,
-    newest: Option<Arc<ThreadList>>,
-    newest_json: Option<Bytes>,
-    categories: HashMap<i64, Arc<ThreadList>>,
+    permissions: Option<Arc<PermissionTable>>,
+    grants: HashMap<RoleKey, Arc<Grants>>,
+    newest: HashMap<RoleKey, Arc<ThreadList>>,
+    newest_json: HashMap<RoleKey, Bytes>,
+    categories: HashMap<(RoleKey, i64), Arc<ThreadList>>,
     threads: HashMap<i64, Arc<ThreadFirstPage>>,
     threads_weight: usize,
 }
@@ -310,48 +327,99 @@ impl ReadCache {
         Ok(Arc::new(TreeSnapshot { tree, flat }))
     }
 
-    /// The first page of the newest threads of every category, as non-moderators see it.
-    pub async fn newest(&self, pool: &Pool, limit: i64) -> Result<Arc<ThreadList>, AppError> {
-        if let Some(l) = self.lookup(|e| e.newest.clone()) {
+    /// What the roles of `key` may do, resolved from the cached permission settings.
+    pub async fn grants(&self, pool: &Pool, key: &RoleKey) -> Result<Arc<Grants>, AppError> {
+        if let Some(g) = self.lookup(|e| e.grants.get(key).cloned()) {
+            return Ok(g);
+        }
+        let ticket = self.ticket();
+        let table = match self.lookup(|e| e.permissions.clone()) {
+            Some(t) => t,
+            None => {
+                let client = pool.get().await?;
+                let table = Arc::new(PermissionTable::load(&client).await?);
+                self.store(ticket, |e| e.permissions = Some(table.clone()));
+                table
+            }
+        };
+        let grants = Arc::new(table.grants(key));
+        self.store(ticket, |e| {
+            if e.grants.len() >= MAX_ROLE_SETS {
+                e.grants.clear();
+            }
+            e.grants.insert(key.clone(), grants.clone());
+        });
+        Ok(grants)
+    }
+
+    /// The first page of the newest threads of the categories `grants` sees, as those who
+    /// do not moderate them see it (hidden threads left out).
+    pub async fn newest(
+        &self,
+        pool: &Pool,
+        grants: &Grants,
+        limit: i64,
+    ) -> Result<Arc<ThreadList>, AppError> {
+        let key = grants.key();
+        if let Some(l) = self.lookup(|e| e.newest.get(key).cloned()) {
             return Ok(l);
         }
         let ticket = self.ticket();
         let client = pool.get().await?;
-        let (threads, next) = threads::list(&client, None, None, limit, false).await?;
+        let seen = (!grants.sees_all()).then(|| grants.seen());
+        let (threads, next) = threads::list(&client, seen, None, limit, false).await?;
         let list = Arc::new(ThreadList {
             threads,
             next,
             pinned: Vec::new(),
         });
-        self.store(ticket, |e| e.newest = Some(list.clone()));
+        self.store(ticket, |e| {
+            if e.newest.len() >= MAX_ROLE_SETS {
+                e.newest.clear();
+            }
+            e.newest.insert(key.clone(), list.clone());
+        });
         Ok(list)
     }
 
     /// [`ReadCache::newest`] as the JSON body of `GET /api/threads/`.
-    pub async fn newest_json(&self, pool: &Pool, limit: i64) -> Result<Bytes, AppError> {
-        if let Some(b) = self.lookup(|e| e.newest_json.clone()) {
+    pub async fn newest_json(
+        &self,
+        pool: &Pool,
+        grants: &Grants,
+        limit: i64,
+    ) -> Result<Bytes, AppError> {
+        let key = grants.key();
+        if let Some(b) = self.lookup(|e| e.newest_json.get(key).cloned()) {
             return Ok(b);
         }
         let ticket = self.ticket();
-        let list = self.newest(pool, limit).await?;
+        let list = self.newest(pool, grants, limit).await?;
         let body =
             serde_json::to_vec(&serde_json::json!({ "results": list.threads, "next": list.next }))
                 .map_err(|e| AppError::Internal(e.into()))?;
         let body = Bytes::from(body);
-        self.store(ticket, |e| e.newest_json = Some(body.clone()));
+        self.store(ticket, |e| {
+            if e.newest_json.len() >= MAX_ROLE_SETS {
+                e.newest_json.clear();
+            }
+            e.newest_json.insert(key.clone(), body.clone());
+        });
         Ok(body)
     }
 
-    /// The first page of category `id` with its subcategories (`ids`, the subtree), and its
-    /// pinned threads, as non-moderators see it.
+    /// The first page of category `id` with the subcategories `grants` sees (`ids`: the
+    /// subtree as it sees it), and its pinned threads, as those who do not moderate it see it.
     pub async fn category_page(
         &self,
         pool: &Pool,
+        grants: &Grants,
         id: i64,
         ids: &[i64],
         limit: i64,
     ) -> Result<Arc<ThreadList>, AppError> {
-        if let Some(l) = self.lookup(|e| e.categories.get(&id).cloned()) {
+        let key = (grants.key().clone(), id);
+        if let Some(l) = self.lookup(|e| e.categories.get(&key).cloned()) {
             return Ok(l);
         }
         let ticket = self.ticket();
@@ -367,13 +435,14 @@ impl ReadCache {
             if e.categories.len() >= MAX_CATEGORY_PAGES {
                 e.categories.clear();
             }
-            e.categories.insert(id, list.clone());
+            e.categories.insert(key, list.clone());
         });
         Ok(list)
     }
 
-    /// The first page of thread `id` as an anonymous visitor sees it; None when it does not
-    /// exist or is hidden.
+    /// The first page of thread `id` as an anonymous visitor who may read it sees it; None
+    /// when it does not exist, is hidden or is private. The caller checks that the viewer may
+    /// read it ([`crate::models::policy::check_read_thread`]) before showing it.
     pub async fn thread_page(
         &self,
         pool: &Pool,
@@ -385,7 +454,10 @@ impl ReadCache {
         }
         let ticket = self.ticket();
         let client = pool.get().await?;
-        let Some(thread) = threads::get(&client, id, false).await? else {
+        let Some(thread) = threads::get(&client, id, false)
+            .await?
+            .filter(|t| t.category_id != crate::models::permissions::PRIVATE_CATEGORY)
+        else {
             return Ok(None);
         };
         let posts = posts::page(&client, id, 1, per_page, 0).await?;
@@ -434,17 +506,54 @@ mod tests {
     }
 
     fn cached_next(c: &ReadCache) -> Option<Option<String>> {
-        c.lookup(|e| e.newest.as_ref().map(|l| l.next.clone()))
+        c.lookup(|e| e.newest.get(&RoleKey::guest()).map(|l| l.next.clone()))
+    }
+
+    fn put(e: &mut Entries, l: Arc<ThreadList>) {
+        e.newest.insert(RoleKey::guest(), l);
     }
 
     #[test]
     fn an_entry_is_served_until_the_next_write() {
         let c = on();
         let t = c.ticket();
-        c.store(t, |e| e.newest = Some(list(1)));
+        c.store(t, |e| put(e, list(1)));
         assert_eq!(cached_next(&c), Some(Some("1".into())));
         c.invalidate();
         assert_eq!(cached_next(&c), None);
+    }
+
+    #[test]
+    fn each_set_of_roles_is_served_its_own_list_and_a_write_drops_them_all() {
+        use crate::models::users::{Role, User};
+        let c = on();
+        let member = User {
+            id: 1,
+            username: "m".into(),
+            role: Role::Member,
+            banned_until: None,
+            custom_roles: vec![7],
+        };
+        let (guest, staff) = (RoleKey::guest(), RoleKey::of(Some(&member)));
+        let t = c.ticket();
+        c.store(t, |e| {
+            e.newest.insert(guest.clone(), list(1));
+            e.newest.insert(staff.clone(), list(2));
+        });
+        let next = |k: &RoleKey| c.lookup(|e| e.newest.get(k).map(|l| l.next.clone()));
+        assert_eq!(next(&guest), Some(Some("1".into())));
+        assert_eq!(next(&staff), Some(Some("2".into())));
+        let plain = RoleKey::of(Some(&User {
+            custom_roles: vec![],
+            ..member.clone()
+        }));
+        assert_eq!(
+            next(&plain),
+            None,
+            "a member without the custom role has no entry yet"
+        );
+        c.invalidate();
+        assert_eq!(next(&staff), None);
     }
 
     #[test]
@@ -452,10 +561,10 @@ mod tests {
         let c = on();
         let t = c.ticket();
         c.invalidate(); // a write committed while the load ran
-        c.store(t, |e| e.newest = Some(list(1)));
+        c.store(t, |e| put(e, list(1)));
         assert_eq!(cached_next(&c), None);
         let t = c.ticket();
-        c.store(t, |e| e.newest = Some(list(2)));
+        c.store(t, |e| put(e, list(2)));
         assert_eq!(cached_next(&c), Some(Some("2".into())));
     }
 
@@ -463,16 +572,16 @@ mod tests {
     fn nothing_is_served_or_stored_while_off_and_turning_on_voids_older_loads() {
         let c = ReadCache::disabled();
         let t = c.ticket();
-        c.store(t, |e| e.newest = Some(list(1)));
+        c.store(t, |e| put(e, list(1)));
         assert_eq!(cached_next(&c), None);
         let c = on();
         let t = c.ticket();
-        c.store(t, |e| e.newest = Some(list(1)));
+        c.store(t, |e| put(e, list(1)));
         c.shared.disable();
         assert_eq!(cached_next(&c), None, "off: not served");
         let stale = c.ticket();
         c.shared.enable();
-        c.store(stale, |e| e.newest = Some(list(3)));
+        c.store(stale, |e| put(e, list(3)));
         assert_eq!(cached_next(&c), None, "loaded while off: not stored");
         assert_eq!(c.stats().connects, 2);
     }

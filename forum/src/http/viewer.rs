@@ -10,6 +10,7 @@ use super::cookies::{CsrfToken, SESSION_COOKIE, cookie};
 use crate::auth::{self, SessionKind, Viewer};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::models::permissions::RoleKey;
 use crate::state::AppState;
 
 /// The client address. Without `--trust-proxy`, the peer of the connection. With it, the
@@ -99,11 +100,16 @@ impl FromRequestParts<AppState> for Viewer {
             Some((u, h)) => (Some(u), Some(h)),
             None => (None, None),
         };
+        let grants = state
+            .cache
+            .grants(&state.pool, &RoleKey::of(user.as_ref()))
+            .await?;
         Ok(Viewer {
             user,
             session,
             csrf,
             ip,
+            grants,
         })
     }
 }

@@ -10,15 +10,17 @@ use crate::models::users::User;
 /// Takes the best-answer mark off post `id`; returns its thread. 409 when it is not the best
 /// answer of its thread.
 pub async fn unmark(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let (post, _) = policy::visible_post(tx, id, Some(user)).await?;
+    let grants = policy::grants_of(tx, user).await?;
+    let access = policy::Access::new(Some(user), &grants);
+    let (post, _, _) = policy::visible_post(tx, id, access).await?;
     // Lock the thread: a concurrent mark of another post is not undone by mistake.
     tx.query_opt(
         "SELECT 1 FROM threads WHERE id = $1 FOR UPDATE",
         &[&post.thread_id],
     )
     .await?;
-    let (_, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    policy::check_choose_best(user, &thread)?;
+    let (_, thread, access) = policy::visible_post(tx, id, access).await?;
+    policy::check_choose_best(access, user, &thread)?;
     if thread.best_answer_post_id != Some(id) {
         return Err(AppError::Conflict(
             "this post is not the best answer of its thread".into(),

@@ -69,7 +69,7 @@ impl CategoryTree {
             .prepare_cached(
                 "SELECT id, parent_id, name, description, position, is_question, thread_count,
                         post_count, last_activity_at
-                 FROM categories ORDER BY position, id",
+                 FROM categories WHERE NOT is_private ORDER BY position, id",
             )
             .await?;
         let all = client
@@ -89,6 +89,34 @@ impl CategoryTree {
             })
             .collect();
         Ok(CategoryTree { all })
+    }
+
+    /// A tree of `all` (in display order).
+    pub fn from_categories(all: Vec<Category>) -> CategoryTree {
+        CategoryTree { all }
+    }
+
+    /// A tree without categories.
+    pub fn empty() -> CategoryTree {
+        CategoryTree { all: Vec::new() }
+    }
+
+    /// How many categories it holds.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// The tree of the categories for which `keep` holds (a category whose parent is left
+    /// out must be left out too, or it would be lost from the walk).
+    pub fn retain(&self, keep: impl Fn(i64) -> bool) -> CategoryTree {
+        CategoryTree {
+            all: self.all.iter().filter(|c| keep(c.id)).cloned().collect(),
+        }
     }
 
     /// The category `id`.
@@ -191,7 +219,10 @@ pub async fn create(
 ) -> Result<i64, AppError> {
     if let Some(pid) = parent_id
         && client
-            .query_opt("SELECT 1 FROM categories WHERE id = $1", &[&pid])
+            .query_opt(
+                "SELECT 1 FROM categories WHERE id = $1 AND NOT is_private",
+                &[&pid],
+            )
             .await?
             .is_none()
     {
@@ -285,7 +316,7 @@ pub async fn reorder(
     // Siblings in display order (the tree sorts by position, then id).
     let mut siblings: Vec<i64> = tx
         .query(
-            "SELECT id FROM categories WHERE parent_id IS NOT DISTINCT FROM $1
+            "SELECT id FROM categories WHERE parent_id IS NOT DISTINCT FROM $1 AND NOT is_private
              ORDER BY position, id",
             &[&c.parent_id],
         )

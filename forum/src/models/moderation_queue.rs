@@ -43,15 +43,14 @@ pub struct Approved {
     pub post_id: Option<i64>,
 }
 
-/// Queues a reply of `user` to `thread_id` after the checks a reply passes (404 for a thread
-/// the user cannot see, 403 when closed). Returns the queue id.
+/// Queues a reply of `user` to `thread_id`; the caller checked
+/// [`crate::models::policy::check_reply`]. Returns the queue id.
 pub async fn enqueue_reply(
     client: &impl GenericClient,
     thread_id: i64,
     user: &User,
     body: &PostBody,
 ) -> Result<i64, AppError> {
-    posts::check_reply(client, thread_id, user).await?;
     let row = client
         .query_one(
             "INSERT INTO moderation_queue (user_id, thread_id, body) VALUES ($1, $2, $3)

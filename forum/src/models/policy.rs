@@ -1,38 +1,248 @@
-//! The visibility and permission policy of posts: one function per decision (see, like, edit,
-//! delete), called by the pages, the forms and the API alike, so every door answers the same.
-//! Writes check it inside their transaction before changing anything, so a refused write
-//! changes nothing.
+//! The visibility and permission policy: one function per decision (see a category, start a
+//! thread in it, see / read / reply to / moderate a thread, see, like, edit, delete a post),
+//! called by the pages, the forms and the API alike, so every door answers the same. The
+//! decisions read the viewer's resolved permissions per category ([`Grants`], see
+//! [`crate::models::permissions`]) through an [`Access`]; private threads are decided by
+//! their participants. Writes check it inside their transaction before changing anything, so
+//! a refused write changes nothing.
 //!
-//! Answers: 404 when the viewer may not see the post (a hidden thread for a non-moderator, or
-//! a missing post); 403 when they see it but may not do this; 409 when the post's state
-//! forbids it (editing a deleted post).
+//! Answers: 404 when the viewer may not see the thing (a category they may not see, its
+//! threads and posts, a hidden thread outside the categories they moderate, a private thread
+//! they are not in, or something missing); 403 when they see it but may not do this (read the
+//! threads of a category they only see, start or reply in a read-only category, moderate a
+//! category they do not moderate); 409 when the state forbids it (editing a deleted post).
+//! Every refusal is counted in `forum_permission_denied_total{action}`.
+
+use std::sync::LazyLock;
 
 use deadpool_postgres::GenericClient;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 
 use crate::error::AppError;
+use crate::models::permissions::{Grants, PRIVATE_CATEGORY, Perm};
 use crate::models::posts::{self, Post};
+use crate::models::private_threads;
 use crate::models::threads::{self, ThreadSummary};
 use crate::models::users::User;
 
-fn moderates(user: Option<&User>) -> bool {
-    user.is_some_and(User::is_moderator)
+/// Labels of `forum_permission_denied_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeniedLabels {
+    /// One of [`DENIED_ACTIONS`].
+    pub action: &'static str,
 }
 
-/// Whether `user` (None: anonymous) may see `thread`: hidden threads are for moderators.
-pub fn may_see_thread(user: Option<&User>, thread: &ThreadSummary) -> bool {
-    !thread.is_hidden || moderates(user)
+/// The `action` values of refusals: the five permissions, and `private` (a private thread
+/// of others).
+pub const DENIED_ACTIONS: [&str; 6] = ["see", "read", "start", "reply", "moderate", "private"];
+
+static DENIED: LazyLock<Family<DeniedLabels, Counter>> = LazyLock::new(|| {
+    let f = Family::<DeniedLabels, Counter>::default();
+    for action in DENIED_ACTIONS {
+        f.get_or_create(&DeniedLabels { action }).inc_by(0);
+    }
+    f
+});
+
+/// The refusals of this process, by action (registered by [`crate::metrics`]).
+pub fn denied_metric() -> Family<DeniedLabels, Counter> {
+    DENIED.clone()
 }
 
-/// Whether `user` may read the text of `post` in `thread` (a deleted post keeps its place in
-/// the thread, but only moderators read it).
-pub fn may_read_post(user: Option<&User>, thread: &ThreadSummary, post: &Post) -> bool {
-    may_see_thread(user, thread) && (!post.is_deleted || moderates(user))
+fn denied(action: &'static str, e: AppError) -> AppError {
+    DENIED.get_or_create(&DeniedLabels { action }).inc();
+    e
 }
 
-/// Whether `user` may like or unlike `post` in `thread`: anyone logged in who sees it, not on
+fn not_found(action: &'static str) -> AppError {
+    denied(action, AppError::NotFound)
+}
+
+fn forbidden(action: &'static str, message: &str) -> AppError {
+    denied(action, AppError::Forbidden(message.into()))
+}
+
+/// Who asks, with what they may do: the user (None: a guest), the grants of their roles, and
+/// whether they take part in the private thread at hand (set by [`visible_thread`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Access<'a> {
+    /// The logged-in user.
+    pub user: Option<&'a User>,
+    /// What their roles may do in each category.
+    pub grants: &'a Grants,
+    /// Whether they take part in the private thread being decided on.
+    pub participant: bool,
+}
+
+impl<'a> Access<'a> {
+    /// The access of `user` holding `grants`.
+    pub fn new(user: Option<&'a User>, grants: &'a Grants) -> Access<'a> {
+        Access {
+            user,
+            grants,
+            participant: false,
+        }
+    }
+}
+
+/// Whether `p` is granted on `thread`: by its category, or for a private thread by taking
+/// part in it (participants see, read and reply; nobody moderates a private thread).
+fn granted(a: Access<'_>, thread: &ThreadSummary, p: Perm) -> bool {
+    if thread.category_id == PRIVATE_CATEGORY {
+        a.participant && a.user.is_some() && matches!(p, Perm::See | Perm::Read | Perm::Reply)
+    } else {
+        a.grants.can(thread.category_id, p)
+    }
+}
+
+/// Whether the viewer sees category `id` (its page, its thread list, its place in the tree).
+pub fn may_see_category(a: Access<'_>, id: i64) -> bool {
+    a.grants.can(id, Perm::See)
+}
+
+/// 404 unless the viewer sees category `id`.
+pub fn check_see_category(a: Access<'_>, id: i64) -> Result<(), AppError> {
+    if may_see_category(a, id) {
+        Ok(())
+    } else {
+        Err(not_found("see"))
+    }
+}
+
+/// Whether the viewer may start a thread in category `id` (the "New thread" button).
+pub fn may_start(a: Access<'_>, id: i64) -> bool {
+    a.user.is_some() && a.grants.can(id, Perm::Start)
+}
+
+/// Whether the viewer may start a thread in category `id`: 404 when they do not see it, 403
+/// when it is read-only for them.
+pub fn check_start(a: Access<'_>, id: i64) -> Result<(), AppError> {
+    check_see_category(a, id)?;
+    if !may_start(a, id) {
+        return Err(forbidden(
+            "start",
+            "this category is read-only for you: you cannot start threads in it",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the viewer moderates the category of `thread` (never a private thread).
+pub fn moderates(a: Access<'_>, thread: &ThreadSummary) -> bool {
+    a.user.is_some() && granted(a, thread, Perm::Moderate)
+}
+
+/// Whether the viewer moderates category `id`.
+pub fn moderates_category(a: Access<'_>, id: i64) -> bool {
+    a.user.is_some() && a.grants.can(id, Perm::Moderate)
+}
+
+/// Whether `user` (None: anonymous) may see `thread` in lists and find it: its category is
+/// seen (or they take part in the private thread), and a hidden thread is for the
+/// moderators of its category.
+pub fn may_see_thread(a: Access<'_>, thread: &ThreadSummary) -> bool {
+    granted(a, thread, Perm::See) && (!thread.is_hidden || moderates(a, thread))
+}
+
+/// Whether the viewer may read `thread`: 404 when they may not see it, 403 when they see its
+/// category but may not read its threads.
+pub fn check_read_thread(a: Access<'_>, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(a, thread) {
+        let action = if thread.category_id == PRIVATE_CATEGORY {
+            "private"
+        } else {
+            "see"
+        };
+        return Err(not_found(action));
+    }
+    if !granted(a, thread, Perm::Read) {
+        return Err(forbidden(
+            "read",
+            "you may see this category but not read its threads",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the viewer may reply to `thread`: as [`check_read_thread`], then 403 when the
+/// category is read-only for them or the thread is closed (unless they moderate it).
+pub fn check_reply(a: Access<'_>, thread: &ThreadSummary) -> Result<(), AppError> {
+    check_read_thread(a, thread)?;
+    if a.user.is_none() || !granted(a, thread, Perm::Reply) {
+        return Err(forbidden(
+            "reply",
+            "this category is read-only for you: you cannot reply in it",
+        ));
+    }
+    if thread.is_closed && !moderates(a, thread) {
+        return Err(AppError::Forbidden("this thread is closed".into()));
+    }
+    Ok(())
+}
+
+/// Whether the reply form is shown ([`check_reply`]).
+pub fn may_reply(a: Access<'_>, thread: &ThreadSummary) -> bool {
+    a.user.is_some()
+        && check_read_thread_quiet(a, thread)
+        && granted(a, thread, Perm::Reply)
+        && (!thread.is_closed || moderates(a, thread))
+}
+
+/// Whether the viewer may moderate `thread` (pin, close, hide, move): 404 when they may not
+/// see it, 403 when they do not moderate its category.
+pub fn check_moderate(a: Access<'_>, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(a, thread) {
+        return Err(not_found("see"));
+    }
+    if !moderates(a, thread) {
+        return Err(forbidden(
+            "moderate",
+            "only the moderators of this category can do this",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the viewer may move `thread` to category `to`: they moderate both.
+pub fn check_move(a: Access<'_>, thread: &ThreadSummary, to: i64) -> Result<(), AppError> {
+    check_moderate(a, thread)?;
+    if !moderates_category(a, to) {
+        return Err(denied(
+            "moderate",
+            AppError::invalid("you can only move threads to a category you moderate"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the viewer may read the text of `post` in `thread` (a deleted post keeps its place
+/// in the thread, but only the moderators of its category read it).
+pub fn may_read_post(a: Access<'_>, thread: &ThreadSummary, post: &Post) -> bool {
+    check_read_thread_quiet(a, thread) && (!post.is_deleted || moderates(a, thread))
+}
+
+fn check_read_thread_quiet(a: Access<'_>, thread: &ThreadSummary) -> bool {
+    may_see_thread(a, thread) && granted(a, thread, Perm::Read)
+}
+
+/// Whether `user` may edit or delete `post` in `thread` as its author (not banned) or a
+/// moderator of its category.
+fn edits(a: Access<'_>, user: &User, thread: &ThreadSummary, post: &Post) -> bool {
+    !user.is_banned() && (moderates(a, thread) || post.user_id == Some(user.id))
+}
+
+/// Whether `user` may like or unlike `post` in `thread`: anyone logged in who reads it, not on
 /// their own post, never a deleted post.
-pub fn check_like(user: &User, thread: &ThreadSummary, post: &Post) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) || post.is_deleted {
+pub fn check_like(
+    a: Access<'_>,
+    user: &User,
+    thread: &ThreadSummary,
+    post: &Post,
+) -> Result<(), AppError> {
+    check_read_thread(a, thread)?;
+    if post.is_deleted {
         return Err(AppError::NotFound);
     }
     if post.user_id == Some(user.id) {
@@ -42,18 +252,17 @@ pub fn check_like(user: &User, thread: &ThreadSummary, post: &Post) -> Result<()
 }
 
 /// Whether `user` may delete `post` in `thread` (whose first post is `first_post_id`): its
-/// author (not banned) or a moderator; never the first post, which opens the thread (a
-/// moderator hides the thread instead).
+/// author (not banned) or a moderator of its category; never the first post, which opens the
+/// thread (a moderator hides the thread instead).
 pub fn check_delete(
+    a: Access<'_>,
     user: &User,
     thread: &ThreadSummary,
     post: &Post,
     first_post_id: i64,
 ) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) {
-        return Err(AppError::NotFound);
-    }
-    if !post.editable_by(Some(user)) {
+    check_read_thread(a, thread)?;
+    if !edits(a, user, thread, post) {
         return Err(AppError::Forbidden("you cannot delete this post".into()));
     }
     if post.id == first_post_id {
@@ -65,16 +274,19 @@ pub fn check_delete(
     Ok(())
 }
 
-/// Whether `user` may edit `post` in `thread`: its author (not banned) or a moderator; not a
-/// deleted post; in a closed thread, moderators only.
-pub fn check_edit(user: &User, thread: &ThreadSummary, post: &Post) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) {
-        return Err(AppError::NotFound);
-    }
-    if !post.editable_by(Some(user)) {
+/// Whether `user` may edit `post` in `thread`: its author (not banned) or a moderator of its
+/// category; not a deleted post; in a closed thread, its moderators only.
+pub fn check_edit(
+    a: Access<'_>,
+    user: &User,
+    thread: &ThreadSummary,
+    post: &Post,
+) -> Result<(), AppError> {
+    check_read_thread(a, thread)?;
+    if !edits(a, user, thread, post) {
         return Err(AppError::Forbidden("you cannot edit this post".into()));
     }
-    if thread.is_closed && !user.is_moderator() {
+    if thread.is_closed && !moderates(a, thread) {
         return Err(AppError::Forbidden("this thread is closed".into()));
     }
     if post.is_deleted {
@@ -85,48 +297,179 @@ pub fn check_edit(user: &User, thread: &ThreadSummary, post: &Post) -> Result<()
     Ok(())
 }
 
-/// Whether the edit/delete buttons of `post` are shown to `user` (the pages' view of
-/// [`check_edit`]).
-pub fn may_edit(user: Option<&User>, thread: &ThreadSummary, post: &Post) -> bool {
-    user.is_some_and(|u| check_edit(u, thread, post).is_ok())
-}
-
-/// Whether the like button of `post` is shown to `user` (the pages' view of [`check_like`]).
-pub fn may_like(user: Option<&User>, thread: &ThreadSummary, post: &Post) -> bool {
-    user.is_some_and(|u| check_like(u, thread, post).is_ok())
-}
-
-/// Whether `user` may read the edit history of `post`: whoever may read the post, unless a
-/// moderator hid the history (a redaction), then moderators only.
-pub fn may_read_history(user: Option<&User>, thread: &ThreadSummary, post: &Post) -> bool {
-    may_read_post(user, thread, post) && (!post.history_hidden || moderates(user))
-}
-
-/// Whether `user` moderates `thread` (today: moderators see and moderate every thread). The one
-/// test behind every moderator-only action on a thread and its posts: merge, move and split
-/// posts, others' polls and best answers.
-pub fn moderates_thread(user: Option<&User>, thread: &ThreadSummary) -> bool {
-    user.is_some_and(|u| !u.is_banned()) && moderates(user) && may_see_thread(user, thread)
-}
-
-/// Whether `user` may act as a moderator on `thread`: 404 when they cannot see it, 403 when
-/// they see it without moderating it.
-pub fn check_moderate_thread(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) {
-        return Err(AppError::NotFound);
+/// Whether the viewer may restore a deleted post of `thread`, or hide an edit history: the
+/// moderators of its category (not banned).
+pub fn check_restore(a: Access<'_>, thread: &ThreadSummary) -> Result<(), AppError> {
+    if a.user.is_some_and(|u| !u.is_banned()) && moderates(a, thread) {
+        Ok(())
+    } else {
+        Err(forbidden(
+            "moderate",
+            "only moderators of this category can restore a post or hide an edit history",
+        ))
     }
-    if !moderates_thread(Some(user), thread) {
-        return Err(AppError::Forbidden("only moderators can do this".into()));
+}
+
+/// Whether `user` may choose the best answer of `thread`: its author or a moderator of its
+/// category (not banned).
+pub fn may_choose_best(a: Access<'_>, user: &User, thread: &ThreadSummary) -> bool {
+    !user.is_banned() && (moderates(a, thread) || thread.user_id == Some(user.id))
+}
+
+/// Whether the edit/delete buttons of `post` are shown (the pages' view of [`check_edit`]).
+pub fn may_edit(a: Access<'_>, thread: &ThreadSummary, post: &Post) -> bool {
+    a.user.is_some_and(|u| check_edit_quiet(a, u, thread, post))
+}
+
+fn check_edit_quiet(a: Access<'_>, user: &User, thread: &ThreadSummary, post: &Post) -> bool {
+    check_read_thread_quiet(a, thread)
+        && edits(a, user, thread, post)
+        && (!thread.is_closed || moderates(a, thread))
+        && !post.is_deleted
+}
+
+/// Whether the delete button of `post` is shown (the pages' view of [`check_delete`]).
+pub fn may_delete(a: Access<'_>, thread: &ThreadSummary, post: &Post, first_post_id: i64) -> bool {
+    a.user.is_some_and(|u| {
+        check_read_thread_quiet(a, thread) && edits(a, u, thread, post) && post.id != first_post_id
+    })
+}
+
+/// Whether the like button of `post` is shown (the pages' view of [`check_like`]).
+pub fn may_like(a: Access<'_>, thread: &ThreadSummary, post: &Post) -> bool {
+    a.user.is_some_and(|u| {
+        check_read_thread_quiet(a, thread) && !post.is_deleted && post.user_id != Some(u.id)
+    })
+}
+
+/// Whether the viewer may read the edit history of `post`: whoever may read the post, unless a
+/// moderator hid the history (a redaction), then the moderators of its category only.
+pub fn may_read_history(a: Access<'_>, thread: &ThreadSummary, post: &Post) -> bool {
+    may_read_post(a, thread, post) && (!post.history_hidden || moderates(a, thread))
+}
+
+/// Thread `id` when the viewer may see it: 404 otherwise (missing, in a category they do not
+/// see, hidden from them, a private thread they are not in). Returns the access with
+/// [`Access::participant`] set for a private thread.
+pub async fn visible_thread<'a>(
+    client: &impl GenericClient,
+    id: i64,
+    a: Access<'a>,
+) -> Result<(ThreadSummary, Access<'a>), AppError> {
+    let thread = threads::get(client, id, true)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let a = if thread.category_id == PRIVATE_CATEGORY {
+        let participant = match a.user {
+            Some(u) => private_threads::is_participant(client, id, u.id).await?,
+            None => false,
+        };
+        Access { participant, ..a }
+    } else {
+        a
+    };
+    if !may_see_thread(a, &thread) {
+        let action = if thread.category_id == PRIVATE_CATEGORY {
+            "private"
+        } else {
+            "see"
+        };
+        return Err(not_found(action));
+    }
+    Ok((thread, a))
+}
+
+/// Thread `id` when the viewer may read it: [`visible_thread`] and [`check_read_thread`].
+pub async fn readable_thread<'a>(
+    client: &impl GenericClient,
+    id: i64,
+    a: Access<'a>,
+) -> Result<(ThreadSummary, Access<'a>), AppError> {
+    let (thread, a) = visible_thread(client, id, a).await?;
+    check_read_thread(a, &thread)?;
+    Ok((thread, a))
+}
+
+/// Post `id` and its thread, when the viewer may read them: 404 otherwise (missing, or in a
+/// thread they may not see), 403 in a category they see but may not read. A deleted post's
+/// text is cleared for those who may not read it.
+pub async fn visible_post<'a>(
+    client: &impl GenericClient,
+    id: i64,
+    a: Access<'a>,
+) -> Result<(Post, ThreadSummary, Access<'a>), AppError> {
+    let mut post = posts::get(client, id).await?;
+    let (thread, a) = readable_thread(client, post.thread_id, a).await?;
+    if !may_read_post(a, &thread, &post) {
+        post.body.clear();
+        post.body_html.clear();
+    }
+    Ok((post, thread, a))
+}
+
+/// Whether user `user_id` (not the viewer: someone a mention or a notification would reach)
+/// may read thread `thread_id` now.
+pub async fn user_may_read_thread(
+    client: &impl GenericClient,
+    user_id: i64,
+    thread_id: i64,
+) -> Result<bool, AppError> {
+    let Some(thread) = threads::get(client, thread_id, true).await? else {
+        return Ok(false);
+    };
+    if thread.category_id == PRIVATE_CATEGORY {
+        return private_threads::is_participant(client, thread_id, user_id).await;
+    }
+    let Some(grants) = crate::models::permissions::grants_of_user(client, user_id).await? else {
+        return Ok(false);
+    };
+    let user = crate::models::users::User {
+        id: user_id,
+        username: String::new(),
+        role: crate::models::users::Role::Member,
+        banned_until: None,
+        custom_roles: Vec::new(),
+    };
+    Ok(check_read_thread_quiet(
+        Access::new(Some(&user), &grants),
+        &thread,
+    ))
+}
+
+/// The grants of `user` read from the database now, for a write whose caller holds only the
+/// user (polls, best answers, the moderators' thread tools): 403 for an account not active.
+pub async fn grants_of(client: &impl GenericClient, user: &User) -> Result<Grants, AppError> {
+    crate::models::permissions::grants_of_user(client, user.id)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("this account is not active".into()))
+}
+
+/// Whether the viewer moderates `thread` (not banned, a moderator of its category who sees it).
+/// The one test behind every moderator-only action on a thread and its posts: merge, move and
+/// split posts, others' polls and best answers.
+pub fn moderates_thread(a: Access<'_>, thread: &ThreadSummary) -> bool {
+    a.user.is_some_and(|u| !u.is_banned()) && moderates(a, thread) && may_see_thread(a, thread)
+}
+
+/// Whether the viewer may act as a moderator on `thread`: 404 when they cannot see it, 403
+/// when they see it without moderating it.
+pub fn check_moderate_thread(a: Access<'_>, thread: &ThreadSummary) -> Result<(), AppError> {
+    if !may_see_thread(a, thread) {
+        return Err(not_found("see"));
+    }
+    if !moderates_thread(a, thread) {
+        return Err(forbidden("moderate", "only moderators can do this"));
     }
     Ok(())
 }
 
-/// Whether `user` may moderate in category `category_id` (where a split puts its new thread).
-pub fn check_moderate_category(user: &User, category_id: i64) -> Result<(), AppError> {
-    let _ = category_id;
-    if user.is_banned() || !moderates(Some(user)) {
-        return Err(AppError::Forbidden(
-            "only moderators of that category can do this".into(),
+/// Whether the viewer may moderate in category `category_id` (where a split puts its new
+/// thread, where a move or merge takes posts).
+pub fn check_moderate_category(a: Access<'_>, category_id: i64) -> Result<(), AppError> {
+    if a.user.is_none_or(|u| u.is_banned()) || !moderates_category(a, category_id) {
+        return Err(forbidden(
+            "moderate",
+            "only moderators of that category can do this",
         ));
     }
     Ok(())
@@ -134,11 +477,15 @@ pub fn check_moderate_category(user: &User, category_id: i64) -> Result<(), AppE
 
 /// Whether `user` may add, edit, close, reopen or delete the poll of `thread`: its starter (not
 /// banned, the thread open) or a moderator of it.
-pub fn check_manage_poll(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) {
-        return Err(AppError::NotFound);
+pub fn check_manage_poll(
+    a: Access<'_>,
+    user: &User,
+    thread: &ThreadSummary,
+) -> Result<(), AppError> {
+    if !may_see_thread(a, thread) {
+        return Err(not_found("see"));
     }
-    if moderates_thread(Some(user), thread) {
+    if moderates_thread(a, thread) {
         return Ok(());
     }
     if user.is_banned() || thread.user_id != Some(user.id) {
@@ -154,13 +501,15 @@ pub fn check_manage_poll(user: &User, thread: &ThreadSummary) -> Result<(), AppE
 
 /// Whether `user` may choose or unmark the best answer of `thread`: its starter (not banned)
 /// or a moderator of it.
-pub fn check_choose_best(user: &User, thread: &ThreadSummary) -> Result<(), AppError> {
-    if !may_see_thread(Some(user), thread) {
-        return Err(AppError::NotFound);
+pub fn check_choose_best(
+    a: Access<'_>,
+    user: &User,
+    thread: &ThreadSummary,
+) -> Result<(), AppError> {
+    if !may_see_thread(a, thread) {
+        return Err(not_found("see"));
     }
-    if moderates_thread(Some(user), thread)
-        || (!user.is_banned() && thread.user_id == Some(user.id))
-    {
+    if may_choose_best(a, user, thread) {
         return Ok(());
     }
     Err(AppError::Forbidden(
@@ -171,14 +520,15 @@ pub fn check_choose_best(user: &User, thread: &ThreadSummary) -> Result<(), AppE
 /// The time limit on members' edits of their own posts (`limit_minutes`, 0: none), on top of
 /// [`check_edit`]: moderators of the thread have none. 403 with the limit in the message.
 pub fn check_edit_in_time(
+    a: Access<'_>,
     user: &User,
     thread: &ThreadSummary,
     post: &Post,
     limit_minutes: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
-    check_edit(user, thread, post)?;
-    if limit_minutes <= 0 || moderates_thread(Some(user), thread) {
+    check_edit(a, user, thread, post)?;
+    if limit_minutes <= 0 || moderates_thread(a, thread) {
         return Ok(());
     }
     if now - post.created_at > chrono::Duration::minutes(limit_minutes) {
@@ -189,37 +539,18 @@ pub fn check_edit_in_time(
     Ok(())
 }
 
-/// Post `id` and its thread, when `user` may see them: 404 otherwise (missing, or in a thread
-/// hidden from them). A deleted post's text is cleared for those who may not read it.
-pub async fn visible_post(
-    client: &impl GenericClient,
-    id: i64,
-    user: Option<&User>,
-) -> Result<(Post, ThreadSummary), AppError> {
-    let mut post = posts::get(client, id).await?;
-    let thread = threads::get(client, post.thread_id, true)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_see_thread(user, &thread) {
-        return Err(AppError::NotFound);
-    }
-    if !may_read_post(user, &thread, &post) {
-        post.body.clear();
-        post.body_html.clear();
-    }
-    Ok((post, thread))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::categories::{Category, CategoryTree};
+    use crate::models::permissions::{PermissionTable, RoleKey};
     use crate::models::users::Role;
     use chrono::Utc;
 
-    fn thread(hidden: bool, closed: bool) -> ThreadSummary {
+    fn thread(category: i64, hidden: bool, closed: bool) -> ThreadSummary {
         ThreadSummary {
             id: 1,
-            category_id: 1,
+            category_id: category,
             category_name: "c".into(),
             title: "t".into(),
             user_id: Some(1),
@@ -259,48 +590,80 @@ mod tests {
             username: format!("u{id}"),
             role,
             banned_until: None,
+            custom_roles: Vec::new(),
         }
+    }
+
+    /// The defaults of one category (1): guests read, members write, moderators moderate.
+    fn grants(u: Option<&User>) -> Grants {
+        let c = Category {
+            id: 1,
+            parent_id: None,
+            name: "c".into(),
+            description: String::new(),
+            position: 1,
+            is_question: false,
+            thread_count: 0,
+            post_count: 0,
+            last_activity_at: None,
+        };
+        PermissionTable::for_tests(CategoryTree::from_categories(vec![c])).grants(&RoleKey::of(u))
     }
 
     #[test]
     fn a_hidden_thread_is_not_found_for_members_whatever_they_try() {
         let (t, p, m) = (
-            thread(true, false),
+            thread(1, true, false),
             post(2, 1, false),
             user(1, Role::Member),
         );
-        assert!(!may_see_thread(Some(&m), &t));
+        let g = grants(Some(&m));
+        let a = Access::new(Some(&m), &g);
+        assert!(!may_see_thread(a, &t));
+        let other = user(3, Role::Member);
         assert!(matches!(
-            check_like(&user(3, Role::Member), &t, &p),
+            check_like(Access::new(Some(&other), &g), &other, &t, &p),
             Err(AppError::NotFound)
         ));
-        assert!(matches!(check_edit(&m, &t, &p), Err(AppError::NotFound)));
+        assert!(matches!(check_edit(a, &m, &t, &p), Err(AppError::NotFound)));
         assert!(matches!(
-            check_delete(&m, &t, &p, 1),
+            check_delete(a, &m, &t, &p, 1),
             Err(AppError::NotFound)
         ));
         let moderator = user(9, Role::Moderator);
-        assert!(may_see_thread(Some(&moderator), &t));
-        assert!(check_like(&moderator, &t, &p).is_ok());
+        let g = grants(Some(&moderator));
+        let a = Access::new(Some(&moderator), &g);
+        assert!(may_see_thread(a, &t));
+        assert!(check_like(a, &moderator, &t, &p).is_ok());
     }
 
     #[test]
     fn deleted_posts_cannot_be_liked_and_closed_threads_refuse_members_edits() {
         let m = user(3, Role::Member);
+        let g = grants(Some(&m));
         assert!(matches!(
-            check_like(&m, &thread(false, false), &post(2, 1, true)),
+            check_like(
+                Access::new(Some(&m), &g),
+                &m,
+                &thread(1, false, false),
+                &post(2, 1, true)
+            ),
             Err(AppError::NotFound)
         ));
         let author = user(1, Role::Member);
-        assert!(check_edit(&author, &thread(false, false), &post(2, 1, false)).is_ok());
+        let a = Access::new(Some(&author), &g);
+        assert!(check_edit(a, &author, &thread(1, false, false), &post(2, 1, false)).is_ok());
         assert!(matches!(
-            check_edit(&author, &thread(false, true), &post(2, 1, false)),
+            check_edit(a, &author, &thread(1, false, true), &post(2, 1, false)),
             Err(AppError::Forbidden(_))
         ));
+        let moderator = user(9, Role::Moderator);
+        let g = grants(Some(&moderator));
         assert!(
             check_edit(
-                &user(9, Role::Moderator),
-                &thread(false, true),
+                Access::new(Some(&moderator), &g),
+                &moderator,
+                &thread(1, false, true),
                 &post(2, 1, false)
             )
             .is_ok()
@@ -308,59 +671,55 @@ mod tests {
     }
 
     #[test]
-    fn the_edit_time_limit_binds_members_not_moderators() {
-        let t = thread(false, false);
-        let mut p = post(2, 1, false);
-        p.created_at = Utc::now() - chrono::Duration::minutes(31);
-        let author = user(1, Role::Member);
-        assert!(matches!(
-            check_edit_in_time(&author, &t, &p, 30, Utc::now()),
-            Err(AppError::Forbidden(m)) if m.contains("30 minutes")
-        ));
-        assert!(check_edit_in_time(&author, &t, &p, 0, Utc::now()).is_ok());
-        assert!(check_edit_in_time(&author, &t, &p, 60, Utc::now()).is_ok());
-        assert!(check_edit_in_time(&user(9, Role::Moderator), &t, &p, 30, Utc::now()).is_ok());
-    }
-
-    #[test]
-    fn polls_and_best_answers_are_the_starters_or_a_moderators() {
-        let t = thread(false, false);
-        assert!(check_manage_poll(&user(1, Role::Member), &t).is_ok());
-        assert!(matches!(
-            check_manage_poll(&user(2, Role::Member), &t),
-            Err(AppError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_manage_poll(&user(1, Role::Member), &thread(false, true)),
-            Err(AppError::Forbidden(_))
-        ));
-        assert!(check_manage_poll(&user(9, Role::Moderator), &thread(false, true)).is_ok());
-        assert!(check_choose_best(&user(1, Role::Member), &t).is_ok());
-        assert!(check_choose_best(&user(2, Role::Member), &t).is_err());
-        assert!(matches!(
-            check_moderate_thread(&user(2, Role::Member), &thread(true, false)),
-            Err(AppError::NotFound)
-        ));
-        assert!(matches!(
-            check_moderate_thread(&user(2, Role::Member), &t),
-            Err(AppError::Forbidden(_))
-        ));
-        assert!(check_moderate_thread(&user(9, Role::Moderator), &t).is_ok());
-    }
-
-    #[test]
     fn the_first_post_cannot_be_deleted_and_a_hidden_history_is_for_moderators() {
         let author = user(1, Role::Member);
-        let t = thread(false, false);
+        let g = grants(Some(&author));
+        let a = Access::new(Some(&author), &g);
+        let t = thread(1, false, false);
         assert!(matches!(
-            check_delete(&author, &t, &post(2, 1, false), 2),
+            check_delete(a, &author, &t, &post(2, 1, false), 2),
             Err(AppError::Conflict(_))
         ));
-        assert!(check_delete(&author, &t, &post(3, 1, false), 2).is_ok());
+        assert!(check_delete(a, &author, &t, &post(3, 1, false), 2).is_ok());
         let mut p = post(3, 1, false);
         p.history_hidden = true;
-        assert!(!may_read_history(Some(&author), &t, &p));
-        assert!(!may_read_history(None, &t, &p));
-        assert!(may_read_history(Some(&user(9, Role::Moderator)), &t, &p));
+        assert!(!may_read_history(a, &t, &p));
+        let guest = grants(None);
+        assert!(!may_read_history(Access::new(None, &guest), &t, &p));
+        let moderator = user(9, Role::Moderator);
+        let g = grants(Some(&moderator));
+        assert!(may_read_history(Access::new(Some(&moderator), &g), &t, &p));
+    }
+
+    #[test]
+    fn a_private_thread_is_for_its_participants_and_nobody_moderates_it() {
+        let admin = user(1, Role::Admin);
+        let g = grants(Some(&admin));
+        let t = thread(PRIVATE_CATEGORY, false, false);
+        let a = Access::new(Some(&admin), &g);
+        assert!(matches!(check_read_thread(a, &t), Err(AppError::NotFound)));
+        let a = Access {
+            participant: true,
+            ..a
+        };
+        assert!(check_reply(a, &t).is_ok());
+        assert!(!moderates(a, &t));
+        let guest = grants(None);
+        let a = Access {
+            participant: true,
+            ..Access::new(None, &guest)
+        };
+        assert!(!may_see_thread(a, &t), "a participant is a logged-in user");
+    }
+
+    #[test]
+    fn guests_read_but_never_write_or_moderate() {
+        let g = grants(None);
+        let a = Access::new(None, &g);
+        let t = thread(1, false, false);
+        assert!(check_read_thread(a, &t).is_ok());
+        assert!(matches!(check_reply(a, &t), Err(AppError::Forbidden(_))));
+        assert!(!may_start(a, 1));
+        assert!(matches!(check_start(a, 2), Err(AppError::NotFound)));
     }
 }

@@ -11,7 +11,7 @@ use deadpool_postgres::GenericClient;
 use crate::error::AppError;
 use crate::models::polls::{self, NewPoll};
 use crate::models::users::User;
-use crate::models::{ThreadSummary, policy, threads};
+use crate::models::{ThreadSummary, policy};
 
 /// Locks thread `thread_id` for the rest of the transaction and checks that `user` may manage
 /// its poll: 404 when they cannot see it, 403 when they may not.
@@ -30,10 +30,10 @@ async fn managed_thread(
     {
         return Err(AppError::NotFound);
     }
-    let thread = threads::get(tx, thread_id, true)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    policy::check_manage_poll(user, &thread)?;
+    let grants = policy::grants_of(tx, user).await?;
+    let (thread, access) =
+        policy::visible_thread(tx, thread_id, policy::Access::new(Some(user), &grants)).await?;
+    policy::check_manage_poll(access, user, &thread)?;
     Ok(thread)
 }
 

@@ -6,7 +6,7 @@
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
-use crate::models::policy;
+use crate::models::policy::{self, Access};
 use crate::models::posts::{Post, PostBody, first_id, render};
 use crate::models::users::User;
 
@@ -17,15 +17,14 @@ pub async fn edit(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     body: &PostBody,
     hide_history: bool,
 ) -> Result<Post, AppError> {
     let body = body.as_str();
-    let (post, _) = check_may_edit(tx, id, user).await?;
-    if hide_history && !user.is_moderator() {
-        return Err(AppError::Forbidden(
-            "only moderators can hide an edit history".into(),
-        ));
+    let (post, thread, access) = check_may_edit(tx, id, user, access).await?;
+    if hide_history {
+        policy::check_restore(access, &thread)?;
     }
     tx.execute(
         "INSERT INTO post_edits (post_id, user_id, old_body) VALUES ($1, $2, $3)",
@@ -43,36 +42,38 @@ pub async fn edit(
     Ok(post)
 }
 
-/// Post `id` and its thread when `user` may edit it now: [`policy::check_edit_in_time`] with
-/// the edit time limit an administrator set (the edit form and every edit call it).
-pub async fn check_may_edit(
+/// Post `id`, its thread and the access when `user` may edit it now:
+/// [`policy::check_edit_in_time`] with the edit time limit an administrator set (the edit form
+/// and every edit call it).
+pub async fn check_may_edit<'a>(
     client: &impl GenericClient,
     id: i64,
     user: &User,
-) -> Result<(Post, crate::models::ThreadSummary), AppError> {
-    let (post, thread) = policy::visible_post(client, id, Some(user)).await?;
+    access: Access<'a>,
+) -> Result<(Post, crate::models::ThreadSummary, Access<'a>), AppError> {
+    let (post, thread, access) = policy::visible_post(client, id, access).await?;
     let limit = crate::models::edit_limit::get(client).await?;
-    policy::check_edit_in_time(user, &thread, &post, limit, chrono::Utc::now())?;
-    Ok((post, thread))
+    policy::check_edit_in_time(access, user, &thread, &post, limit, chrono::Utc::now())?;
+    Ok((post, thread, access))
 }
 
-/// Soft-deletes post `id` as `user` (its author or a moderator), or restores it (`deleted`
-/// false: moderators only, so a moderator's mistake can be undone).
+/// Soft-deletes post `id` as `user` (its author or a moderator of its category), or restores
+/// it (`deleted` false: the moderators of its category only, so a moderator's mistake can be
+/// undone).
 pub async fn set_deleted(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     deleted: bool,
 ) -> Result<Post, AppError> {
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    if !deleted && (!user.is_moderator() || user.is_banned()) {
-        return Err(AppError::Forbidden(
-            "only moderators can restore a post".into(),
-        ));
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    if !deleted {
+        policy::check_restore(access, &thread)?;
     }
     if deleted {
         let first = first_id(tx, post.thread_id).await?;
-        policy::check_delete(user, &thread, &post, first)?;
+        policy::check_delete(access, user, &thread, &post, first)?;
     }
     tx.execute(
         "UPDATE posts SET is_deleted = $2 WHERE id = $1",
@@ -87,10 +88,11 @@ pub async fn set_like(
     tx: &impl GenericClient,
     id: i64,
     user: &User,
+    access: Access<'_>,
     like: bool,
 ) -> Result<i32, AppError> {
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
-    policy::check_like(user, &thread, &post)?;
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    policy::check_like(access, user, &thread, &post)?;
     let changed = if like {
         tx.execute(
             "INSERT INTO post_likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -120,8 +122,13 @@ pub async fn set_like(
 
 /// Marks post `id` as the best answer of its thread: question categories only, by the thread's
 /// author or a moderator, and never the first post.
-pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let (post, thread) = policy::visible_post(tx, id, Some(user)).await?;
+pub async fn mark_best(
+    tx: &impl GenericClient,
+    id: i64,
+    user: &User,
+    access: Access<'_>,
+) -> Result<i64, AppError> {
+    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
     let row = tx
         .query_one(
             "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)
@@ -129,14 +136,13 @@ pub async fn mark_best(tx: &impl GenericClient, id: i64, user: &User) -> Result<
             &[&post.thread_id],
         )
         .await?;
-    // The thread's starter (column 0) is checked by the policy, with the thread.
     let (question, first): (bool, Option<i64>) = (row.get(1), row.get(2));
     if !question {
         return Err(AppError::invalid(
             "best answers are only for question categories",
         ));
     }
-    policy::check_choose_best(user, &thread)?;
+    policy::check_choose_best(access, user, &thread)?;
     if first == Some(id) || post.is_deleted {
         return Err(AppError::invalid(
             "the first post or a deleted post cannot be the best answer",

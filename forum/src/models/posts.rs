@@ -149,14 +149,14 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Replies to `thread_id` as `user`: refused on closed threads (except for moderators).
+/// Replies to `thread_id` as `user`; the caller checked [`crate::models::policy::check_reply`]
+/// in the same transaction.
 pub async fn reply(
     tx: &impl GenericClient,
     thread_id: i64,
     user: &User,
     body: &PostBody,
 ) -> Result<i64, AppError> {
-    check_reply(tx, thread_id, user).await?;
     let id = insert(tx, thread_id, user.id, body).await?;
     jobs::enqueue(
         tx,
@@ -165,32 +165,6 @@ pub async fn reply(
     )
     .await?;
     Ok(id)
-}
-
-/// Whether `user` may reply to `thread_id`: 404 for a thread they cannot see, 403 when it is
-/// closed (moderators may do both).
-pub async fn check_reply(
-    tx: &impl GenericClient,
-    thread_id: i64,
-    user: &User,
-) -> Result<(), AppError> {
-    let Some(row) = tx
-        .query_opt(
-            "SELECT is_closed, is_hidden FROM threads WHERE id = $1",
-            &[&thread_id],
-        )
-        .await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    let (closed, hidden): (bool, bool) = (row.get(0), row.get(1));
-    if hidden && !user.is_moderator() {
-        return Err(AppError::NotFound);
-    }
-    if closed && !user.is_moderator() {
-        return Err(AppError::Forbidden("this thread is closed".into()));
-    }
-    Ok(())
 }
 
 /// A page of posts of a thread (1-based), with the viewer's likes.
@@ -256,22 +230,25 @@ pub async fn place_in_thread(
         .get(0))
 }
 
-/// Posts written by `user_id`, newest first.
+/// Posts written by `user_id` in the threads of `categories` (those the viewer may read),
+/// newest first.
 pub async fn by_user(
     client: &impl GenericClient,
     user_id: i64,
     limit: i64,
+    categories: &[i64],
 ) -> Result<Vec<Post>, AppError> {
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {POST_COLUMNS}, t.title AS thread_title
              FROM posts p LEFT JOIN users u ON u.id = p.user_id
              JOIN threads t ON t.id = p.thread_id
-             WHERE p.user_id = $1 AND NOT p.is_deleted AND NOT t.is_hidden ORDER BY p.id DESC LIMIT $2"
+             WHERE p.user_id = $1 AND NOT p.is_deleted AND NOT t.is_hidden
+               AND t.category_id = ANY($3) ORDER BY p.id DESC LIMIT $2"
         ))
         .await?;
     Ok(client
-        .query(&stmt, &[&user_id, &limit])
+        .query(&stmt, &[&user_id, &limit, &categories])
         .await?
         .iter()
         .map(Post::from_row)
@@ -306,12 +283,6 @@ pub async fn history(client: &impl GenericClient, id: i64) -> Result<Vec<Edit>, 
             edited_at: r.get(2),
         })
         .collect())
-}
-
-/// Whether `user` may choose the best answer of a thread started by `thread_author`: its
-/// author or a moderator, not banned.
-pub fn may_choose_best(user: &User, thread_author: Option<i64>) -> bool {
-    !user.is_banned() && (user.is_moderator() || thread_author == Some(user.id))
 }
 
 #[cfg(test)]

@@ -31,8 +31,13 @@ pub fn query(q: Option<String>) -> String {
         .collect()
 }
 
-/// At most 50 hits for `q` in visible threads and posts, newest first; none for a blank query.
-pub async fn hits(client: &impl GenericClient, q: &str) -> Result<Vec<SearchHit>, AppError> {
+/// At most 50 hits for `q` in visible threads and posts of `categories` (those the viewer may
+/// read: private threads are never among them), newest first; none for a blank query.
+pub async fn hits(
+    client: &impl GenericClient,
+    q: &str,
+    categories: &[i64],
+) -> Result<Vec<SearchHit>, AppError> {
     if q.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -41,17 +46,17 @@ pub async fn hits(client: &impl GenericClient, q: &str) -> Result<Vec<SearchHit>
             "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q)
              (SELECT t.id, t.title, p.id, left(p.body, 240)
               FROM posts p JOIN threads t ON t.id = p.thread_id, q
-              WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden
+              WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden AND t.category_id = ANY($2)
               ORDER BY p.id DESC LIMIT 50)
              UNION
              (SELECT t.id, t.title, p.id, CASE WHEN p.is_deleted THEN '' ELSE left(p.body, 240) END
               FROM threads t JOIN LATERAL (SELECT id, body, is_deleted FROM posts WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
-              WHERE t.search @@ q.q AND NOT t.is_hidden
+              WHERE t.search @@ q.q AND NOT t.is_hidden AND t.category_id = ANY($2)
               ORDER BY t.id DESC LIMIT 50)
              LIMIT 50",
         )
         .await?;
-    let rows = client.query(&stmt, &[&q]).await?;
+    let rows = client.query(&stmt, &[&q, &categories]).await?;
     Ok(rows
         .iter()
         .map(|r| SearchHit {

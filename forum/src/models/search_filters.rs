@@ -121,7 +121,11 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
 }
 
 /// The page of hits `filters` asks for; none for a blank query.
-pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Results, AppError> {
+pub async fn find(
+    client: &impl GenericClient,
+    filters: &Filters,
+    readable: &[i64],
+) -> Result<Results, AppError> {
     filters.check()?;
     let page = filters.page.clamp(1, MAX_PAGE);
     let empty = Results {
@@ -144,7 +148,7 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
             "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q),
              m AS (
                 (SELECT p.id FROM posts p JOIN threads t ON t.id = p.thread_id, q
-                 WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden
+                 WHERE p.search @@ q.q AND NOT p.is_deleted AND NOT t.is_hidden AND t.category_id = ANY($9)
                    AND ($2::bigint[] IS NULL OR t.category_id = ANY($2))
                    AND ($3::bigint IS NULL OR p.user_id = $3)
                    AND ($4::timestamptz IS NULL OR p.created_at >= $4)
@@ -154,7 +158,7 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
                 (SELECT p.id FROM threads t
                  JOIN LATERAL (SELECT id, user_id, created_at, is_deleted FROM posts
                                WHERE thread_id = t.id ORDER BY id LIMIT 1) p ON true, q
-                 WHERE t.search @@ q.q AND NOT t.is_hidden
+                 WHERE t.search @@ q.q AND NOT t.is_hidden AND t.category_id = ANY($9)
                    AND ($2::bigint[] IS NULL OR t.category_id = ANY($2))
                    AND ($3::bigint IS NULL OR p.user_id = $3)
                    AND ($4::timestamptz IS NULL OR p.created_at >= $4)
@@ -185,6 +189,7 @@ pub async fn find(client: &impl GenericClient, filters: &Filters) -> Result<Resu
                 &cap,
                 &fetch,
                 &offset,
+                &readable,
             ],
         )
         .await?;

@@ -9,9 +9,9 @@ use crate::error::AppError;
 pub struct Counts {
     /// Users.
     pub users: i64,
-    /// Threads.
+    /// Threads (private threads are not counted).
     pub threads: i64,
-    /// Posts.
+    /// Posts (of private threads neither).
     pub posts: i64,
     /// Jobs waiting to run.
     pub jobs_queued: i64,
@@ -23,7 +23,7 @@ pub struct Counts {
 pub async fn counts(client: &impl GenericClient) -> Result<Counts, AppError> {
     let row = client
         .query_one(
-            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM threads), (SELECT count(*) FROM posts),
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM threads WHERE category_id <> 0), (SELECT count(*) FROM posts p JOIN threads t ON t.id = p.thread_id WHERE t.category_id <> 0),
                     (SELECT count(*) FROM jobs WHERE status = 'queued'), (SELECT count(*) FROM jobs WHERE status = 'failed')",
             &[],
         )

@@ -44,12 +44,14 @@ async fn lock_moderated(
             return Err(AppError::NotFound);
         }
     }
+    let grants = policy::grants_of(tx, user).await?;
+    let access = policy::Access::new(Some(user), &grants);
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let thread = threads::get(tx, *id, true)
             .await?
             .ok_or(AppError::NotFound)?;
-        policy::check_moderate_thread(user, &thread)?;
+        policy::check_moderate_thread(access, &thread)?;
         out.push(thread);
     }
     Ok(out)
@@ -293,7 +295,8 @@ pub async fn split(
             message: "that category does not exist".into(),
         });
     }
-    policy::check_moderate_category(user, category_id)?;
+    let grants = policy::grants_of(tx, user).await?;
+    policy::check_moderate_category(policy::Access::new(Some(user), &grants), category_id)?;
     let ids = posts_of(tx, source, post_ids).await?;
     let row = tx
         .query_one(

@@ -64,12 +64,14 @@ pub struct ThreadSummary {
     pub best_answer_post_id: Option<i64>,
 }
 
-const SUMMARY_COLUMNS: &str =
+/// The columns [`ThreadSummary::from_row`] reads (`t` threads, `c` categories, `u` users).
+pub(crate) const SUMMARY_COLUMNS: &str =
     "t.id, t.title, t.category_id, c.name, t.user_id, u.username, t.created_at,
     t.last_activity_at, t.post_count, t.is_pinned, t.is_closed, t.is_hidden, t.best_answer_post_id";
 
 impl ThreadSummary {
-    fn from_row(r: &Row) -> ThreadSummary {
+    /// A row of [`SUMMARY_COLUMNS`].
+    pub(crate) fn from_row(r: &Row) -> ThreadSummary {
         ThreadSummary {
             id: r.get(0),
             title: r.get(1),
@@ -134,7 +136,8 @@ impl Cursor {
     }
 }
 
-/// A page of threads, newest activity first: in `categories` (all when None), after `cursor`.
+/// A page of threads, newest activity first: in `categories` (all public ones when None:
+/// never private threads), after `cursor`.
 /// Returns the rows and the cursor of the next page.
 pub async fn list(
     client: &impl GenericClient,
@@ -158,7 +161,7 @@ pub async fn list(
                 .prepare_cached(&format!(
                     "SELECT {SUMMARY_COLUMNS} FROM threads t
                      JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = t.user_id
-                     WHERE (t.last_activity_at, t.id) < ($1, $2) {hidden}
+                     WHERE (t.last_activity_at, t.id) < ($1, $2) AND t.category_id <> 0 {hidden}
                      ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $3"
                 ))
                 .await?;
@@ -227,21 +230,23 @@ pub async fn get(
         .map(ThreadSummary::from_row))
 }
 
-/// Threads started by `user_id`, newest first.
+/// Threads started by `user_id` in `categories` (those the viewer sees), newest first.
 pub async fn by_user(
     client: &impl GenericClient,
     user_id: i64,
     limit: i64,
+    categories: &[i64],
 ) -> Result<Vec<ThreadSummary>, AppError> {
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {SUMMARY_COLUMNS} FROM threads t
              JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = t.user_id
-             WHERE t.user_id = $1 AND NOT t.is_hidden ORDER BY t.id DESC LIMIT $2"
+             WHERE t.user_id = $1 AND NOT t.is_hidden AND t.category_id = ANY($3)
+             ORDER BY t.id DESC LIMIT $2"
         ))
         .await?;
     Ok(client
-        .query(&stmt, &[&user_id, &limit])
+        .query(&stmt, &[&user_id, &limit, &categories])
         .await?
         .iter()
         .map(ThreadSummary::from_row)
@@ -350,7 +355,10 @@ pub async fn moderate(
         }
         Moderation::Move(to) => {
             if tx
-                .query_opt("SELECT 1 FROM categories WHERE id = $1", &[&to])
+                .query_opt(
+                    "SELECT 1 FROM categories WHERE id = $1 AND NOT is_private",
+                    &[&to],
+                )
                 .await?
                 .is_none()
             {

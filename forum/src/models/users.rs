@@ -10,7 +10,7 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use crate::error::AppError;
 
 /// What a user may do; stored as text (`member`, `moderator`, `admin`) in `users.role`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Writes and edits their own posts.
@@ -90,6 +90,9 @@ pub struct User {
     pub role: Role,
     /// Banned until this time.
     pub banned_until: Option<DateTime<Utc>>,
+    /// The custom roles an administrator assigned (ids of `roles`; see
+    /// [`crate::models::permissions`]).
+    pub custom_roles: Vec<i64>,
 }
 
 impl User {

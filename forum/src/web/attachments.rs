@@ -117,7 +117,7 @@ pub async fn attachment_show(
     let id = parse_id(&id)?;
     let att = {
         let client = state.pool.get().await?;
-        crate::attachments::access::visible(&client, id, viewer.user.as_ref()).await?
+        crate::attachments::access::visible(&client, id, viewer.access()).await?
     };
     let thumbnail = name == "thumbnail.png";
     if !thumbnail && name != att.filename {

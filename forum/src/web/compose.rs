@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::policy;
 use crate::models::posts::PostBody;
-use crate::models::threads::{self, ThreadSummary};
+use crate::models::threads::ThreadSummary;
 use crate::state::AppState;
 use crate::web::templates::{Ctx, page};
 
@@ -56,25 +56,23 @@ pub async fn reply_page(
     Query(q): Query<ReplyQuery>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let user = viewer.require_writer()?;
+    viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let thread = threads::get(&client, id, true)
-        .await?
-        .filter(|t| policy::may_see_thread(Some(user), t))
-        .ok_or(AppError::NotFound)?;
+    let (thread, _) = policy::readable_thread(&client, id, viewer.access()).await?;
     let mut body = String::new();
     if let Some(post_id) = q.quote.as_deref().filter(|s| !s.is_empty()) {
         let post_id = parse_id(post_id)?;
-        let (post, post_thread) = policy::visible_post(&client, post_id, Some(user)).await?;
-        if !policy::may_read_post(Some(user), &post_thread, &post) {
+        let (post, post_thread, access) =
+            policy::visible_post(&client, post_id, viewer.access()).await?;
+        if !policy::may_read_post(access, &post_thread, &post) {
             return Err(AppError::NotFound);
         }
         let author = post.username.as_deref().unwrap_or("deleted");
         body.push_str(&crate::quote::quote(author, post.id, &post.body));
     }
     if let Some(att_id) = q.attach.as_deref().filter(|s| !s.is_empty()) {
-        let att =
-            crate::attachments::access::visible(&client, parse_id(att_id)?, Some(user)).await?;
+        let att = crate::attachments::access::visible(&client, parse_id(att_id)?, viewer.access())
+            .await?;
         body.push_str(&att.markdown());
         body.push('\n');
     }

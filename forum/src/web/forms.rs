@@ -13,7 +13,8 @@ use crate::models::CategoryTree;
 use crate::models::polls::{self, NewPoll};
 use crate::models::post_actions;
 use crate::models::posts::PostBody;
-use crate::models::threads::{self, Moderation, ThreadTitle};
+use crate::models::threads::{Moderation, ThreadTitle};
+use crate::models::{policy, thread_actions};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
@@ -34,6 +35,7 @@ pub async fn thread_new_form(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     viewer.require_writer()?;
+    policy::check_start(viewer.access(), id)?;
     let client = state.pool.get().await?;
     let category = CategoryTree::load(&client)
         .await?
@@ -123,6 +125,7 @@ pub async fn thread_create(
     let id = parse_id(&id)?;
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_writer()?;
+    policy::check_start(viewer.access(), id)?;
     let mut client = state.pool.get().await?;
     let category = CategoryTree::load(&client)
         .await?
@@ -157,6 +160,7 @@ pub async fn thread_create(
         &mut client,
         rules,
         user,
+        viewer.access(),
         &viewer.ip,
         publish::NewThread {
             category_id: id,
@@ -200,7 +204,16 @@ pub async fn post_create(
     let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let rules = state.publish_rules();
-    let published = publish::reply(&mut client, rules, user, &viewer.ip, id, &body).await?;
+    let published = publish::reply(
+        &mut client,
+        rules,
+        user,
+        viewer.access(),
+        &viewer.ip,
+        id,
+        &body,
+    )
+    .await?;
     Ok(match published {
         Published::Written(post_id) => Redirect::to(&format!("/p/{post_id}/")),
         Published::Queued(_) => Redirect::to(crate::web::queue::QUEUED_PATH),
@@ -232,12 +245,7 @@ pub async fn poll_vote(
         })
         .collect::<AppResult<Vec<i64>>>()?;
     let mut client = state.pool.get().await?;
-    if threads::get(&client, id, user.is_moderator())
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound);
-    }
+    policy::readable_thread(&client, id, viewer.access()).await?;
     let tx = client.transaction().await?;
     polls::vote(&tx, id, user.id, &choices).await?;
     tx.commit().await?;
@@ -257,7 +265,7 @@ pub struct ModerateForm {
     pub category_id: Option<String>,
 }
 
-/// `POST /t/{id}/moderate` (moderators).
+/// `POST /t/{id}/moderate` (the moderators of its category, [`policy::check_moderate`]).
 pub async fn thread_moderate(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -266,7 +274,7 @@ pub async fn thread_moderate(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     viewer.check_csrf(&form.csrf)?;
-    viewer.require_moderator()?;
+    viewer.require_writer()?;
     let target = form
         .category_id
         .as_deref()
@@ -276,7 +284,7 @@ pub async fn thread_moderate(
     let action = Moderation::parse(&form.action, target)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    threads::moderate(&tx, id, action).await?;
+    thread_actions::moderate(&tx, id, viewer.access(), action).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{id}/")).into_response())
 }
@@ -290,7 +298,7 @@ pub async fn post_edit_form(
     let id = parse_id(&id)?;
     let user = viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let (post, _) = post_actions::check_may_edit(&client, id, user).await?;
+    let (post, _, _) = post_actions::check_may_edit(&client, id, user, viewer.access()).await?;
     Ok(t::page(&t::EditPostPage {
         ctx: Ctx::new(&viewer, "Edit post"),
         post,
@@ -310,7 +318,15 @@ pub async fn post_update(
     let body = PostBody::parse(&form.body)?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::edit(&tx, id, user, &body, form.hide_history.is_some()).await?;
+    post_actions::edit(
+        &tx,
+        id,
+        user,
+        viewer.access(),
+        &body,
+        form.hide_history.is_some(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -327,7 +343,7 @@ pub async fn post_delete(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let post = post_actions::set_deleted(&tx, id, user, true).await?;
+    let post = post_actions::set_deleted(&tx, id, user, viewer.access(), true).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{}/", post.thread_id)).into_response())
 }
@@ -344,7 +360,7 @@ pub async fn post_restore(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::set_deleted(&tx, id, user, false).await?;
+    post_actions::set_deleted(&tx, id, user, viewer.access(), false).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -372,7 +388,7 @@ pub async fn post_like(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    post_actions::set_like(&tx, id, user, form.like != "false").await?;
+    post_actions::set_like(&tx, id, user, viewer.access(), form.like != "false").await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/p/{id}/")).into_response())
 }
@@ -389,7 +405,7 @@ pub async fn post_best(
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let thread_id = post_actions::mark_best(&tx, id, user).await?;
+    let thread_id = post_actions::mark_best(&tx, id, user, viewer.access()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/t/{thread_id}/#best-answer")).into_response())
 }

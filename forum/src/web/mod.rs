@@ -14,6 +14,7 @@ pub mod forms;
 pub mod pages;
 pub mod people;
 pub mod posting;
+pub mod private_threads;
 pub mod queue;
 pub mod search;
 pub mod templates;
@@ -78,6 +79,13 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/queue", get(queue::queue_index))
         .route("/moderation/queue/{id}", post(queue::queue_update))
         .route("/static/{file}", get(static_file))
+        .route(
+            "/private-threads",
+            get(private_threads::index).post(private_threads::create),
+        )
+        .route("/t/{id}/participants", post(private_threads::invite))
+        .route("/t/{id}/participants/remove", post(private_threads::remove))
+        .route("/t/{id}/leave", post(private_threads::leave))
         .merge(admin::routes())
         .merge(accounts::routes())
         .merge(attachments::routes())

@@ -1,4 +1,5 @@
-//! The read-only pages: index, category, thread, post, profile, history, search.
+//! The read-only pages: index, category, thread, post, profile, history, search. Each shows
+//! what the viewer's roles may see ([`policy`]).
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -7,7 +8,8 @@ use serde::Deserialize;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
-use crate::models::{Cursor, policy, polls, posts, thread_ops, threads, users};
+use crate::models::permissions::PRIVATE_CATEGORY;
+use crate::models::{Cursor, policy, polls, posts, private_threads, thread_ops, threads, users};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -18,27 +20,29 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// `GET /`: newest threads of every category. The first page as non-moderators see it, and the
-/// category tree, come from the read cache.
+/// `GET /`: newest threads of the categories the viewer sees. The first page as those who
+/// moderate none of them see it, and the category tree as the viewer's roles see it, come
+/// from the read cache.
 pub async fn index(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
-    let tree = state.cache.tree(&state.pool).await?;
-    let moderator = viewer.is_moderator();
-    let (threads, next) = if cursor.is_none() && !moderator {
+    let grants = &viewer.grants;
+    let moderator = grants.moderates_all(grants.seen());
+    let (threads, next) = if cursor.is_none() && !grants.moderates_any() {
         let list = state
             .cache
-            .newest(&state.pool, state.config.threads_per_page)
+            .newest(&state.pool, grants, state.config.threads_per_page)
             .await?;
         (list.threads.clone(), list.next.clone())
     } else {
         let client = state.pool.get().await?;
+        let seen = (!grants.sees_all()).then(|| grants.seen());
         threads::list(
             &client,
-            None,
+            seen,
             cursor,
             state.config.threads_per_page,
             moderator,
@@ -49,13 +53,14 @@ pub async fn index(
         ctx: Ctx::new(&viewer, "Newest threads"),
         threads,
         next,
-        tree: tree.flat.clone(),
+        tree: grants.flat().to_vec(),
         online: state.glance.online(&state.pool).await?,
     }))
 }
 
-/// `GET /c/{id}/`: threads of a category and its subcategories. The first page as
-/// non-moderators see it, and the category tree, come from the read cache.
+/// `GET /c/{id}/`: threads of a category and of its subcategories the viewer sees; 404 for a
+/// category they may not see ([`policy::check_see_category`]). The first page as those who do
+/// not moderate it see it comes from the read cache.
 pub async fn category_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -64,20 +69,27 @@ pub async fn category_show(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let cursor = q.after.as_deref().map(Cursor::parse).transpose()?;
-    let mut tree = state.cache.tree(&state.pool).await?;
-    if tree.tree.get(id).is_none() {
-        // Created by another process a moment ago (its notification not in yet), or missing.
-        tree = state.cache.load_tree(&state.pool).await?;
-    }
-    let tree = &tree.tree;
+    let grants = if viewer.grants.tree().get(id).is_some() {
+        viewer.grants.clone()
+    } else {
+        // Created by another process a moment ago (its notification not in yet), or missing,
+        // or not seen: ask PostgreSQL.
+        let client = state.pool.get().await?;
+        let table = crate::models::permissions::PermissionTable::load(&client).await?;
+        std::sync::Arc::new(table.grants(viewer.grants.key()))
+    };
+    let access = policy::Access::new(viewer.user.as_ref(), &grants);
+    policy::check_see_category(access, id)?;
+    let tree = grants.tree();
     let category = tree.get(id).cloned().ok_or(AppError::NotFound)?;
     let ids = tree.subtree_ids(id);
-    let moderator = viewer.is_moderator();
+    let moderator = grants.moderates_all(&ids);
     let per_page = state.config.threads_per_page;
-    let (mut threads, next, pinned) = if cursor.is_none() && !moderator {
+    let moderates_some = ids.iter().any(|c| policy::moderates_category(access, *c));
+    let (mut threads, next, pinned) = if cursor.is_none() && !moderates_some {
         let list = state
             .cache
-            .category_page(&state.pool, id, &ids, per_page)
+            .category_page(&state.pool, &grants, id, &ids, per_page)
             .await?;
         (list.threads.clone(), list.next.clone(), list.pinned.clone())
     } else {
@@ -97,6 +109,7 @@ pub async fn category_show(
         ctx: Ctx::new(&viewer, category.name.clone()),
         ancestors: tree.ancestors(id),
         children: tree.children(id),
+        can_start: policy::may_start(access, id),
         category,
         pinned,
         threads,
@@ -112,9 +125,11 @@ pub struct PageQuery {
     pub page: Option<String>,
 }
 
-/// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts. The first page as
-/// anonymous visitors see it, and the category tree, come from the read cache. The address of
-/// a thread merged into another redirects (301) to that one.
+/// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts; 404 when the
+/// viewer may not see it, 403 when they see its category but may not read its threads
+/// ([`policy::check_read_thread`]). The first page as anonymous visitors see it comes from the
+/// read cache; the category tree is the viewer's. The address of a thread merged into another
+/// redirects (301) to that one.
 pub async fn thread_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -148,59 +163,109 @@ async fn thread_page(
             .filter(|n| (1..=1_000_000).contains(n))
             .ok_or_else(|| AppError::invalid("invalid page"))?,
     };
-    let moderator = viewer.is_moderator();
     let per_page = state.config.posts_per_page;
-    let (thread, posts, first_post_id, best, poll) = if page == 1 && viewer.user.is_none() {
-        let cached = state
-            .cache
-            .thread_page(&state.pool, id, per_page)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let mut poll = cached.poll.clone();
-        if let Some(p) = poll.as_mut() {
-            // Cached data must not go stale with time: the end of voting is checked now.
-            p.ended = p.is_closed || p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
-        }
-        let first_post_id = cached.posts.first().map_or(0, |p| p.id);
-        (
-            cached.thread.clone(),
-            cached.posts.clone(),
-            first_post_id,
-            cached.best.clone(),
-            poll,
-        )
+    let cached = if page == 1 && viewer.user.is_none() {
+        state.cache.thread_page(&state.pool, id, per_page).await?
     } else {
-        let client = state.pool.get().await?;
-        let thread = threads::get(&client, id, moderator)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
-        let first_post_id: i64 = match posts.first() {
-            Some(p) if page == 1 => p.id,
-            _ => posts::first_id(&client, id).await?,
-        };
-        let best = match thread.best_answer_post_id {
-            Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
-            None => None,
-        };
-        let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
-        (thread, posts, first_post_id, best, poll)
+        None
     };
     let edit_limit = if viewer.user.is_some() {
         state.glance.edit_limit(&state.pool).await?
     } else {
         0
     };
-    let tree = state.cache.tree(&state.pool).await?;
-    let tree = &tree.tree;
-    let category = tree
-        .get(thread.category_id)
-        .cloned()
-        .ok_or(AppError::NotFound)?;
+    let (thread, posts, first_post_id, best, poll, access, participants) = match cached {
+        Some(cached) => {
+            let access = viewer.access();
+            policy::check_read_thread(access, &cached.thread)?;
+            let mut poll = cached.poll.clone();
+            if let Some(p) = poll.as_mut() {
+                // Cached data must not go stale with time: the end of voting is checked now.
+                p.ended = p.is_closed || p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
+            }
+            let first_post_id = cached.posts.first().map_or(0, |p| p.id);
+            (
+                cached.thread.clone(),
+                cached.posts.clone(),
+                first_post_id,
+                cached.best.clone(),
+                poll,
+                access,
+                None,
+            )
+        }
+        None => {
+            let client = state.pool.get().await?;
+            let (thread, access) = policy::readable_thread(&client, id, viewer.access()).await?;
+            let mut posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
+            let first_post_id: i64 = match posts.first() {
+                Some(p) if page == 1 => p.id,
+                _ => posts::first_id(&client, id).await?,
+            };
+            let best = match thread.best_answer_post_id {
+                Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
+                None => None,
+            };
+            let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
+            for p in posts.iter_mut() {
+                if !policy::may_read_post(access, &thread, p) {
+                    p.body.clear();
+                    p.body_html.clear();
+                }
+            }
+            let participants = if thread.category_id == PRIVATE_CATEGORY {
+                Some(private_threads::participants(&client, id).await?)
+            } else {
+                None
+            };
+            (
+                thread,
+                posts,
+                first_post_id,
+                best,
+                poll,
+                access,
+                participants,
+            )
+        }
+    };
+    let tree = viewer.grants.tree();
+    let category = match &participants {
+        Some(_) => crate::models::Category {
+            id: PRIVATE_CATEGORY,
+            parent_id: None,
+            name: "Private threads".into(),
+            description: String::new(),
+            position: 0,
+            is_question: false,
+            thread_count: 0,
+            post_count: 0,
+            last_activity_at: None,
+        },
+        None => tree
+            .get(thread.category_id)
+            .cloned()
+            .ok_or(AppError::NotFound)?,
+    };
+    let moderates = policy::moderates(access, &thread);
     let pages = ((i64::from(thread.post_count) + per_page - 1) / per_page).max(1);
     let page = t::ThreadPage {
         ctx: Ctx::new(viewer, thread.title.clone()),
-        ancestors: tree.ancestors(category.id),
+        ancestors: if participants.is_some() {
+            Vec::new()
+        } else {
+            tree.ancestors(category.id)
+        },
+        perm: t::ThreadPerms {
+            moderates,
+            can_reply: policy::may_reply(access, &thread),
+            can_choose_best: viewer
+                .user
+                .as_ref()
+                .is_some_and(|u| policy::may_choose_best(access, u, &thread)),
+            participant: access.participant,
+            grants: viewer.grants.clone(),
+        },
         category,
         thread,
         poll,
@@ -209,12 +274,19 @@ async fn thread_page(
         first_post_id,
         page,
         pages,
-        tree: if moderator {
-            tree.flatten()
+        tree: if moderates {
+            viewer
+                .grants
+                .flat()
+                .iter()
+                .filter(|e| policy::moderates_category(access, e.category.id))
+                .cloned()
+                .collect()
         } else {
             Vec::new()
         },
         edit_limit,
+        participants: participants.unwrap_or_default(),
     };
     Ok(t::page(&page))
 }
@@ -228,7 +300,7 @@ pub async fn post_show(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, _) = policy::visible_post(&client, id, viewer.user.as_ref()).await?;
+    let (post, _, _) = policy::visible_post(&client, id, viewer.access()).await?;
     let before = posts::place_in_thread(&client, post.thread_id, id).await?;
     let page = before / state.config.posts_per_page + 1;
     Ok(Redirect::to(&format!("/t/{}/?page={page}#post-{id}", post.thread_id)).into_response())
@@ -242,8 +314,8 @@ pub async fn post_history(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, thread) = policy::visible_post(&client, id, viewer.user.as_ref()).await?;
-    if !policy::may_read_history(viewer.user.as_ref(), &thread, &post) {
+    let (post, thread, access) = policy::visible_post(&client, id, viewer.access()).await?;
+    if !policy::may_read_history(access, &thread, &post) {
         return Err(AppError::NotFound);
     }
     let edits = posts::history(&client, id).await?;
@@ -263,8 +335,8 @@ pub async fn user_show(
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
     let profile = users::profile(&client, id).await?;
-    let threads = threads::by_user(&client, id, 20).await?;
-    let posts = posts::by_user(&client, id, 20).await?;
+    let threads = threads::by_user(&client, id, 20, viewer.grants.seen()).await?;
+    let posts = posts::by_user(&client, id, 20, &viewer.grants.readable()).await?;
     Ok(t::page(&t::ProfilePage {
         ctx: Ctx::new(&viewer, profile.username.clone()),
         profile,

@@ -77,7 +77,6 @@ pub async fn search(
     viewer: Viewer,
     Query(params): Query<SearchParams>,
 ) -> AppResult<Response> {
-    let tree = state.cache.tree(&state.pool).await?;
     let typed = |s: &Option<String>| s.as_deref().unwrap_or("").trim().to_string();
     let mut page = SearchPage {
         ctx: Ctx::new(&viewer, "Search"),
@@ -86,7 +85,7 @@ pub async fn search(
         author: typed(&params.author),
         from: typed(&params.from),
         until: typed(&params.until),
-        tree: tree.flat.clone(),
+        tree: viewer.grants.flat().to_vec(),
         results: None,
         error: None,
     };
@@ -99,6 +98,6 @@ pub async fn search(
         Err(e) => return Err(e),
     };
     let client = state.pool.get().await?;
-    page.results = Some(search_filters::find(&client, &filters).await?);
+    page.results = Some(search_filters::find(&client, &filters, &viewer.grants.readable()).await?);
     Ok(t::page(&page))
 }

@@ -7,9 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth::Viewer;
+use std::sync::Arc;
+
+use crate::models::permissions::Grants;
 use crate::models::policy;
 use crate::models::polls::Poll;
 use crate::models::posts::{Edit, Post};
+use crate::models::private_threads::Participant;
 use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
 
@@ -87,6 +91,8 @@ pub struct CategoryPage {
     pub ancestors: Vec<Category>,
     /// Direct subcategories.
     pub children: Vec<TreeEntry>,
+    /// Whether the viewer may start a thread here ([`policy::may_start`]).
+    pub can_start: bool,
     /// Pinned threads (first page only).
     pub pinned: Vec<ThreadSummary>,
     /// Threads of this page.
@@ -167,24 +173,57 @@ pub struct ThreadPage {
     pub page: i64,
     /// Pages.
     pub pages: i64,
-    /// Categories (for the move form).
+    /// Categories the viewer moderates (for the move form).
     pub tree: Vec<TreeEntry>,
     /// The edit time limit in minutes (0: none), to show Edit buttons only while they work.
     pub edit_limit: i64,
+    /// What the viewer may do in this thread.
+    pub perm: ThreadPerms,
+    /// The participants of a private thread (empty for others).
+    pub participants: Vec<Participant>,
+}
+
+/// What the viewer may do in a thread, decided by [`policy`] for the page.
+#[derive(Clone, Debug)]
+pub struct ThreadPerms {
+    /// [`policy::moderates`].
+    pub moderates: bool,
+    /// [`policy::may_reply`].
+    pub can_reply: bool,
+    /// [`policy::may_choose_best`].
+    pub can_choose_best: bool,
+    /// Whether they take part in this private thread.
+    pub participant: bool,
+    /// The viewer's grants.
+    pub grants: Arc<Grants>,
 }
 
 impl ThreadPage {
+    fn access(&self) -> policy::Access<'_> {
+        policy::Access {
+            user: self.ctx.user.as_ref(),
+            grants: &self.perm.grants,
+            participant: self.perm.participant,
+        }
+    }
+    /// Whether this is a private thread.
+    pub fn is_private(&self) -> bool {
+        self.category.id == crate::models::permissions::PRIVATE_CATEGORY
+    }
+    /// Whether the viewer owns this private thread.
+    pub fn owns(&self) -> bool {
+        let me = self.ctx.user_id();
+        self.participants
+            .iter()
+            .any(|p| p.user_id == me && p.is_owner)
+    }
     /// Whether the viewer may mark `post` as the best answer.
     pub fn can_mark_best(&self, post: &Post) -> bool {
         self.category.is_question
             && post.id != self.first_post_id
             && !post.is_deleted
             && self.thread.best_answer_post_id != Some(post.id)
-            && self
-                .ctx
-                .user
-                .as_ref()
-                .is_some_and(|u| policy::check_choose_best(u, &self.thread).is_ok())
+            && self.perm.can_choose_best
     }
     /// Whether `post` is the thread's best answer.
     pub fn is_best(&self, post: &Post) -> bool {
@@ -193,9 +232,10 @@ impl ThreadPage {
     /// Whether the viewer may edit `post` now ([`policy::may_edit`], within the edit time
     /// limit: [`policy::check_edit_in_time`]).
     pub fn can_edit(&self, post: &Post) -> bool {
-        policy::may_edit(self.ctx.user.as_ref(), &self.thread, post)
+        policy::may_edit(self.access(), &self.thread, post)
             && self.ctx.user.as_ref().is_some_and(|u| {
                 policy::check_edit_in_time(
+                    self.access(),
                     u,
                     &self.thread,
                     post,
@@ -205,11 +245,9 @@ impl ThreadPage {
                 .is_ok()
             })
     }
-    /// Whether the viewer may delete `post` ([`policy::check_delete`]).
+    /// Whether the viewer may delete `post` ([`policy::may_delete`]).
     pub fn can_delete(&self, post: &Post) -> bool {
-        self.ctx.user.as_ref().is_some_and(|u| {
-            policy::check_delete(u, &self.thread, post, self.first_post_id).is_ok()
-        })
+        policy::may_delete(self.access(), &self.thread, post, self.first_post_id)
     }
     /// Whether the viewer may add, edit, close or reopen the poll
     /// ([`policy::check_manage_poll`]).
@@ -217,25 +255,20 @@ impl ThreadPage {
         self.ctx
             .user
             .as_ref()
-            .is_some_and(|u| policy::check_manage_poll(u, &self.thread).is_ok())
+            .is_some_and(|u| policy::check_manage_poll(self.access(), u, &self.thread).is_ok())
     }
     /// Whether the viewer may unmark `post`, the best answer ([`policy::check_choose_best`]).
     pub fn can_unmark_best(&self, post: &Post) -> bool {
-        self.is_best(post)
-            && self
-                .ctx
-                .user
-                .as_ref()
-                .is_some_and(|u| policy::check_choose_best(u, &self.thread).is_ok())
+        self.is_best(post) && self.perm.can_choose_best
     }
     /// Whether the viewer moderates this thread: merge it, move or split its posts
     /// ([`policy::moderates_thread`]).
     pub fn moderates(&self) -> bool {
-        policy::moderates_thread(self.ctx.user.as_ref(), &self.thread)
+        policy::moderates_thread(self.access(), &self.thread)
     }
     /// Whether the viewer may like `post` ([`policy::may_like`]).
     pub fn can_like(&self, post: &Post) -> bool {
-        policy::may_like(self.ctx.user.as_ref(), &self.thread, post)
+        policy::may_like(self.access(), &self.thread, post)
     }
 }
 

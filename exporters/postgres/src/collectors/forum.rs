@@ -39,10 +39,14 @@ impl Preset {
     }
 }
 
+// Private threads live in the category with id 0 (outside the tree): they count in
+// `private_threads` only, not in threads, posts or categories.
 const FORUM_SQL: &str = "SELECT u.*, \
-    (SELECT count(*) FROM public.threads WHERE NOT is_hidden) AS threads, \
-    (SELECT count(*) FROM public.posts WHERE NOT is_deleted) AS posts, \
-    (SELECT count(*) FROM public.categories) AS categories, \
+    (SELECT count(*) FROM public.threads WHERE NOT is_hidden AND category_id <> 0) AS threads, \
+    (SELECT count(*) FROM public.posts p JOIN public.threads t ON t.id = p.thread_id \
+       WHERE NOT p.is_deleted AND t.category_id <> 0) AS posts, \
+    (SELECT count(*) FROM public.threads WHERE category_id = 0) AS private_threads, \
+    (SELECT count(*) FROM public.categories WHERE id <> 0) AS categories, \
     (SELECT count(*) FROM public.polls) AS polls, \
     (SELECT count(*) FROM public.poll_votes) AS poll_votes, \
     a.attachments, a.attachments_size_bytes \
@@ -68,6 +72,8 @@ const MISAGO_SQL: &str = "WITH tree AS ( \
   SELECT u.*, \
     (SELECT count(*) FROM misago_users_online WHERE last_click > now() - interval '5 minutes') AS users_online, \
     (SELECT count(*) FROM public_threads) AS threads, \
+    (SELECT count(*) FROM misago_threads_thread WHERE category_id IN \
+       (SELECT id FROM misago_categories_category WHERE special_role = 'private_threads')) AS private_threads, \
     (SELECT count(*) FROM misago_threads_post \
        WHERE thread_id IN (SELECT id FROM public_threads) AND NOT is_hidden AND NOT is_unapproved \
          AND NOT is_event) AS posts, \
@@ -116,12 +122,23 @@ pub async fn collect(session: &Session, preset: Preset) -> Result<Vec<Family>, S
                 Kind::Gauge,
                 "Users seen in the last 5 minutes",
             ),
-            col("threads", "forum_threads", Kind::Gauge, "Visible threads"),
+            col(
+                "threads",
+                "forum_threads",
+                Kind::Gauge,
+                "Visible public threads",
+            ),
             col(
                 "posts",
                 "forum_posts",
                 Kind::Gauge,
-                "Posts that are not deleted",
+                "Posts of public threads that are not deleted",
+            ),
+            col(
+                "private_threads",
+                "forum_private_threads",
+                Kind::Gauge,
+                "Private threads",
             ),
             col("categories", "forum_categories", Kind::Gauge, "Categories"),
             col("polls", "forum_polls", Kind::Gauge, "Polls"),

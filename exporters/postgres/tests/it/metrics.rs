@@ -21,6 +21,10 @@ INSERT INTO users (created_at, is_active, last_seen_at)
 INSERT INTO categories (parent_id) VALUES (NULL), (1), (1);
 INSERT INTO threads (category_id, is_hidden) SELECT 1 + i % 3, i % 5 = 0 FROM generate_series(1, 20) i;
 INSERT INTO posts (thread_id, is_deleted) SELECT 1 + i % 20, i % 7 = 0 FROM generate_series(1, 140) i;
+-- private threads: the category with id 0, outside the tree
+INSERT INTO categories (id, parent_id) VALUES (0, NULL);
+INSERT INTO threads (category_id) VALUES (0), (0), (0);
+INSERT INTO posts (thread_id) VALUES (21), (21), (22);
 INSERT INTO polls (thread_id) VALUES (1), (2);
 INSERT INTO poll_votes (poll_id, user_id) SELECT 1 + i % 2, i FROM generate_series(1, 9) i;
 CREATE TABLE attachments (id bigserial PRIMARY KEY, post_id bigint NULL REFERENCES posts(id),
@@ -71,13 +75,21 @@ async fn every_family_is_present_with_the_values_sql_gives() {
         ),
         (
             "forum_threads",
-            "SELECT count(*) FROM threads WHERE NOT is_hidden",
+            "SELECT count(*) FROM threads WHERE NOT is_hidden AND category_id <> 0",
         ),
         (
             "forum_posts",
-            "SELECT count(*) FROM posts WHERE NOT is_deleted",
+            "SELECT count(*) FROM posts p JOIN threads t ON t.id = p.thread_id
+             WHERE NOT p.is_deleted AND t.category_id <> 0",
         ),
-        ("forum_categories", "SELECT count(*) FROM categories"),
+        (
+            "forum_private_threads",
+            "SELECT count(*) FROM threads WHERE category_id = 0",
+        ),
+        (
+            "forum_categories",
+            "SELECT count(*) FROM categories WHERE id <> 0",
+        ),
         ("forum_polls", "SELECT count(*) FROM polls"),
         ("forum_poll_votes", "SELECT count(*) FROM poll_votes"),
         ("forum_attachments", "SELECT count(*) FROM attachments"),
@@ -93,6 +105,8 @@ async fn every_family_is_present_with_the_values_sql_gives() {
         );
     }
     assert_eq!(must(&text, "forum_users", &[]), 57.0);
+    assert_eq!(must(&text, "forum_private_threads", &[]), 3.0);
+    assert_eq!(must(&text, "forum_categories", &[]), 3.0);
 
     // Server facts.
     assert_eq!(must(&text, "pg_up", &[]), 1.0);
@@ -418,6 +432,7 @@ async fn the_misago_preset_reads_the_public_category_tree() {
         ("forum_users_joined_last_24h", 3.0),
         ("forum_users_online", 1.0),
         ("forum_threads", 2.0),
+        ("forum_private_threads", 1.0),
         ("forum_posts", 2.0),
         ("forum_categories", 2.0),
         ("forum_polls", 1.0),
@@ -615,6 +630,8 @@ async fn the_least_privilege_role_of_the_readme_is_enough() {
         );
     }
     assert_eq!(must(&text, "forum_users", &[]), 57.0);
+    assert_eq!(must(&text, "forum_private_threads", &[]), 3.0);
+    assert_eq!(must(&text, "forum_categories", &[]), 3.0);
     assert!(
         value(
             &text,

@@ -1,13 +1,15 @@
 //! The admin panel at `/admin/`: its own login ([`login`]; a logged-in admin re-enters the
 //! password, a failure answers 401), counts and job buttons (here), category management
 //! ([`categories`]), user management ([`users`]), bans of addresses and e-mail patterns
-//! ([`bans`]), attachment settings ([`attachments`]).
+//! ([`bans`]), attachment settings ([`attachments`]), permissions per category and roles
+//! ([`permissions`]), site settings ([`settings`]).
 
 pub mod attachments;
 pub mod bans;
 pub mod categories;
 pub mod guard;
 pub mod login;
+pub mod permissions;
 pub mod settings;
 pub mod users;
 
@@ -57,6 +59,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/attachments",
             get(attachments::attachments_settings).post(attachments::attachments_update),
+        )
+        .route(
+            "/admin/categories/{id}/permissions",
+            get(permissions::grid).post(permissions::grid_update),
+        )
+        .route(
+            "/admin/roles",
+            get(permissions::roles_index).post(permissions::roles_create),
+        )
+        .route("/admin/roles/{id}/delete", post(permissions::roles_delete))
+        .route(
+            "/admin/users/{id}/roles",
+            get(permissions::user_roles).post(permissions::user_roles_update),
         )
         .route("/admin/{*rest}", get(admin_missing))
 }
