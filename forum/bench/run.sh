@@ -17,7 +17,9 @@
 # Env: DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 #      DURATION (default 15s), WARMUP (default 3s, 0 for none), RUNS (default 1),
 #      CONNECTIONS (16), THREADS (2), KEEP_DB=1 to keep the database,
-#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false").
+#      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false"),
+#      LOGIN=1 to measure as a logged-in member (a member account is created and every request
+#      carries its session cookie, so the per-viewer parts of the pages are measured too).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,6 +64,22 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 
+# LOGIN=1: every request carries the session cookie of a plain member.
+headers=()
+if [ "${LOGIN:-0}" = 1 ]; then
+    pwfile="$(mktemp)"
+    echo "bench member password" >"$pwfile"
+    "$bin" admin create --username bench_member --email bench_member@example.com --password-file "$pwfile" >/dev/null
+    rm -f "$pwfile"
+    psql "$DATABASE_URL" -qc "UPDATE users SET role = 'member' WHERE username = 'bench_member'" >/dev/null
+    session="$(curl -fs -D - -o /dev/null -H 'Content-Type: application/json' \
+        -d '{"username":"bench_member","password":"bench member password"}' \
+        "http://127.0.0.1:$port/api/auth/login" | sed -nE 's/^[Ss]et-[Cc]ookie: forum_session=([^;]*).*/\1/p' | tr -d '\r')"
+    [ -n "$session" ] || { echo "the bench member could not log in" >&2; exit 1; }
+    headers=(-H "Cookie: forum_session=$session")
+    echo "== logged in as a member"
+fi
+
 # The category with the most threads in its subtree: a top-level one.
 category="$(psql "$DATABASE_URL" -Atc "SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id LIMIT 1")"
 thread="$(psql "$DATABASE_URL" -Atc "SELECT id FROM threads ORDER BY post_count DESC, id LIMIT 1")"
@@ -99,7 +117,7 @@ others_percent() {
 # One measured run of $1 (wrk is a direct child of this shell, so cpu_ticks counts it):
 # prints "rps p50 p99 non2xx socket_errors".
 measure() {
-    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://127.0.0.1:$port$1" >"$out"
+    wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$lua" "${headers[@]}" "http://127.0.0.1:$port$1" >"$out"
     sed -nE 's/^RESULT rps=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+) requests=[0-9]+ non2xx=([0-9]+) socket_errors=([0-9]+).*/\1 \2 \3 \4 \5/p' "$out"
 }
 
@@ -111,9 +129,9 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-28s %4s %10s %9s %9s %8s %8s %7s\n" "endpoint" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "sock-err" "other%"
 summary=()
 for path in "/c/$category/" "/t/$thread/" "/api/threads/" "/"; do
-    curl -fs -o /dev/null "http://127.0.0.1:$port$path" || { echo "GET $path failed" >&2; exit 1; }
+    curl -fs -o /dev/null "${headers[@]}" "http://127.0.0.1:$port$path" || { echo "GET $path failed" >&2; exit 1; }
     if [ "$warmup" != 0 ]; then
-        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "http://127.0.0.1:$port$path" >/dev/null
+        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "${headers[@]}" "http://127.0.0.1:$port$path" >/dev/null
     fi
     all_rps=() all_p99=() bad=0
     for run in $(seq 1 "$runs"); do

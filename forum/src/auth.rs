@@ -49,6 +49,25 @@ pub struct Viewer {
     pub csrf: String,
     /// The client address (or the proxy's, unless `--trust-proxy`).
     pub ip: String,
+    /// What the session lookup also read for the pages of a logged-in user (the bell, the
+    /// unread marks); default for anonymous viewers.
+    pub marks: SessionMarks,
+}
+
+/// Read with the session, in the same query, so a page needs no round trip of its own for
+/// them: the unread notifications (counted up to [`SessionMarks::BELL_CAP`]) and the member's
+/// "everything before this is read" time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionMarks {
+    /// Unread notifications, at most [`SessionMarks::BELL_CAP`].
+    pub unread_notifications: i64,
+    /// Everything active before this is read (None: anonymous).
+    pub read_all_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SessionMarks {
+    /// The bell counts at most this many (shown as "99+").
+    pub const BELL_CAP: i64 = 100;
 }
 
 impl Viewer {
@@ -104,18 +123,39 @@ pub async fn session_user(
     token: &str,
     kind: SessionKind,
 ) -> Result<Option<(User, String)>, AppError> {
+    Ok(session_viewer(pool, token, kind)
+        .await?
+        .map(|(user, hash, _)| (user, hash)))
+}
+
+/// As [`session_user`], with the [`SessionMarks`] of the user, read in the same query.
+pub async fn session_viewer(
+    pool: &Pool,
+    token: &str,
+    kind: SessionKind,
+) -> Result<Option<(User, String, SessionMarks)>, AppError> {
     let client = pool.get().await?;
     let hash = token_hash(token);
     let stmt = client
         .prepare_cached(
             "SELECT u.id, u.username, u.role, u.banned_until,
-                    (u.last_seen_at IS NULL OR u.last_seen_at < now() - interval '1 minute') AS stale
+                    (u.last_seen_at IS NULL OR u.last_seen_at < now() - interval '1 minute') AS stale,
+                    (SELECT count(*) FROM (SELECT 1 FROM notifications n
+                        WHERE n.user_id = u.id AND n.read_at IS NULL LIMIT $3) b),
+                    u.read_all_before
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > now() AND u.is_active",
         )
         .await?;
-    let Some(row) = client.query_opt(&stmt, &[&hash, &kind.as_str()]).await? else {
+    let Some(row) = client
+        .query_opt(&stmt, &[&hash, &kind.as_str(), &SessionMarks::BELL_CAP])
+        .await?
+    else {
         return Ok(None);
+    };
+    let marks = SessionMarks {
+        unread_notifications: row.get(5),
+        read_all_before: Some(row.get(6)),
     };
     let user = User {
         id: row.get(0),
@@ -131,7 +171,7 @@ pub async fn session_user(
             )
             .await?;
     }
-    Ok(Some((user, hash)))
+    Ok(Some((user, hash, marks)))
 }
 
 /// The token of the cookie session that an API login creates beside its bearer `api_token`:
@@ -250,6 +290,7 @@ mod tests {
             session: None,
             csrf: csrf.into(),
             ip: "127.0.0.1".into(),
+            marks: SessionMarks::default(),
         }
     }
 

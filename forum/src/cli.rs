@@ -151,6 +151,12 @@ pub struct WorkerArgs {
     /// The longest wait for each step of an SMTP dialogue, in seconds.
     #[arg(long, env = "FORUM_SMTP_TIMEOUT_SECONDS", default_value_t = 30)]
     pub smtp_timeout_seconds: u64,
+    /// The forum's public URL, under which notification mails link.
+    #[arg(long, env = "FORUM_PUBLIC_URL", default_value = crate::config::DEFAULT_PUBLIC_URL)]
+    pub public_url: String,
+    /// How often a member who chose a digest gets one, in seconds (a day by default).
+    #[arg(long, env = "FORUM_DIGEST_PERIOD_SECONDS", default_value_t = 86_400)]
+    pub digest_period_seconds: u64,
 }
 
 /// `forum seed` options.

@@ -8,6 +8,7 @@ pub mod account;
 pub mod accounts;
 pub mod error;
 pub mod moderation;
+pub mod notifications;
 pub mod post_actions;
 pub mod queue;
 pub mod threads;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/moderation/queue/{id}/approve", post(queue::approve))
         .route("/api/moderation/queue/{id}/ban", post(queue::ban))
         .merge(accounts::routes())
+        .merge(notifications::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)

@@ -6,7 +6,6 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::error::AppError;
-use crate::models::jobs::{self, JobKind};
 use crate::models::text::text_field;
 use crate::models::users::User;
 
@@ -110,7 +109,27 @@ pub(crate) async fn render(body: &str) -> Result<String, AppError> {
         })
 }
 
-/// Inserts a post and updates the counters of its thread, category and author.
+/// The HTML of `body` with its `@mentions` of existing members linked to their profiles
+/// (see [`crate::mentions`]), rendered off the async threads.
+pub(crate) async fn render_linked(
+    client: &impl GenericClient,
+    body: &str,
+) -> Result<String, AppError> {
+    let names = crate::mentions::names(body);
+    if names.is_empty() {
+        return render(body).await;
+    }
+    let members = crate::models::users::members_named(client, &names).await?;
+    crate::markdown::render_with_mentions_off_runtime(body, members)
+        .await
+        .map_err(|e| AppError::Field {
+            field: "body",
+            message: e.to_string(),
+        })
+}
+
+/// Inserts a post and updates the counters of its thread, category and author; the author
+/// watches the thread if their preference says so.
 pub async fn insert(
     tx: &impl GenericClient,
     thread_id: i64,
@@ -118,7 +137,7 @@ pub async fn insert(
     body: &PostBody,
 ) -> Result<i64, AppError> {
     let body = body.as_str();
-    let html = render(body).await?;
+    let html = render_linked(tx, body).await?;
     let row = tx
         .query_one(
             "INSERT INTO posts (thread_id, user_id, body, body_html) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -141,14 +160,18 @@ pub async fn insert(
     )
     .await?;
     tx.execute(
-        "INSERT INTO thread_watchers (thread_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO thread_watchers (thread_id, user_id)
+         SELECT $1, id FROM users WHERE id = $2 AND watch_on_post
+         ON CONFLICT DO NOTHING",
         &[&thread_id, &user_id],
     )
     .await?;
     Ok(id)
 }
 
-/// Replies to `thread_id` as `user`: refused on closed threads (except for moderators).
+/// Replies to `thread_id` as `user`: refused on closed threads (except for moderators). Whom
+/// the reply notifies is the caller's (`models::notifications::post_written`), in the same
+/// transaction.
 pub async fn reply(
     tx: &impl GenericClient,
     thread_id: i64,
@@ -156,14 +179,7 @@ pub async fn reply(
     body: &PostBody,
 ) -> Result<i64, AppError> {
     check_reply(tx, thread_id, user).await?;
-    let id = insert(tx, thread_id, user.id, body).await?;
-    jobs::enqueue(
-        tx,
-        JobKind::NotifyWatchers,
-        serde_json::json!({ "thread_id": thread_id, "post_id": id }),
-    )
-    .await?;
-    Ok(id)
+    insert(tx, thread_id, user.id, body).await
 }
 
 /// Whether `user` may reply to `thread_id`: 404 for a thread they cannot see, 403 when it is

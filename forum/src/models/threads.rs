@@ -64,12 +64,12 @@ pub struct ThreadSummary {
     pub best_answer_post_id: Option<i64>,
 }
 
-const SUMMARY_COLUMNS: &str =
+pub(crate) const SUMMARY_COLUMNS: &str =
     "t.id, t.title, t.category_id, c.name, t.user_id, u.username, t.created_at,
     t.last_activity_at, t.post_count, t.is_pinned, t.is_closed, t.is_hidden, t.best_answer_post_id";
 
 impl ThreadSummary {
-    fn from_row(r: &Row) -> ThreadSummary {
+    pub(crate) fn from_row(r: &Row) -> ThreadSummary {
         ThreadSummary {
             id: r.get(0),
             title: r.get(1),

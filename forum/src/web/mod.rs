@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod avatar;
 pub mod forms;
+pub mod notifications;
 pub mod pages;
 pub mod queue;
 pub mod templates;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(static_file))
         .merge(admin::routes())
         .merge(accounts::routes())
+        .merge(notifications::routes())
 }
 
 /// Unknown paths.

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
-use crate::models::{Cursor, policy, polls, posts, search as search_model, threads, users};
+use crate::models::reads::{self, Marks};
+use crate::models::{
+    Cursor, ThreadSummary, policy, polls, posts, search as search_model, threads, users, watching,
+};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -45,11 +48,13 @@ pub async fn index(
         )
         .await?
     };
+    let marks = viewer_marks(&state, &viewer, threads.iter()).await?;
     Ok(t::page(&t::IndexPage {
         ctx: Ctx::new(&viewer, "Newest threads"),
         threads,
         next,
         tree: tree.flat.clone(),
+        marks,
     }))
 }
 
@@ -92,6 +97,7 @@ pub async fn category_show(
     };
     // Pinned threads are listed once, in the pinned section above the first page.
     threads.retain(|t| !t.is_pinned || t.is_hidden);
+    let marks = viewer_marks(&state, &viewer, threads.iter().chain(pinned.iter())).await?;
     let page = t::CategoryPage {
         ctx: Ctx::new(&viewer, category.name.clone()),
         ancestors: tree.ancestors(id),
@@ -100,8 +106,27 @@ pub async fn category_show(
         pinned,
         threads,
         next,
+        marks,
     };
     Ok(t::page(&page))
+}
+
+/// The viewer's new and unread marks of `threads` (none for anonymous viewers, and no query
+/// when all of them are older than the viewer's "all read" mark).
+pub(crate) async fn viewer_marks<'a>(
+    state: &AppState,
+    viewer: &Viewer,
+    threads: impl Iterator<Item = &'a ThreadSummary>,
+) -> AppResult<Marks> {
+    let (Some(user), Some(before)) = (viewer.user.as_ref(), viewer.marks.read_all_before) else {
+        return Ok(Marks::default());
+    };
+    let threads: Vec<&ThreadSummary> = threads.filter(|t| t.last_activity_at > before).collect();
+    if threads.is_empty() {
+        return Ok(Marks::default());
+    }
+    let client = state.pool.get().await?;
+    reads::marks(&client, user.id, before, &threads).await
 }
 
 /// `?page=` of a thread.
@@ -130,6 +155,7 @@ pub async fn thread_show(
     };
     let moderator = viewer.is_moderator();
     let per_page = state.config.posts_per_page;
+    let mut watching_now = false;
     let (thread, posts, first_post_id, best, poll) = if page == 1 && viewer.user.is_none() {
         let cached = state
             .cache
@@ -151,19 +177,46 @@ pub async fn thread_show(
         )
     } else {
         let client = state.pool.get().await?;
-        let thread = threads::get(&client, id, moderator)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
-        let first_post_id: i64 = match posts.first() {
-            Some(p) if page == 1 => p.id,
-            _ => posts::first_id(&client, id).await?,
+        let client = &client;
+        // The independent reads go out together (tokio-postgres pipelines them on the one
+        // connection): one round trip instead of one each.
+        let (thread, posts, poll, watched) = tokio::try_join!(
+            threads::get(client, id, moderator),
+            posts::page(client, id, page, per_page, viewer.user_id()),
+            polls::for_thread(client, id, viewer.user_id()),
+            async {
+                match &viewer.user {
+                    Some(u) => watching::is_watching(client, u.id, id).await,
+                    None => Ok(false),
+                }
+            },
+        )?;
+        let thread = thread.ok_or(AppError::NotFound)?;
+        watching_now = watched;
+        let first_known = match posts.first() {
+            Some(p) if page == 1 => Some(p.id),
+            _ => None,
         };
-        let best = match thread.best_answer_post_id {
-            Some(b) => posts::get(&client, b).await.ok().filter(|p| !p.is_deleted),
-            None => None,
-        };
-        let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
+        let (first_post_id, best, ()) = tokio::try_join!(
+            async {
+                match first_known {
+                    Some(f) => Ok(f),
+                    None => posts::first_id(client, id).await,
+                }
+            },
+            async {
+                Ok(match thread.best_answer_post_id {
+                    Some(b) => posts::get(client, b).await.ok().filter(|p| !p.is_deleted),
+                    None => None,
+                })
+            },
+            async {
+                match &viewer.user {
+                    Some(u) => reads::mark_page_read(client, u.id, id, page, per_page).await,
+                    None => Ok(()),
+                }
+            },
+        )?;
         (thread, posts, first_post_id, best, poll)
     };
     let tree = state.cache.tree(&state.pool).await?;
@@ -189,6 +242,7 @@ pub async fn thread_show(
         } else {
             Vec::new()
         },
+        watching: watching_now,
     };
     Ok(t::page(&page))
 }

@@ -10,6 +10,7 @@ use crate::auth::Viewer;
 use crate::models::policy;
 use crate::models::polls::Poll;
 use crate::models::posts::{self, Edit, Post};
+use crate::models::reads::Marks;
 use crate::models::search::SearchHit;
 use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
@@ -23,6 +24,8 @@ pub struct Ctx {
     pub csrf: String,
     /// The page title.
     pub title: String,
+    /// Unread notifications (the bell; at most `SessionMarks::BELL_CAP`).
+    pub notifications: i64,
 }
 
 impl Ctx {
@@ -32,6 +35,17 @@ impl Ctx {
             user: viewer.user.clone(),
             csrf: viewer.csrf.clone(),
             title: title.into(),
+            notifications: viewer.marks.unread_notifications,
+        }
+    }
+    /// The bell's count as shown: empty for none, `99+` at the cap.
+    pub fn bell(&self) -> String {
+        match self.notifications {
+            0 => String::new(),
+            n if n >= crate::auth::SessionMarks::BELL_CAP => {
+                format!("{}+", crate::auth::SessionMarks::BELL_CAP - 1)
+            }
+            n => n.to_string(),
         }
     }
     /// Whether the viewer moderates.
@@ -72,6 +86,8 @@ pub struct IndexPage {
     pub next: Option<String>,
     /// All categories.
     pub tree: Vec<TreeEntry>,
+    /// The viewer's new and unread threads among them.
+    pub marks: Marks,
 }
 
 /// `/c/{id}/`.
@@ -92,6 +108,8 @@ pub struct CategoryPage {
     pub threads: Vec<ThreadSummary>,
     /// Cursor of the next page.
     pub next: Option<String>,
+    /// The viewer's new and unread threads among them.
+    pub marks: Marks,
 }
 
 /// `/c/{id}/new`.
@@ -168,6 +186,8 @@ pub struct ThreadPage {
     pub pages: i64,
     /// Categories (for the move form).
     pub tree: Vec<TreeEntry>,
+    /// Whether the viewer watches the thread.
+    pub watching: bool,
 }
 
 impl ThreadPage {
