@@ -18,8 +18,9 @@
 #      DURATION (default 15s), WARMUP (default 3s, 0 for none), RUNS (default 1),
 #      CONNECTIONS (16), THREADS (2), KEEP_DB=1 to keep the database,
 #      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false"),
-#      LOGIN=1 to measure as a logged-in member (a member account is created and every request
-#      carries its session cookie, so the per-viewer parts of the pages are measured too).
+#      LOGIN=1 to measure as a logged-in member who has read nothing (a member account is
+#      created and every request carries its session cookie, so the per-viewer parts of the
+#      pages are measured too), BIN=path to measure a given build instead of building.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,8 +37,12 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 command -v psql >/dev/null || { echo "psql is missing: apt-get install -y postgresql-client" >&2; exit 1; }
 
 echo "== $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average before the build:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
-(cd "$repo" && cargo build --release -q -p forum)
-bin="$CARGO_TARGET_DIR/release/forum"
+if [ -n "${BIN:-}" ]; then
+    bin="$BIN"
+else
+    (cd "$repo" && cargo build --release -q -p forum)
+    bin="$CARGO_TARGET_DIR/release/forum"
+fi
 
 export LOG_LEVEL=warn
 db="forum_bench_$$"
@@ -72,6 +77,12 @@ if [ "${LOGIN:-0}" = 1 ]; then
     "$bin" admin create --username bench_member --email bench_member@example.com --password-file "$pwfile" >/dev/null
     rm -f "$pwfile"
     psql "$DATABASE_URL" -qc "UPDATE users SET role = 'member' WHERE username = 'bench_member'" >/dev/null
+    # A member who has read nothing: every listed thread is new, so the read marks are looked
+    # up on every list page (versions without read marks have no such column).
+    psql "$DATABASE_URL" -qc "DO \$\$ BEGIN
+        IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'read_all_before') THEN
+            UPDATE users SET read_all_before = '-infinity' WHERE username = 'bench_member';
+        END IF; END \$\$" >/dev/null
     session="$(curl -fs -D - -o /dev/null -H 'Content-Type: application/json' \
         -d '{"username":"bench_member","password":"bench member password"}' \
         "http://127.0.0.1:$port/api/auth/login" | sed -nE 's/^[Ss]et-[Cc]ookie: forum_session=([^;]*).*/\1/p' | tr -d '\r')"
