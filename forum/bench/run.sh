@@ -81,7 +81,7 @@ if [ "${LOGIN:-0}" = 1 ]; then
     # up on every list page (versions without read marks have no such column).
     psql "$DATABASE_URL" -qc "DO \$\$ BEGIN
         IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'read_all_before') THEN
-            UPDATE users SET read_all_before = '-infinity' WHERE username = 'bench_member';
+            UPDATE users SET read_all_before = '2000-01-01' WHERE username = 'bench_member';
         END IF; END \$\$" >/dev/null
     session="$(curl -fs -D - -o /dev/null -H 'Content-Type: application/json' \
         -d '{"username":"bench_member","password":"bench member password"}' \

@@ -155,7 +155,8 @@ pub async fn session_viewer(
     };
     let marks = SessionMarks {
         unread_notifications: row.get(5),
-        read_all_before: Some(row.get(6)),
+        // A time chrono cannot hold (`-infinity` set by hand) is no mark, never a panic.
+        read_all_before: row.try_get(6).ok(),
     };
     let user = User {
         id: row.get(0),

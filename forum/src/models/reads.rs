@@ -107,9 +107,14 @@ pub async fn mark_page_read(
     let stmt = client
         .prepare_cached(
             "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id, read_at)
-             SELECT $1, $2, s.id, s.created_at
-             FROM (SELECT id, created_at FROM posts WHERE thread_id = $2 ORDER BY id LIMIT $3) s
-             ORDER BY s.id DESC LIMIT 1
+             SELECT $1, $2, l.id, l.created_at
+             FROM (SELECT s.id, s.created_at
+                   FROM (SELECT id, created_at FROM posts WHERE thread_id = $2 ORDER BY id LIMIT $3) s
+                   ORDER BY s.id DESC LIMIT 1) l
+             -- Already read that far (a page shown again): no write and no row lock, so many
+             -- requests for one thread by one member do not queue behind each other.
+             WHERE NOT EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = $1
+                               AND r.thread_id = $2 AND r.last_read_post_id >= l.id)
              ON CONFLICT (user_id, thread_id) DO UPDATE
                 SET last_read_post_id = EXCLUDED.last_read_post_id, read_at = EXCLUDED.read_at
                 WHERE thread_reads.last_read_post_id < EXCLUDED.last_read_post_id",
@@ -223,5 +228,5 @@ pub async fn all_read_before(
             &[&user_id],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
 }
