@@ -66,6 +66,13 @@ def growth():
             ("sum(forum_emails_queued)", "queued"),
             ("max(forum_emails_oldest_queued_seconds) / 60", "oldest (minutes)"),
         ], "short", description="Mails waiting to be sent, and how long the oldest has waited in minutes (over 30: ForumMailDeliveryFailing)."),
+        timeseries("Notifications",
+                   (f'sum by (kind, channel) (rate(forum_notifications_total[{RI}])) * 60', "{{kind}} {{channel}}"),
+                   "opm", description="Notifications per minute by kind (reply, mention, quote, best answer, private thread) and channel (site: written; email: mailed, one each or in a digest)."),
+        timeseries("Notification outbox", [
+            ("sum(forum_notification_outbox_due)", "due"),
+            ("max(forum_notification_outbox_oldest_due_seconds) / 60", "oldest due (minutes)"),
+        ], "short", description="Notification mails due to be queued, and how long the oldest has waited in minutes. Alerts: ForumNotificationOutboxGrowing, ForumNotificationOutboxStale."),
         timeseries("Registrations",
                    (f'sum by (mode, result) (rate(forum_registrations_total[{RI}])) * 60', "{{mode}} {{result}}"),
                    "opm", description="Registration attempts per minute, by registration mode and result (active, awaiting e-mail or approval, address in use, refused, invalid). Alert: ForumRegistrationSpike."),

@@ -54,6 +54,25 @@ pub struct Viewer {
     pub ip: String,
     /// What the viewer's roles may do in each category.
     pub grants: Arc<Grants>,
+    /// What the session lookup also read for the pages of a logged-in user (the bell, the
+    /// unread marks); default for anonymous viewers.
+    pub marks: SessionMarks,
+}
+
+/// Read with the session, in the same query, so a page needs no round trip of its own for
+/// them: the unread notifications (counted up to [`SessionMarks::BELL_CAP`]) and the member's
+/// "everything before this is read" time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionMarks {
+    /// Unread notifications, at most [`SessionMarks::BELL_CAP`].
+    pub unread_notifications: i64,
+    /// Everything active before this is read (None: anonymous).
+    pub read_all_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SessionMarks {
+    /// The bell counts at most this many (shown as "99+").
+    pub const BELL_CAP: i64 = 100;
 }
 
 impl Viewer {
@@ -115,19 +134,41 @@ pub async fn session_user(
     token: &str,
     kind: SessionKind,
 ) -> Result<Option<(User, String)>, AppError> {
+    Ok(session_viewer(pool, token, kind)
+        .await?
+        .map(|(user, hash, _)| (user, hash)))
+}
+
+/// As [`session_user`], with the [`SessionMarks`] of the user, read in the same query.
+pub async fn session_viewer(
+    pool: &Pool,
+    token: &str,
+    kind: SessionKind,
+) -> Result<Option<(User, String, SessionMarks)>, AppError> {
     let client = pool.get().await?;
     let hash = token_hash(token);
     let stmt = client
         .prepare_cached(
             "SELECT u.id, u.username, u.role, u.banned_until,
                     (u.last_seen_at IS NULL OR u.last_seen_at < now() - interval '1 minute') AS stale,
-                    ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id) AS custom_roles
+                    ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id) AS custom_roles,
+                    (SELECT count(*) FROM (SELECT 1 FROM notifications n
+                        WHERE n.user_id = u.id AND n.read_at IS NULL LIMIT $3) b),
+                    u.read_all_before
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > now() AND u.is_active",
         )
         .await?;
-    let Some(row) = client.query_opt(&stmt, &[&hash, &kind.as_str()]).await? else {
+    let Some(row) = client
+        .query_opt(&stmt, &[&hash, &kind.as_str(), &SessionMarks::BELL_CAP])
+        .await?
+    else {
         return Ok(None);
+    };
+    let marks = SessionMarks {
+        unread_notifications: row.get(6),
+        // A time chrono cannot hold (`-infinity` set by hand) is no mark, never a panic.
+        read_all_before: row.try_get(7).ok(),
     };
     let user = User {
         id: row.get(0),
@@ -144,7 +185,7 @@ pub async fn session_user(
             )
             .await?;
     }
-    Ok(Some((user, hash)))
+    Ok(Some((user, hash, marks)))
 }
 
 /// The token of the cookie session that an API login creates beside its bearer `api_token`:
@@ -264,6 +305,7 @@ mod tests {
             csrf: csrf.into(),
             ip: "127.0.0.1".into(),
             grants: Arc::new(Grants::none()),
+            marks: SessionMarks::default(),
         }
     }
 

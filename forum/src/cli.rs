@@ -112,7 +112,7 @@ pub enum Command {
     /// Apply the database migrations.
     Migrate,
     /// Run background jobs.
-    Worker(WorkerArgs),
+    Worker(Box<WorkerArgs>),
     /// Fill the database with demo data.
     Seed(SeedArgs),
     /// Write the static assets (CSS, JS) into DIR for nginx.
@@ -160,6 +160,12 @@ pub struct WorkerArgs {
     /// Attachments no post refers to are removed this many hours after their upload.
     #[arg(long, env = "FORUM_ATTACHMENT_ORPHAN_HOURS", default_value_t = 24)]
     pub attachment_orphan_hours: u64,
+    /// The forum's public URL, under which notification mails link.
+    #[arg(long, env = "FORUM_PUBLIC_URL", default_value = crate::config::DEFAULT_PUBLIC_URL)]
+    pub public_url: String,
+    /// How often a member who chose a digest gets one, in seconds (a day by default).
+    #[arg(long, env = "FORUM_DIGEST_PERIOD_SECONDS", default_value_t = 86_400)]
+    pub digest_period_seconds: u64,
 }
 
 /// `forum seed` options.

@@ -77,6 +77,28 @@ pub fn render(source: &str) -> Result<String, MarkdownError> {
     let parser = Parser::new_ext(source, options);
     let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
     html::push_html(&mut unsafe_html, parser);
+    sanitise(unsafe_html)
+}
+
+/// As [`render`], with `@name` mentions outside code and links turned into links to the
+/// profiles of `members` (lower-case name to id; see [`crate::mentions`]).
+pub fn render_with_mentions(
+    source: &str,
+    members: &std::collections::HashMap<String, i64>,
+) -> Result<String, MarkdownError> {
+    if nesting_depth(source) > MAX_NESTING {
+        return Err(MarkdownError::TooDeep);
+    }
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let parser = Parser::new_ext(source, options);
+    let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, crate::mentions::link(parser, members));
+    sanitise(unsafe_html)
+}
+
+fn sanitise(unsafe_html: String) -> Result<String, MarkdownError> {
     if unsafe_html.len() > MAX_OUTPUT_BYTES {
         return Err(MarkdownError::TooLarge);
     }
@@ -89,6 +111,21 @@ pub fn render(source: &str) -> Result<String, MarkdownError> {
         return Err(MarkdownError::TooLarge);
     }
     Ok(safe)
+}
+
+/// [`render_with_mentions`] on tokio's blocking threads.
+pub async fn render_with_mentions_off_runtime(
+    source: &str,
+    members: std::collections::HashMap<String, i64>,
+) -> Result<String, MarkdownError> {
+    if nesting_depth(source) > MAX_NESTING {
+        return Err(MarkdownError::TooDeep);
+    }
+    let owned = source.to_owned();
+    match tokio::task::spawn_blocking(move || render_with_mentions(&owned, &members)).await {
+        Ok(result) => result,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// [`render`] on tokio's blocking threads (the nesting check first, so a refused source costs

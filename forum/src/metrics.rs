@@ -155,6 +155,12 @@ impl Metrics {
         crate::mail::metrics::MailMetrics::register(&mut self.registry)
     }
 
+    /// Registers the notification metrics (`forum_notifications_total`, the outbox gauges),
+    /// served by the worker that mails notifications.
+    pub fn register_notify(&mut self) -> crate::notify_mail::NotifyMetrics {
+        crate::notify_mail::NotifyMetrics::register(&mut self.registry)
+    }
+
     /// The exposition text (OpenMetrics; converted by content negotiation).
     pub fn encode(&self) -> String {
         let mut text = String::with_capacity(4096);

@@ -1,7 +1,7 @@
 //! Writing a reply or a new thread under the anti-spam rules ([`crate::antispam`]), for pages
 //! and the API alike: refused, written, or queued for a moderator. The rules are checked in the
 //! transaction that writes, with the author's row locked, so two posts sent at once cannot both
-//! slip through the flood control.
+//! slip through the flood control. Whom a post notifies is written in the same transaction.
 
 use deadpool_postgres::Object;
 
@@ -9,6 +9,7 @@ use crate::antispam::{self, Route};
 use crate::config::SpamRules;
 use crate::error::AppError;
 use crate::models::moderation_queue;
+use crate::models::notifications;
 use crate::models::policy::{self, Access};
 use crate::models::polls::NewPoll;
 use crate::models::posts::{self, PostBody};
@@ -51,7 +52,11 @@ pub async fn reply(
     let route =
         antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, body.as_str()).await?;
     let published = match route {
-        Route::Publish => Published::Written(posts::reply(&tx, thread_id, user, body).await?),
+        Route::Publish => {
+            let id = posts::reply(&tx, thread_id, user, body).await?;
+            notifications::post_written(&tx, thread_id, id, user.id, body.as_str()).await?;
+            Published::Written(id)
+        }
         Route::Queue => {
             Published::Queued(moderation_queue::enqueue_reply(&tx, thread_id, user, body).await?)
         }
@@ -95,7 +100,10 @@ pub async fn thread(
     let route = antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, &text).await?;
     let published = match route {
         Route::Publish => {
-            Published::Written(threads::create(&tx, category_id, user.id, title, body, poll).await?)
+            let id = threads::create(&tx, category_id, user.id, title, body, poll).await?;
+            let first = posts::first_id(&tx, id).await?;
+            notifications::post_written(&tx, id, first, user.id, body.as_str()).await?;
+            Published::Written(id)
         }
         Route::Queue if poll.is_some() => {
             return Err(AppError::invalid(
@@ -135,8 +143,41 @@ pub async fn private_thread(
     }
     let created =
         crate::models::private_threads::create(&tx, user, title, body, participants).await?;
+    // The invited members are told, in the same transaction.
+    notifications::notify_many(
+        &tx,
+        notifications::Kind::PrivateThread,
+        &created.1,
+        created.0,
+        None,
+        Some(user.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created)
+}
+
+/// Invites the members named `names` to private thread `thread_id` as `user` (its owner) and
+/// tells each member added, in one transaction; returns their ids.
+pub async fn invite_to_private_thread(
+    client: &mut Object,
+    thread_id: i64,
+    user: &User,
+    names: &[String],
+) -> Result<Vec<i64>, AppError> {
+    let tx = client.transaction().await?;
+    let invited = crate::models::private_threads::invite(&tx, thread_id, user, names).await?;
+    notifications::notify_many(
+        &tx,
+        notifications::Kind::PrivateThread,
+        &invited,
+        thread_id,
+        None,
+        Some(user.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(invited)
 }
 
 /// What a queued author is told.

@@ -84,7 +84,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("administrator {username} has id {id}");
             Ok(())
         }
-        Some(Command::Worker(w)) => worker(pool, w).await,
+        Some(Command::Worker(w)) => worker(pool, *w).await,
         None => serve(pool, &cli.database_url, cli.serve).await,
     }
 }
@@ -186,8 +186,10 @@ pub fn mailer(args: &WorkerArgs) -> anyhow::Result<crate::mail::Mailer> {
 
 async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
     let mailer = mailer(&args)?;
+    let composer = crate::mail::Composer::new(&args.public_url)?;
     let mut metrics = Metrics::new(Role::All);
     let mail_metrics = Arc::new(metrics.register_mail());
+    let notify_metrics = Arc::new(metrics.register_notify());
     let metrics = Arc::new(metrics);
     let state = AppState::with_metrics(pool.clone(), Config::default(), metrics.clone());
     let router = crate::http::health::routes().with_state(state);
@@ -215,8 +217,18 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         crate::attachments::sweep::EVERY,
         service_kit::shutdown_signal(),
     ));
+    // Notifications become mails in the `mails` queue above, so their delivery shares its
+    // retries; digests go out every `--digest-period-seconds`.
+    let notify_mailer = crate::notify_mail::NotifyMailer::new(
+        pool.clone(),
+        composer,
+        Duration::from_secs(args.digest_period_seconds.max(1)),
+        Some(notify_metrics),
+    );
+    let notices = tokio::spawn(notify_mailer.run(idle, service_kit::shutdown_signal()));
     crate::worker::run(pool, metrics, idle, service_kit::shutdown_signal()).await;
     let _ = mails.await;
+    let _ = notices.await;
     let _ = sweep.await;
     server.abort();
     Ok(())

@@ -87,7 +87,8 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     );
     assert_eq!(app.scalar::<i64>("SELECT count(*) FROM users").await, 2);
     assert_eq!(
-        app.scalar::<i64>("SELECT count(*) FROM jobs").await,
+        app.scalar::<i64>("SELECT count(*) FROM notifications")
+            .await,
         1,
         "only the reply's notification"
     );

@@ -7,7 +7,7 @@ use forum::models::jobs::{JobKind, enqueue};
 use forum::worker::{Ran, run_once};
 
 #[tokio::test]
-async fn notify_watchers_writes_the_outbox_for_everyone_but_the_author() {
+async fn replies_notify_watchers_with_the_post_and_a_leftover_job_adds_nothing_twice() {
     let app = TestApp::new().await;
     let cat = app.category(None, "General", false).await;
     let alice = app.user("alice", "member").await;
@@ -16,33 +16,53 @@ async fn notify_watchers_writes_the_outbox_for_everyone_but_the_author() {
     let t = app.thread(&alice, cat, "Watched", "text").await;
     let metrics = forum::metrics::Metrics::new(forum::Role::All);
     app.reply(&bob, t, "first reply").await;
-    assert!(matches!(
-        run_once(&app.state.pool, Some(&metrics)).await.unwrap(),
-        Ran::Done(_)
-    ));
-    app.reply(&carol, t, "second reply").await;
-    assert!(matches!(
-        run_once(&app.state.pool, Some(&metrics)).await.unwrap(),
-        Ran::Done(_)
-    ));
+    let second = app.reply(&carol, t, "second reply").await;
+    // Written with the posts: no job is queued for them.
     assert_eq!(
         run_once(&app.state.pool, Some(&metrics)).await.unwrap(),
         Ran::Idle
     );
-    // Bob's reply notifies alice; carol's notifies alice and bob.
-    assert_eq!(app.scalar::<i64>("SELECT count(*) FROM outbox").await, 3);
+    // Bob's reply notifies alice; carol's notifies alice and bob; each with its mail row.
+    assert_eq!(
+        app.scalar::<i64>("SELECT count(*) FROM notifications")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.scalar::<i64>("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .await,
+        3
+    );
     assert_eq!(
         app.scalar::<i64>(&format!(
-            "SELECT count(*) FROM outbox WHERE user_id = {}",
+            "SELECT count(*) FROM notifications WHERE user_id = {}",
             carol.user_id
         ))
         .await,
         0
     );
+    // A job queued by an earlier version for the same post writes nothing twice.
+    let client = app.state.pool.get().await.unwrap();
+    enqueue(
+        &client,
+        JobKind::NotifyWatchers,
+        serde_json::json!({ "thread_id": t, "post_id": second }),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        run_once(&app.state.pool, Some(&metrics)).await.unwrap(),
+        Ran::Done(_)
+    ));
+    assert_eq!(
+        app.scalar::<i64>("SELECT count(*) FROM notifications")
+            .await,
+        3
+    );
     assert!(
         metrics
             .encode()
-            .contains("forum_jobs_total{kind=\"notify_watchers\",outcome=\"done\"} 2")
+            .contains("forum_jobs_total{kind=\"notify_watchers\",outcome=\"done\"} 1")
     );
 }
 
@@ -246,7 +266,7 @@ async fn seed_creates_what_it_is_asked_for() {
 }
 
 /// Starts `forum worker` on `url`; it claims the due job and blocks inside it while the test
-/// holds `outbox` locked.
+/// holds `posts` locked.
 fn spawn_worker(url: &str) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_forum"))
         .env("DATABASE_URL", url)
@@ -266,8 +286,9 @@ async fn crash_a_worker_mid_job(app: &TestApp, job: i64, attempts_before: i32) {
         .unwrap();
     let conn_task = tokio::spawn(conn);
     let tx = locker.transaction().await.unwrap();
-    // The job writes to the outbox: it blocks on this lock, mid-job, holding its row lock.
-    tx.batch_execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+    // The job reads the post: it blocks on this lock, mid-job, holding its row lock (the
+    // worker's notification mailer never reads posts, so only the job waits).
+    tx.batch_execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let mut worker = spawn_worker(&app.db.url);
@@ -276,7 +297,7 @@ async fn crash_a_worker_mid_job(app: &TestApp, job: i64, attempts_before: i32) {
         waiting = app
             .scalar::<i64>(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                 WHERE c.relname = 'outbox' AND NOT l.granted",
+                 WHERE c.relname = 'posts' AND NOT l.granted",
             )
             .await
             == 1;

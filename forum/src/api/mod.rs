@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod error;
 pub mod moderation;
+pub mod notifications;
 pub mod people;
 pub mod permissions;
 pub mod post_actions;
@@ -82,6 +83,7 @@ pub fn routes() -> Router<AppState> {
         .merge(posting::routes())
         .merge(attachments::routes())
         .merge(permission_routes())
+        .merge(notifications::routes())
         .route(
             "/api/{*rest}",
             get(api_not_found)

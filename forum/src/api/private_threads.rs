@@ -90,9 +90,8 @@ pub async fn invite(
     let id = parse_id(&id)?;
     let user = viewer.require_writer().map_err(login_as_401)?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let invited = private_threads::invite(&tx, id, user, &body.participants).await?;
-    tx.commit().await?;
+    let invited =
+        crate::publish::invite_to_private_thread(&mut client, id, user, &body.participants).await?;
     let participants = private_threads::participants(&client, id).await?;
     Ok(Json(json!({ "invited": invited, "participants": participants })).into_response())
 }

@@ -15,6 +15,7 @@ use crate::http::parse_id;
 use crate::models::permissions::{PRIVATE_CATEGORY, PermissionTable};
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
+use crate::models::reads::{self, Marks};
 use crate::models::threads::{self, Cursor, ThreadTitle};
 use crate::models::{policy, private_threads};
 use crate::publish::{self, Published};
@@ -65,6 +66,16 @@ pub async fn index(
             .cache
             .newest_json(&state.pool, grants, state.config.threads_per_page)
             .await?;
+        let body = if viewer.user.is_some() {
+            let list = state
+                .cache
+                .newest(&state.pool, grants, state.config.threads_per_page)
+                .await?;
+            let marks = viewer_marks(&state, &viewer, &list.threads).await?;
+            with_marks(&body, &marks)
+        } else {
+            body
+        };
         return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
     let ids = match category {
@@ -99,7 +110,53 @@ pub async fn index(
         moderator,
     )
     .await?;
+    if viewer.user.is_some() {
+        let marks = viewer_marks(&state, &viewer, &results).await?;
+        return Ok(Json(json!({ "results": results, "next": next, "marks": marks.0.iter()
+            .map(|(id, m)| (id.to_string(), m.as_str())).collect::<std::collections::BTreeMap<_, _>>() }))
+        .into_response());
+    }
     Ok(Json(json!({ "results": results, "next": next })).into_response())
+}
+
+/// The logged-in viewer's new and unread marks of `threads` (no query when all are older
+/// than their "all read" mark).
+async fn viewer_marks(
+    state: &AppState,
+    viewer: &Viewer,
+    threads: &[threads::ThreadSummary],
+) -> Result<Marks, AppError> {
+    let (Some(user), Some(before)) = (viewer.user.as_ref(), viewer.marks.read_all_before) else {
+        return Ok(Marks::default());
+    };
+    let recent: Vec<&threads::ThreadSummary> = threads
+        .iter()
+        .filter(|t| t.last_activity_at > before)
+        .collect();
+    if recent.is_empty() {
+        return Ok(Marks::default());
+    }
+    let client = state.pool.get().await?;
+    reads::marks(&client, user.id, before, &recent).await
+}
+
+/// The cached list `body` (a JSON object) with a `marks` member: thread id to `new` or
+/// `unread`, for the threads that are not read.
+fn with_marks(body: &bytes::Bytes, marks: &Marks) -> bytes::Bytes {
+    let Some(end) = body.iter().rposition(|b| *b == b'}') else {
+        return body.clone();
+    };
+    let mut out = Vec::with_capacity(body.len() + 16 + marks.0.len() * 16);
+    out.extend_from_slice(&body[..end]);
+    out.extend_from_slice(b",\"marks\":{");
+    for (i, (id, m)) in marks.0.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"{id}\":\"{}\"", m.as_str()).as_bytes());
+    }
+    out.extend_from_slice(b"}}");
+    bytes::Bytes::from(out)
 }
 
 /// New thread body.

@@ -90,15 +90,15 @@ impl FromRequestParts<AppState> for Viewer {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned);
         let found = match (bearer, cookie(&parts.headers, SESSION_COOKIE)) {
-            (Some(token), _) => auth::session_user(&state.pool, &token, SessionKind::Api).await?,
+            (Some(token), _) => auth::session_viewer(&state.pool, &token, SessionKind::Api).await?,
             (None, Some(token)) => {
-                auth::session_user(&state.pool, token, SessionKind::User).await?
+                auth::session_viewer(&state.pool, token, SessionKind::User).await?
             }
             (None, None) => None,
         };
-        let (user, session) = match found {
-            Some((u, h)) => (Some(u), Some(h)),
-            None => (None, None),
+        let (user, session, marks) = match found {
+            Some((u, h, m)) => (Some(u), Some(h), m),
+            None => (None, None, Default::default()),
         };
         let grants = state
             .cache
@@ -110,6 +110,7 @@ impl FromRequestParts<AppState> for Viewer {
             csrf,
             ip,
             grants,
+            marks,
         })
     }
 }

@@ -84,6 +84,57 @@ html_template!(InUseHtml, "mail/address_in_use.html");
 text_template!(ApprovedText, "mail/account_approved.txt");
 html_template!(ApprovedHtml, "mail/account_approved.html");
 
+/// One notification as a mail tells it: "bob replied in “Title”" and its link (a path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Told {
+    /// What happened, in words.
+    pub text: String,
+    /// Where to read it (a path under the public URL).
+    pub path: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notification.txt")]
+struct NotificationText<'a> {
+    v: &'a Vars<'a>,
+    told: &'a Told,
+    settings: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notification.html")]
+struct NotificationHtml<'a> {
+    subject: &'a str,
+    v: &'a Vars<'a>,
+    told: &'a Told,
+    settings: &'a str,
+}
+
+/// A line of a digest: what happened and its absolute link.
+struct DigestLine<'a> {
+    text: &'a str,
+    link: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct DigestText<'a> {
+    v: &'a Vars<'a>,
+    lines: &'a [DigestLine<'a>],
+    more: usize,
+    settings: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.html")]
+struct DigestHtml<'a> {
+    subject: &'a str,
+    v: &'a Vars<'a>,
+    lines: &'a [DigestLine<'a>],
+    more: usize,
+    settings: &'a str,
+}
+
 /// Renders mails with links under the public URL.
 #[derive(Clone, Debug)]
 pub struct Composer {
@@ -230,6 +281,74 @@ impl Composer {
         )
     }
 
+    /// One notification, mailed to a member who wants a mail each time.
+    pub fn notification(&self, to: &str, username: &str, told: &Told) -> Result<Mail, MailError> {
+        let link = self.link(&told.path);
+        let settings = self.link("/account/notifications");
+        let v = self.vars(username, &link, "", Duration::ZERO);
+        let subject = format!("{} on {}", capitalise(&told.text), self.site);
+        self.mail(
+            MailKind::Notification,
+            to,
+            &NotificationText {
+                v: &v,
+                told,
+                settings: &settings,
+            },
+            &NotificationHtml {
+                subject: &subject,
+                v: &v,
+                told,
+                settings: &settings,
+            },
+            &subject,
+        )
+    }
+
+    /// The notifications of a digest period in one mail (`more`: how many were left out).
+    pub fn digest(
+        &self,
+        to: &str,
+        username: &str,
+        told: &[Told],
+        more: usize,
+    ) -> Result<Mail, MailError> {
+        let link = self.link("/notifications");
+        let settings = self.link("/account/notifications");
+        let v = self.vars(username, &link, "", Duration::ZERO);
+        let total = told.len() + more;
+        let subject = format!(
+            "{total} new notification{} on {}",
+            if total == 1 { "" } else { "s" },
+            self.site
+        );
+        let lines: Vec<DigestLine> = told
+            .iter()
+            .map(|t| DigestLine {
+                text: &t.text,
+                link: self.link(&t.path),
+            })
+            .collect();
+        self.mail(
+            MailKind::Digest,
+            to,
+            &DigestText {
+                v: &v,
+                lines: &lines,
+                more,
+                settings: &settings,
+            },
+            &DigestHtml {
+                subject: &subject,
+                v: &v,
+                lines: &lines,
+                more,
+                settings: &settings,
+            },
+            &subject,
+        )
+    }
+
     fn vars<'a>(
         &'a self,
         username: &'a str,
@@ -262,6 +381,15 @@ impl Composer {
             text: text.render()?,
             html: html.render()?,
         })
+    }
+}
+
+/// `s` with its first letter in upper case.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

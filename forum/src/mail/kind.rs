@@ -13,16 +13,23 @@ pub enum MailKind {
     AddressInUse,
     /// An administrator approved the account (registration mode `admin`).
     AccountApproved,
+    /// A notification (reply, mention, quote, best answer, invitation), for a member who
+    /// wants a mail each time.
+    Notification,
+    /// The notifications of a digest period, for a member who wants a digest.
+    Digest,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::Activation,
         MailKind::PasswordReset,
         MailKind::EmailChange,
         MailKind::AddressInUse,
         MailKind::AccountApproved,
+        MailKind::Notification,
+        MailKind::Digest,
     ];
 
     /// The name stored in `mails.kind` and used as a label.
@@ -33,6 +40,8 @@ impl MailKind {
             MailKind::EmailChange => "email_change",
             MailKind::AddressInUse => "address_in_use",
             MailKind::AccountApproved => "account_approved",
+            MailKind::Notification => "notification",
+            MailKind::Digest => "digest",
         }
     }
 

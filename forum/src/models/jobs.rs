@@ -25,8 +25,8 @@ pub enum JobKind {
     /// Drop expired sessions, old login failures, old finished jobs, expired or used account
     /// tokens and the metadata of mails sent or failed a week ago.
     PruneSessions,
-    /// Write an `outbox` row for every watcher of a thread but the author of a new post
-    /// (`{thread_id, post_id}`).
+    /// Write the notifications of a new post (`{thread_id, post_id}`); queued by earlier
+    /// versions, which did not write them with the post.
     NotifyWatchers,
 }
 
@@ -259,16 +259,24 @@ pub async fn run(tx: &impl GenericClient, kind: &str, payload: &Value) -> Result
             recount(tx).await
         }
         JobKind::NotifyWatchers => {
+            // Queued by earlier versions after a reply; notifications are now written with the
+            // post, and this writes those a queued job still owes (once: see
+            // `notifications::notify_many`).
             let thread = id_field(payload, "thread_id")?;
             let post = id_field(payload, "post_id")?;
-            tx.execute(
-                "INSERT INTO outbox (user_id, kind, payload)
-                 SELECT w.user_id, 'new_post', jsonb_build_object('thread_id', $1::bigint, 'post_id', $2::bigint, 'title', t.title)
-                 FROM thread_watchers w JOIN threads t ON t.id = w.thread_id
-                 WHERE w.thread_id = $1 AND w.user_id IS DISTINCT FROM (SELECT user_id FROM posts WHERE id = $2)",
-                &[&thread, &post],
-            )
-            .await?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT user_id, body FROM posts WHERE id = $1 AND thread_id = $2",
+                    &[&post, &thread],
+                )
+                .await?
+            else {
+                return Ok(());
+            };
+            let (author, body): (Option<i64>, String) = (row.get(0), row.get(1));
+            if let Some(author) = author {
+                crate::models::notifications::post_written(tx, thread, post, author, &body).await?;
+            }
             Ok(())
         }
     }

@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::models::jobs::{self, JobKind};
+use crate::models::notifications;
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, ThreadTitle};
 use crate::models::users::{self, User};
@@ -147,12 +147,7 @@ pub async fn approve(tx: &impl GenericClient, id: i64) -> Result<Approved, AppEr
     match (q.thread_id, q.category_id) {
         (Some(thread_id), _) => {
             let post_id = posts::insert(tx, thread_id, q.user_id, &body).await?;
-            jobs::enqueue(
-                tx,
-                JobKind::NotifyWatchers,
-                serde_json::json!({ "thread_id": thread_id, "post_id": post_id }),
-            )
-            .await?;
+            notifications::post_written(tx, thread_id, post_id, q.user_id, body.as_str()).await?;
             Ok(Approved {
                 thread_id,
                 post_id: Some(post_id),
@@ -162,6 +157,8 @@ pub async fn approve(tx: &impl GenericClient, id: i64) -> Result<Approved, AppEr
             let title = ThreadTitle::parse(&q.title)?;
             let thread_id =
                 threads::create(tx, category_id, q.user_id, &title, &body, None).await?;
+            let first = posts::first_id(tx, thread_id).await?;
+            notifications::post_written(tx, thread_id, first, q.user_id, body.as_str()).await?;
             Ok(Approved {
                 thread_id,
                 post_id: None,

@@ -539,6 +539,89 @@ pub fn check_edit_in_time(
     Ok(())
 }
 
+/// What a member may see, read from the database now, for lists and actions of their own that
+/// hold only the user (notifications, watched and unread threads): their grants and the private
+/// threads they take part in.
+pub struct MemberView {
+    user: User,
+    grants: Grants,
+    private: Vec<i64>,
+}
+
+impl MemberView {
+    /// Reads `user`'s grants and private threads (403 for an account not active).
+    pub async fn load(client: &impl GenericClient, user: &User) -> Result<MemberView, AppError> {
+        let grants = grants_of(client, user).await?;
+        let private = client
+            .query(
+                "SELECT thread_id FROM private_thread_participants WHERE user_id = $1",
+                &[&user.id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(MemberView {
+            user: user.clone(),
+            grants,
+            private,
+        })
+    }
+
+    /// Whether the member may see `thread` ([`may_see_thread`]).
+    pub fn sees(&self, thread: &ThreadSummary) -> bool {
+        let a = Access {
+            user: Some(&self.user),
+            grants: &self.grants,
+            participant: self.private.contains(&thread.id),
+        };
+        may_see_thread(a, thread)
+    }
+}
+
+/// Of the active members `user_ids`, those who may read `thread` now (the permission table read
+/// once for all of them): whom a notification about it may reach.
+pub async fn readers_among(
+    client: &impl GenericClient,
+    thread: &ThreadSummary,
+    user_ids: &[i64],
+) -> Result<Vec<i64>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "SELECT u.id, u.username, u.role, u.banned_until,
+                    ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id),
+                    EXISTS (SELECT 1 FROM private_thread_participants p
+                            WHERE p.thread_id = $2 AND p.user_id = u.id)
+             FROM users u WHERE u.id = ANY($1) AND u.is_active",
+            &[&user_ids, &thread.id],
+        )
+        .await?;
+    let table = crate::models::permissions::PermissionTable::load(client).await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let user = User {
+            id: r.get(0),
+            username: r.get(1),
+            role: r.get(2),
+            banned_until: r.get(3),
+            custom_roles: r.get(4),
+        };
+        let grants = table.grants(&crate::models::permissions::RoleKey::of(Some(&user)));
+        let a = Access {
+            user: Some(&user),
+            grants: &grants,
+            participant: r.get(5),
+        };
+        if check_read_thread_quiet(a, thread) {
+            out.push(user.id);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

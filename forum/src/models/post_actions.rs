@@ -6,8 +6,9 @@
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
+use crate::models::notifications::{self, Kind, Notification};
 use crate::models::policy::{self, Access};
-use crate::models::posts::{Post, PostBody, first_id, render};
+use crate::models::posts::{Post, PostBody, first_id};
 use crate::models::users::User;
 
 /// Edits post `id` as `user`, keeping the old text in `post_edits`, as
@@ -31,7 +32,7 @@ pub async fn edit(
         &[&id, &user.id, &post.body],
     )
     .await?;
-    let html = render(body).await?;
+    let html = crate::models::posts::render_linked(tx, body).await?;
     tx.execute(
         "UPDATE posts SET body = $2, body_html = $3, edited_at = now(),
                 history_hidden = history_hidden OR $4 WHERE id = $1",
@@ -153,5 +154,18 @@ pub async fn mark_best(
         &[&post.thread_id, &id],
     )
     .await?;
+    if let Some(author) = post.user_id {
+        notifications::notify(
+            tx,
+            Notification {
+                kind: Kind::BestAnswer,
+                recipient: author,
+                thread_id: post.thread_id,
+                post_id: Some(id),
+                actor: Some(user.id),
+            },
+        )
+        .await?;
+    }
     Ok(post.thread_id)
 }

@@ -6,7 +6,6 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::error::AppError;
-use crate::models::jobs::{self, JobKind};
 use crate::models::text::text_field;
 use crate::models::users::User;
 
@@ -110,7 +109,27 @@ pub(crate) async fn render(body: &str) -> Result<String, AppError> {
         })
 }
 
-/// Inserts a post and updates the counters of its thread, category and author.
+/// The HTML of `body` with its `@mentions` of existing members linked to their profiles
+/// (see [`crate::mentions`]), rendered off the async threads.
+pub(crate) async fn render_linked(
+    client: &impl GenericClient,
+    body: &str,
+) -> Result<String, AppError> {
+    let names = crate::mentions::names(body);
+    if names.is_empty() {
+        return render(body).await;
+    }
+    let members = crate::models::users::members_named(client, &names).await?;
+    crate::markdown::render_with_mentions_off_runtime(body, members)
+        .await
+        .map_err(|e| AppError::Field {
+            field: "body",
+            message: e.to_string(),
+        })
+}
+
+/// Inserts a post and updates the counters of its thread, category and author; the author
+/// watches the thread if their preference says so.
 pub async fn insert(
     tx: &impl GenericClient,
     thread_id: i64,
@@ -118,7 +137,7 @@ pub async fn insert(
     body: &PostBody,
 ) -> Result<i64, AppError> {
     let body = body.as_str();
-    let html = render(body).await?;
+    let html = render_linked(tx, body).await?;
     let row = tx
         .query_one(
             "INSERT INTO posts (thread_id, user_id, body, body_html) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -142,7 +161,9 @@ pub async fn insert(
     )
     .await?;
     tx.execute(
-        "INSERT INTO thread_watchers (thread_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO thread_watchers (thread_id, user_id)
+         SELECT $1, id FROM users WHERE id = $2 AND watch_on_post
+         ON CONFLICT DO NOTHING",
         &[&thread_id, &user_id],
     )
     .await?;
@@ -150,21 +171,15 @@ pub async fn insert(
 }
 
 /// Replies to `thread_id` as `user`; the caller checked [`crate::models::policy::check_reply`]
-/// in the same transaction.
+/// in the same transaction. Whom the reply notifies is the caller's
+/// (`models::notifications::post_written`), in the same transaction.
 pub async fn reply(
     tx: &impl GenericClient,
     thread_id: i64,
     user: &User,
     body: &PostBody,
 ) -> Result<i64, AppError> {
-    let id = insert(tx, thread_id, user.id, body).await?;
-    jobs::enqueue(
-        tx,
-        JobKind::NotifyWatchers,
-        serde_json::json!({ "thread_id": thread_id, "post_id": id }),
-    )
-    .await?;
-    Ok(id)
+    insert(tx, thread_id, user.id, body).await
 }
 
 /// A page of posts of a thread (1-based), with the viewer's likes.

@@ -457,6 +457,27 @@ pub async fn credentials(
     }))
 }
 
+/// The active members named `names` (lower case), by lower-case name (`@mentions`).
+pub async fn members_named(
+    client: &impl GenericClient,
+    names: &[String],
+) -> Result<std::collections::HashMap<String, i64>, AppError> {
+    if names.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let stmt = client
+        .prepare_cached(
+            "SELECT lower(username), id FROM users WHERE lower(username) = ANY($1) AND is_active",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&names])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -430,6 +430,7 @@ async fn delete(
                 &Viewer {
                     user: None,
                     session: None,
+                    marks: Default::default(),
                     ..viewer.clone()
                 },
                 StatusCode::OK,

@@ -11,6 +11,7 @@ pub mod attachments;
 pub mod avatar;
 pub mod compose;
 pub mod forms;
+pub mod notifications;
 pub mod pages;
 pub mod people;
 pub mod posting;
@@ -90,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(attachments::routes())
         .merge(compose::routes())
+        .merge(notifications::routes())
 }
 
 /// Unknown paths.

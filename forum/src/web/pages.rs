@@ -9,7 +9,11 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::permissions::PRIVATE_CATEGORY;
-use crate::models::{Cursor, policy, polls, posts, private_threads, thread_ops, threads, users};
+use crate::models::reads::{self, Marks};
+use crate::models::{
+    Cursor, ThreadSummary, policy, polls, posts, private_threads, thread_ops, threads, users,
+    watching,
+};
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
 
@@ -49,12 +53,14 @@ pub async fn index(
         )
         .await?
     };
+    let marks = viewer_marks(&state, &viewer, threads.iter()).await?;
     Ok(t::page(&t::IndexPage {
         ctx: Ctx::new(&viewer, "Newest threads"),
         threads,
         next,
         tree: grants.flat().to_vec(),
         online: state.glance.online(&state.pool).await?,
+        marks,
     }))
 }
 
@@ -105,6 +111,7 @@ pub async fn category_show(
     };
     // Pinned threads are listed once, in the pinned section above the first page.
     threads.retain(|t| !t.is_pinned || t.is_hidden);
+    let marks = viewer_marks(&state, &viewer, threads.iter().chain(pinned.iter())).await?;
     let page = t::CategoryPage {
         ctx: Ctx::new(&viewer, category.name.clone()),
         ancestors: tree.ancestors(id),
@@ -114,8 +121,27 @@ pub async fn category_show(
         pinned,
         threads,
         next,
+        marks,
     };
     Ok(t::page(&page))
+}
+
+/// The viewer's new and unread marks of `threads` (none for anonymous viewers, and no query
+/// when all of them are older than the viewer's "all read" mark).
+pub(crate) async fn viewer_marks<'a>(
+    state: &AppState,
+    viewer: &Viewer,
+    threads: impl Iterator<Item = &'a ThreadSummary>,
+) -> AppResult<Marks> {
+    let (Some(user), Some(before)) = (viewer.user.as_ref(), viewer.marks.read_all_before) else {
+        return Ok(Marks::default());
+    };
+    let threads: Vec<&ThreadSummary> = threads.filter(|t| t.last_activity_at > before).collect();
+    if threads.is_empty() {
+        return Ok(Marks::default());
+    }
+    let client = state.pool.get().await?;
+    reads::marks(&client, user.id, before, &threads).await
 }
 
 /// `?page=` of a thread.
@@ -164,6 +190,7 @@ async fn thread_page(
             .ok_or_else(|| AppError::invalid("invalid page"))?,
     };
     let per_page = state.config.posts_per_page;
+    let mut watching_now = false;
     let cached = if page == 1 && viewer.user.is_none() {
         state.cache.thread_page(&state.pool, id, per_page).await?
     } else {
@@ -212,6 +239,10 @@ async fn thread_page(
                     p.body.clear();
                     p.body_html.clear();
                 }
+            }
+            if let Some(u) = &viewer.user {
+                watching_now = watching::is_watching(&client, u.id, id).await?;
+                reads::mark_page_read(&client, u.id, id, page, per_page).await?;
             }
             let participants = if thread.category_id == PRIVATE_CATEGORY {
                 Some(private_threads::participants(&client, id).await?)
@@ -287,6 +318,7 @@ async fn thread_page(
         },
         edit_limit,
         participants: participants.unwrap_or_default(),
+        watching: watching_now,
     };
     Ok(t::page(&page))
 }

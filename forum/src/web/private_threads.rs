@@ -135,9 +135,7 @@ pub async fn invite(
     viewer.check_csrf(&form.csrf)?;
     let user = viewer.require_writer()?;
     let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    private_threads::invite(&tx, id, user, &names(&form.username)).await?;
-    tx.commit().await?;
+    crate::publish::invite_to_private_thread(&mut client, id, user, &names(&form.username)).await?;
     Ok(Redirect::to(&format!("/t/{id}/#participants")).into_response())
 }
 

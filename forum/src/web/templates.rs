@@ -14,6 +14,7 @@ use crate::models::policy;
 use crate::models::polls::Poll;
 use crate::models::posts::{Edit, Post};
 use crate::models::private_threads::Participant;
+use crate::models::reads::Marks;
 use crate::models::users::{Profile, User};
 use crate::models::{Category, ThreadSummary, TreeEntry};
 
@@ -26,6 +27,8 @@ pub struct Ctx {
     pub csrf: String,
     /// The page title.
     pub title: String,
+    /// Unread notifications (the bell; at most `SessionMarks::BELL_CAP`).
+    pub notifications: i64,
 }
 
 impl Ctx {
@@ -35,6 +38,17 @@ impl Ctx {
             user: viewer.user.clone(),
             csrf: viewer.csrf.clone(),
             title: title.into(),
+            notifications: viewer.marks.unread_notifications,
+        }
+    }
+    /// The bell's count as shown: empty for none, `99+` at the cap.
+    pub fn bell(&self) -> String {
+        match self.notifications {
+            0 => String::new(),
+            n if n >= crate::auth::SessionMarks::BELL_CAP => {
+                format!("{}+", crate::auth::SessionMarks::BELL_CAP - 1)
+            }
+            n => n.to_string(),
         }
     }
     /// Whether the viewer moderates.
@@ -77,6 +91,8 @@ pub struct IndexPage {
     pub tree: Vec<TreeEntry>,
     /// Who is online (a few seconds old at most).
     pub online: std::sync::Arc<crate::glance::Online>,
+    /// The viewer's new and unread threads among them.
+    pub marks: Marks,
 }
 
 /// `/c/{id}/`.
@@ -99,6 +115,8 @@ pub struct CategoryPage {
     pub threads: Vec<ThreadSummary>,
     /// Cursor of the next page.
     pub next: Option<String>,
+    /// The viewer's new and unread threads among them.
+    pub marks: Marks,
 }
 
 /// `/c/{id}/new`.
@@ -177,6 +195,8 @@ pub struct ThreadPage {
     pub tree: Vec<TreeEntry>,
     /// The edit time limit in minutes (0: none), to show Edit buttons only while they work.
     pub edit_limit: i64,
+    /// Whether the viewer watches the thread.
+    pub watching: bool,
     /// What the viewer may do in this thread.
     pub perm: ThreadPerms,
     /// The participants of a private thread (empty for others).
