@@ -194,7 +194,15 @@ impl Metrics {
     /// Counts one job of `kind` (a known kind or `unknown`) that ended with `outcome` (`done`,
     /// `retry`, `failed`).
     pub fn count_job(&self, kind: &'static str, outcome: &'static str) {
-        self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
+        self.job_series(kind, outcome).inc();
+    }
+
+    /// The series of `kind` and `outcome` (created at 0 if new): the worker creates every one
+    /// at start, so a quiet worker's rates read 0, not "no data".
+    pub fn job_series(&self, kind: &'static str, outcome: &'static str) -> Counter {
+        self.jobs
+            .get_or_create(&JobLabels { kind, outcome })
+            .clone()
     }
 }
 

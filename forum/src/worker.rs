@@ -100,6 +100,12 @@ pub async fn run(
     idle: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    // Every kind and outcome from 0: a worker with nothing to do still reports its counters.
+    for kind in JobKind::ALL {
+        for outcome in ["done", "retry", "failed"] {
+            metrics.job_series(kind.as_str(), outcome);
+        }
+    }
     tokio::pin!(shutdown);
     loop {
         let wait = match run_once(&pool, Some(&metrics)).await {

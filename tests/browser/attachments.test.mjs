@@ -135,7 +135,10 @@ try {
   await Promise.all([page.waitForNavigation(), page.locator("#reply button[type=submit]").click()]);
   const quoted = page.locator("article.post blockquote").last();
   assert.ok((await quoted.innerText()).includes(`@${name} wrote in post #${postId}`), await quoted.innerText());
-  assert.equal(await quoted.locator("a").first().getAttribute("href"), `/p/${postId}/`);
+  // The quote links the quoted post; its @name is a mention, linked to the profile.
+  assert.equal(await quoted.locator('a[href^="/p/"]').count(), 1, await quoted.innerHTML());
+  assert.equal(await quoted.locator('a[href^="/p/"]').getAttribute("href"), `/p/${postId}/`);
+  assert.equal(await quoted.locator('a[href^="/u/"]').first().innerText(), `@${name}`);
 
   step("the Quote link works without JavaScript too: the reply page is filled");
   await page.goto(`${base}/t/${threadId}/reply?quote=${postId}`);

@@ -473,8 +473,9 @@ async fn a_forum_request_becomes_a_discord_message() {
     )
     .await;
     db.batch_execute("ALTER ROLE forum LOGIN").await.unwrap();
-    // The forum and its worker recover by themselves once the database lets them in again;
-    // the jobs queued by the replies run, and Prometheus sees the worker count them.
+    // The forum and its worker recover by themselves once the database lets them in again:
+    // no job stays queued, and Prometheus keeps reading the worker's job counters (every kind
+    // and outcome exists from the worker's start, at 0 until a job runs).
     wait_for(
         "the forum to answer again",
         Duration::from_secs(30),
