@@ -241,8 +241,12 @@ async fn thread_page(
                 }
             }
             if let Some(u) = &viewer.user {
-                watching_now = watching::is_watching(&client, u.id, id).await?;
-                reads::mark_page_read(&client, u.id, id, page, per_page).await?;
+                // Both go out together (pipelined on the one connection): one round trip.
+                let (watched, ()) = tokio::try_join!(
+                    watching::is_watching(&client, u.id, id),
+                    reads::mark_page_read(&client, u.id, id, page, per_page),
+                )?;
+                watching_now = watched;
             }
             let participants = if thread.category_id == PRIVATE_CATEGORY {
                 Some(private_threads::participants(&client, id).await?)
