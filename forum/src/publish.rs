@@ -15,6 +15,7 @@ use crate::models::polls::NewPoll;
 use crate::models::posts::{self, PostBody};
 use crate::models::threads::{self, ThreadTitle};
 use crate::models::users::User;
+use crate::models::visibility;
 use crate::safety_metrics::SafetyMetrics;
 
 /// What became of a post.
@@ -47,7 +48,7 @@ pub async fn reply(
     body: &PostBody,
 ) -> Result<Published, AppError> {
     let tx = client.transaction().await?;
-    let (thread, access) = policy::visible_thread(&tx, thread_id, access).await?;
+    let (thread, access) = visibility::visible_thread(&tx, thread_id, access).await?;
     policy::check_reply(access, &thread)?;
     let route =
         antispam::check_post(&tx, rules.spam, rules.metrics, user, ip, body.as_str()).await?;

@@ -291,3 +291,129 @@ async fn a_cached_poll_ends_on_time() {
     let body = served_from_cache(&app.state, &path).await;
     assert!(body.contains(" · ended"), "{body}");
 }
+
+/// GETs `path` as `b` until an answer comes from the cache, and returns its body.
+async fn member_served_from_cache(app: &TestApp, path: &str, b: &Browser) -> String {
+    for _ in 0..50 {
+        let before = app.state.cache.stats().hits;
+        let r = app.get(path, b).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        if app.state.cache.stats().hits > before {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} was never served from the cache for a member");
+}
+
+#[tokio::test]
+async fn a_members_first_page_from_the_cache_shows_their_own_likes_votes_and_watch_and_reads_it() {
+    let app = cached(
+        TestApp::new().await,
+        forum::cache::CHANNEL,
+        Duration::from_millis(100),
+    )
+    .await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    let carol = app.user("carol", "member").await;
+    let r = app
+        .post(
+            &format!("/c/{cat}/new"),
+            &[
+                ("title", "Which colour"),
+                ("body", "Vote please"),
+                ("poll_question", "Colour?"),
+                ("poll_choices", "Red\nBlue"),
+            ],
+            &alice,
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{}: {}", r.status, r.body);
+    let t = common::id_in(&r.location(), "/t/");
+    let reply = app.reply(&bob, t, "Blue, surely").await;
+    let blue: i64 = app
+        .scalar(&format!(
+            "SELECT c.id FROM poll_choices c JOIN polls p ON p.id = c.poll_id
+             WHERE p.thread_id = {t} AND c.label = 'Blue'"
+        ))
+        .await;
+    let like = app
+        .post(&format!("/p/{reply}/like"), &[("like", "true")], &alice)
+        .await;
+    assert!(
+        like.status.is_redirection(),
+        "{}: {}",
+        like.status,
+        like.body
+    );
+    let vote = app
+        .post(
+            &format!("/t/{t}/vote"),
+            &[("choice", &blue.to_string())],
+            &alice,
+        )
+        .await;
+    assert!(
+        vote.status.is_redirection(),
+        "{}: {}",
+        vote.status,
+        vote.body
+    );
+    let path = format!("/t/{t}/");
+
+    // Alice (who started it, so watches it) sees her like, her vote and her watch.
+    let page = member_served_from_cache(&app, &path, &alice).await;
+    assert!(page.contains(">Unlike<"), "{page}");
+    assert!(page.contains("Blue ✓"), "{page}");
+    assert!(!page.contains("Red ✓"), "{page}");
+    assert!(page.contains(">Stop watching<"), "{page}");
+
+    // Carol, served the same cached page right after, sees none of it as hers.
+    assert_eq!(
+        app.scalar::<i64>(&format!(
+            "SELECT count(*) FROM thread_reads WHERE thread_id = {t} AND user_id = {}",
+            carol.user_id
+        ))
+        .await,
+        0
+    );
+    let page = member_served_from_cache(&app, &path, &carol).await;
+    assert!(
+        page.contains(">Like<") && !page.contains(">Unlike<"),
+        "{page}"
+    );
+    assert!(!page.contains(" ✓</span>"), "{page}");
+    assert!(
+        page.contains("name=\"choice\""),
+        "carol may still vote: {page}"
+    );
+    assert!(page.contains(">Watch<"), "{page}");
+    // ... and the visit read the page: her mark is at its last post, and the lists say so.
+    let last: i64 = app
+        .scalar(&format!(
+            "SELECT last_read_post_id FROM thread_reads WHERE thread_id = {t} AND user_id = {}",
+            carol.user_id
+        ))
+        .await;
+    assert_eq!(last, reply);
+    let unread = app.get("/api/unread/", &carol).await.json();
+    assert!(
+        unread["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != t),
+        "{unread}"
+    );
+    // Seeing the page again writes nothing: the mark stays where it is.
+    member_served_from_cache(&app, &path, &carol).await;
+    let again: i64 = app
+        .scalar(&format!(
+            "SELECT last_read_post_id FROM thread_reads WHERE thread_id = {t} AND user_id = {}",
+            carol.user_id
+        ))
+        .await;
+    assert_eq!(again, reply);
+}

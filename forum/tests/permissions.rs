@@ -582,7 +582,7 @@ async fn a_custom_role_opens_a_staff_only_category() {
     );
     // The same decision about someone else (whom a mention or a notification may reach).
     let client = app.state.pool.get().await.unwrap();
-    let may = |u: i64| forum::models::policy::user_may_read_thread(&client, u, t);
+    let may = |u: i64| forum::models::visibility::user_may_read_thread(&client, u, t);
     assert!(may(worker.user_id).await.unwrap());
     assert!(!may(member.user_id).await.unwrap());
     // Deleting the role takes the access away.

@@ -10,6 +10,9 @@ to the deepest module that is a file of its own; an item a module only re-export
 parent owns its children without depending on them. `#[cfg(test)]` items (inline test modules)
 are left out: tests may reach across layers.
 
+Also checks that no file under `src/` holds more than MAX_LINES lines of code outside its
+`#[cfg(test)]` items: a file that long holds several concepts and should be split by them.
+
     layers.py [--self-test] [CRATE_DIR ...]
 
 Without CRATE_DIR, checks every member of the workspace of the current directory. Prints each
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KEYWORDS = {"crate", "super", "self"}
+MAX_LINES = 600
 PATH_RE = re.compile(r"(?<![\w:])((?:crate|super|self)(?:::[A-Za-z_]\w*)+)")
 NAME_PATH_RE = re.compile(r"(?<![\w:.])([a-z_]\w*(?:::[A-Za-z_]\w*)+)")
 
@@ -427,6 +431,19 @@ def check_crate(crate_dir: Path, repo: Path) -> list[str]:
     return problems
 
 
+def long_files(crate_dir: Path, repo: Path) -> list[str]:
+    """Files under `src/` with more than MAX_LINES lines, `#[cfg(test)]` items left out."""
+    problems = []
+    for f in sorted((crate_dir / "src").rglob("*.rs")):
+        code = strip_cfg_test(f.read_text()).rstrip().splitlines()
+        length = len(code)
+        if length > MAX_LINES:
+            rel = f.relative_to(repo) if f.is_relative_to(repo) else f
+            problems.append(f"{rel}: {length} lines outside its tests "
+                            f"(at most {MAX_LINES}): split it by concept")
+    return problems
+
+
 def workspace_crates(repo: Path) -> list[Path]:
     manifest = tomllib.loads((repo / "Cargo.toml").read_text())
     members = manifest.get("workspace", {}).get("members", [])
@@ -464,6 +481,12 @@ def self_test() -> int:
             (crate / rel).write_text(text)
         problems = check_crate(crate, Path(tmp))
         report = "\n".join(problems)
+        long = "\n".join(f"pub fn f{i}() {{}}" for i in range(MAX_LINES + 1))
+        (crate / "src/c.rs").write_text(long + "\n#[cfg(test)]\nmod tests {\n" + "\n" * 900 + "}\n")
+        too_long = long_files(crate, Path(tmp))
+        (crate / "src/c.rs").write_text("\n".join(long.splitlines()[:MAX_LINES]) + "\n#[cfg(test)]\n"
+                                        "mod tests {\n" + "    fn t() {}\n" * 900 + "}\n")
+        fits = long_files(crate, Path(tmp))
         expect = [
             (len(problems) == 2, "two cycles found"),
             ("a.rs, b.rs)" in report, "a.rs and b.rs form one knot"),
@@ -471,6 +494,8 @@ def self_test() -> int:
             ("c.rs" not in report, "c.rs, imported by all and importing nothing, is in no cycle"),
             ("layout.rs" not in report, "layout.rs is in no cycle"),
             ("(crate::a::f)" in report, "the path in code that closes the loop is named"),
+            (len(too_long) == 1 and "src/c.rs" in too_long[0], f"a file of {MAX_LINES + 1} lines is too long"),
+            (not fits, f"a file of {MAX_LINES} lines and a long test module fits"),
         ]
         failed = [what for ok, what in expect if not ok]
         if failed:
@@ -484,7 +509,8 @@ def self_test() -> int:
             print("layers self-test FAILED: cycles reported after they were broken:\n"
                   + "\n".join(problems), file=sys.stderr)
             return 1
-    print("layers self-test: a fixture with two cycles fails naming both, and passes once they are broken")
+    print("layers self-test: a fixture with two cycles fails naming both, and passes once they are "
+          f"broken; a file over {MAX_LINES} lines outside its tests fails")
     return 0
 
 
@@ -493,15 +519,18 @@ def main(argv: list[str]) -> int:
         return self_test()
     repo = Path.cwd().resolve()
     crates = [Path(a).resolve() for a in argv] or workspace_crates(repo)
-    problems = []
+    problems: list[str] = []
+    long: list[str] = []
     files = 0
     for crate in crates:
         files += sum(1 for _ in (crate / "src").rglob("*.rs"))
         problems += check_crate(crate, repo)
-    for p in problems:
+        long += long_files(crate, repo)
+    for p in problems + long:
         print(p)
-    print(f"layers: {len(crates)} crates, {files} files under src/, {len(problems)} cycle(s)")
-    return 1 if problems else 0
+    print(f"layers: {len(crates)} crates, {files} files under src/, {len(problems)} cycle(s), "
+          f"{len(long)} file(s) over {MAX_LINES} lines")
+    return 1 if problems or long else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
 use crate::models::threads::{self, Moderation};
-use crate::models::{policy, polls, thread_actions};
+use crate::models::visibility;
+use crate::models::{polls, thread_actions};
 use crate::state::AppState;
 
 /// What a moderator changes; absent fields stay as they are.
@@ -80,13 +81,13 @@ pub async fn update(
     Ok(Json(thread).into_response())
 }
 
-/// The thread `id` if the viewer may read it ([`policy::readable_thread`]).
+/// The thread `id` if the viewer may read it ([`visibility::readable_thread`]).
 async fn visible_thread(
     client: &impl deadpool_postgres::GenericClient,
     id: i64,
     viewer: &Viewer,
 ) -> Result<(), AppError> {
-    policy::readable_thread(client, id, viewer.access()).await?;
+    visibility::readable_thread(client, id, viewer.access()).await?;
     Ok(())
 }
 

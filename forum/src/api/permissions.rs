@@ -16,6 +16,7 @@ use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
 use crate::models::permissions::{self, Flags, PermissionTable, RoleKind};
+use crate::models::roles;
 use crate::models::users::User;
 use crate::state::AppState;
 
@@ -115,7 +116,7 @@ pub async fn update(
             .role(name)
             .ok_or_else(|| AppError::invalid(format!("unknown role: {name}")))?;
         let flags = setting(name, flags)?;
-        permissions::set(&tx, id, role.id, flags).await?;
+        roles::set(&tx, id, role.id, flags).await?;
     }
     let table = PermissionTable::load(&tx).await?;
     tx.commit().await?;
@@ -145,9 +146,9 @@ pub async fn roles_create(
     ApiJson(body): ApiJson<NewRole>,
 ) -> ApiResult<Response> {
     require_admin(&viewer)?;
-    let name = permissions::parse_role_name(&body.name).map_err(AppError::in_field("name"))?;
+    let name = roles::parse_role_name(&body.name).map_err(AppError::in_field("name"))?;
     let client = state.pool.get().await?;
-    let id = permissions::create_role(&client, &name).await?;
+    let id = roles::create_role(&client, &name).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name }))).into_response())
 }
 
@@ -160,7 +161,7 @@ pub async fn roles_delete(
     let id = parse_id(&id)?;
     require_admin(&viewer)?;
     let client = state.pool.get().await?;
-    permissions::delete_role(&client, id).await?;
+    roles::delete_role(&client, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -192,7 +193,7 @@ pub async fn user_roles(
     require_admin(&viewer)?;
     let client = state.pool.get().await?;
     let table = PermissionTable::load(&client).await?;
-    let ids = permissions::user_roles(&client, id).await?;
+    let ids = roles::user_roles(&client, id).await?;
     Ok(Json(user_roles_json(&table, id, &ids)).into_response())
 }
 
@@ -220,7 +221,7 @@ pub async fn user_roles_update(
                 .ok_or_else(|| AppError::invalid(format!("unknown custom role: {n}")))
         })
         .collect::<Result<Vec<i64>, AppError>>()?;
-    permissions::assign(&tx, id, &ids).await?;
+    roles::assign(&tx, id, &ids).await?;
     tx.commit().await?;
     Ok(Json(user_roles_json(&table, id, &ids)).into_response())
 }

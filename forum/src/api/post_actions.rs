@@ -12,9 +12,10 @@ use super::error::{ApiJson, ApiResult, login_as_401};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::http::parse_id;
-use crate::models::policy::{self, visible_post};
+use crate::models::policy;
 use crate::models::post_actions;
 use crate::models::posts::{self, PostBody};
+use crate::models::visibility::visible_post;
 use crate::state::AppState;
 
 /// `GET /api/posts/{id}/`.

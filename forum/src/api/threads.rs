@@ -17,6 +17,7 @@ use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
 use crate::models::reads::{self, Marks};
 use crate::models::threads::{self, Cursor, ThreadTitle};
+use crate::models::visibility;
 use crate::models::{policy, private_threads};
 use crate::publish::{self, Published};
 use crate::state::AppState;
@@ -259,7 +260,7 @@ pub async fn show(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (thread, _) = policy::readable_thread(&client, id, viewer.access()).await?;
+    let (thread, _) = visibility::readable_thread(&client, id, viewer.access()).await?;
     let poll = polls::for_thread(&client, id, viewer.user_id()).await?;
     if thread.category_id == PRIVATE_CATEGORY {
         let participants = private_threads::participants(&client, id).await?;
@@ -288,7 +289,7 @@ pub async fn posts_index(
     let id = parse_id(&id)?;
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let client = state.pool.get().await?;
-    let (thread, access) = policy::readable_thread(&client, id, viewer.access()).await?;
+    let (thread, access) = visibility::readable_thread(&client, id, viewer.access()).await?;
     let mut results = posts::page(
         &client,
         id,

@@ -7,6 +7,7 @@ use deadpool_postgres::GenericClient;
 use crate::error::AppError;
 use crate::models::attachments::{self as rows, Attachment};
 use crate::models::policy;
+use crate::models::visibility;
 
 /// Attachment `id` when the viewer (`access.user` None: a guest) may fetch it; 404 otherwise.
 pub async fn visible(
@@ -18,7 +19,7 @@ pub async fn visible(
     let att = rows::get(client, id).await?;
     match att.post_id {
         Some(post_id) => {
-            let (post, thread, access) = policy::visible_post(client, post_id, access).await?;
+            let (post, thread, access) = visibility::visible_post(client, post_id, access).await?;
             if !policy::may_read_post(access, &thread, &post) {
                 return Err(AppError::NotFound);
             }

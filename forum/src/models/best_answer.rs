@@ -6,20 +6,21 @@ use deadpool_postgres::GenericClient;
 use crate::error::AppError;
 use crate::models::policy;
 use crate::models::users::User;
+use crate::models::visibility;
 
 /// Takes the best-answer mark off post `id`; returns its thread. 409 when it is not the best
 /// answer of its thread.
 pub async fn unmark(tx: &impl GenericClient, id: i64, user: &User) -> Result<i64, AppError> {
-    let grants = policy::grants_of(tx, user).await?;
+    let grants = visibility::grants_of(tx, user).await?;
     let access = policy::Access::new(Some(user), &grants);
-    let (post, _, _) = policy::visible_post(tx, id, access).await?;
+    let (post, _, _) = visibility::visible_post(tx, id, access).await?;
     // Lock the thread: a concurrent mark of another post is not undone by mistake.
     tx.query_opt(
         "SELECT 1 FROM threads WHERE id = $1 FOR UPDATE",
         &[&post.thread_id],
     )
     .await?;
-    let (_, thread, access) = policy::visible_post(tx, id, access).await?;
+    let (_, thread, access) = visibility::visible_post(tx, id, access).await?;
     policy::check_choose_best(access, user, &thread)?;
     if thread.best_answer_post_id != Some(id) {
         return Err(AppError::Conflict(

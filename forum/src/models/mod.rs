@@ -24,6 +24,7 @@ pub mod posts;
 pub mod preferences;
 pub mod private_threads;
 pub mod reads;
+pub mod roles;
 pub mod search;
 pub mod search_filters;
 pub mod stats;
@@ -33,6 +34,8 @@ pub mod thread_ops;
 pub mod threads;
 pub mod tokens;
 pub mod users;
+pub mod visibility;
+pub mod visit;
 pub mod watching;
 
 pub use categories::{Category, CategoryTree, TreeEntry};

@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::mentions;
-use crate::models::policy;
 use crate::models::threads::{self, ThreadSummary};
 use crate::models::users::{self, User};
+use crate::models::visibility;
 
 /// The most watchers one post notifies.
 pub const MAX_WATCHERS: i64 = 1000;
@@ -125,7 +125,7 @@ pub async fn notify_many(
     let Some(thread) = threads::get(tx, thread_id, true).await? else {
         return Ok(Vec::new());
     };
-    let allowed = policy::readers_among(tx, &thread, &ids).await?;
+    let allowed = visibility::readers_among(tx, &thread, &ids).await?;
     if allowed.is_empty() {
         return Ok(Vec::new());
     }
@@ -277,7 +277,7 @@ pub async fn list(client: &impl GenericClient, user: &User) -> Result<Vec<Item>,
         ))
         .await?;
     let rows = client.query(&stmt, &[&user.id, &PAGE]).await?;
-    let view = policy::MemberView::load(client, user).await?;
+    let view = visibility::MemberView::load(client, user).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -391,7 +391,7 @@ async fn list_one(client: &impl GenericClient, user: &User, id: i64) -> Result<I
         .await?
         .ok_or(AppError::NotFound)?;
     let thread_id: i64 = row.get(1);
-    let view = policy::MemberView::load(client, user).await?;
+    let view = visibility::MemberView::load(client, user).await?;
     let thread = threads::get(client, thread_id, true)
         .await?
         .filter(|t| view.sees(t))

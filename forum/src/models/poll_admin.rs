@@ -6,6 +6,7 @@
 //! voted (changing them later would change what the cast votes mean, so it is a 409); secret
 //! votes never become public once cast (409). A new length counts from the edit.
 
+use crate::models::visibility;
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
@@ -30,9 +31,9 @@ async fn managed_thread(
     {
         return Err(AppError::NotFound);
     }
-    let grants = policy::grants_of(tx, user).await?;
+    let grants = visibility::grants_of(tx, user).await?;
     let (thread, access) =
-        policy::visible_thread(tx, thread_id, policy::Access::new(Some(user), &grants)).await?;
+        visibility::visible_thread(tx, thread_id, policy::Access::new(Some(user), &grants)).await?;
     policy::check_manage_poll(access, user, &thread)?;
     Ok(thread)
 }

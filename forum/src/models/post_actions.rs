@@ -1,6 +1,6 @@
 //! The writes to a post that the visibility and permission policy guards: edit, soft delete
 //! and restore, like, best answer. Each loads the post and its thread through
-//! [`policy::visible_post`] and checks the policy inside the caller's transaction, so a refused
+//! [`visibility::visible_post`] and checks the policy inside the caller's transaction, so a refused
 //! write changes nothing.
 
 use deadpool_postgres::GenericClient;
@@ -10,6 +10,7 @@ use crate::models::notifications::{self, Kind, Notification};
 use crate::models::policy::{self, Access};
 use crate::models::posts::{Post, PostBody, first_id};
 use crate::models::users::User;
+use crate::models::visibility;
 
 /// Edits post `id` as `user`, keeping the old text in `post_edits`, as
 /// [`policy::check_edit`] allows. `hide_history` (moderators only, when redacting) hides the
@@ -52,7 +53,7 @@ pub async fn check_may_edit<'a>(
     user: &User,
     access: Access<'a>,
 ) -> Result<(Post, crate::models::ThreadSummary, Access<'a>), AppError> {
-    let (post, thread, access) = policy::visible_post(client, id, access).await?;
+    let (post, thread, access) = visibility::visible_post(client, id, access).await?;
     let limit = crate::models::edit_limit::get(client).await?;
     policy::check_edit_in_time(access, user, &thread, &post, limit, chrono::Utc::now())?;
     Ok((post, thread, access))
@@ -68,7 +69,7 @@ pub async fn set_deleted(
     access: Access<'_>,
     deleted: bool,
 ) -> Result<Post, AppError> {
-    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    let (post, thread, access) = visibility::visible_post(tx, id, access).await?;
     if !deleted {
         policy::check_restore(access, &thread)?;
     }
@@ -92,7 +93,7 @@ pub async fn set_like(
     access: Access<'_>,
     like: bool,
 ) -> Result<i32, AppError> {
-    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    let (post, thread, access) = visibility::visible_post(tx, id, access).await?;
     policy::check_like(access, user, &thread, &post)?;
     let changed = if like {
         tx.execute(
@@ -129,7 +130,7 @@ pub async fn mark_best(
     user: &User,
     access: Access<'_>,
 ) -> Result<i64, AppError> {
-    let (post, thread, access) = policy::visible_post(tx, id, access).await?;
+    let (post, thread, access) = visibility::visible_post(tx, id, access).await?;
     let row = tx
         .query_one(
             "SELECT t.user_id, c.is_question, (SELECT min(id) FROM posts WHERE thread_id = t.id)

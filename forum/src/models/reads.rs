@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
-use crate::models::policy;
 use crate::models::threads::{self, ThreadSummary};
 use crate::models::users::User;
+use crate::models::visibility;
 
 /// The most threads the unread list shows.
 pub const UNREAD_PAGE: i64 = 50;
@@ -201,7 +201,7 @@ pub async fn unread_threads(
             threads::SUMMARY_COLUMNS
         ))
         .await?;
-    let view = policy::MemberView::load(client, user).await?;
+    let view = visibility::MemberView::load(client, user).await?;
     Ok(client
         .query(&stmt, &[&user.id, &all_before, &UNREAD_PAGE])
         .await?

@@ -7,6 +7,7 @@ use deadpool_postgres::GenericClient;
 use crate::error::AppError;
 use crate::models::policy::{self, Access};
 use crate::models::threads::{self, Moderation};
+use crate::models::visibility;
 
 /// Applies `action` to thread `id` as [`policy::check_moderate`] (and, for a move,
 /// [`policy::check_move`]: the viewer moderates the target too) allows.
@@ -16,7 +17,7 @@ pub async fn moderate(
     access: Access<'_>,
     action: Moderation,
 ) -> Result<(), AppError> {
-    let (thread, access) = policy::visible_thread(tx, id, access).await?;
+    let (thread, access) = visibility::visible_thread(tx, id, access).await?;
     match action {
         Moderation::Move(to) => policy::check_move(access, &thread, to)?,
         _ => policy::check_moderate(access, &thread)?,

@@ -16,6 +16,7 @@
 //! watch A; B disappears and its page `/t/B/` redirects (301) to `/t/A/` while the API answers
 //! 404 for it. Moving or splitting never takes a thread's first post (409): it opens the thread.
 
+use crate::models::visibility;
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
@@ -44,7 +45,7 @@ async fn lock_moderated(
             return Err(AppError::NotFound);
         }
     }
-    let grants = policy::grants_of(tx, user).await?;
+    let grants = visibility::grants_of(tx, user).await?;
     let access = policy::Access::new(Some(user), &grants);
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -295,7 +296,7 @@ pub async fn split(
             message: "that category does not exist".into(),
         });
     }
-    let grants = policy::grants_of(tx, user).await?;
+    let grants = visibility::grants_of(tx, user).await?;
     policy::check_moderate_category(policy::Access::new(Some(user), &grants), category_id)?;
     let ids = posts_of(tx, source, post_ids).await?;
     let row = tx

@@ -5,9 +5,9 @@
 use deadpool_postgres::GenericClient;
 
 use crate::error::AppError;
-use crate::models::policy;
 use crate::models::threads::{self, ThreadSummary};
 use crate::models::users::User;
+use crate::models::visibility;
 
 /// The most watched threads listed at once.
 pub const PAGE: i64 = 100;
@@ -18,7 +18,7 @@ pub async fn watch(
     user: &User,
     thread_id: i64,
 ) -> Result<bool, AppError> {
-    let view = policy::MemberView::load(client, user).await?;
+    let view = visibility::MemberView::load(client, user).await?;
     threads::get(client, thread_id, true)
         .await?
         .filter(|t| view.sees(t))
@@ -78,7 +78,7 @@ pub async fn watched(
             threads::SUMMARY_COLUMNS
         ))
         .await?;
-    let view = policy::MemberView::load(client, user).await?;
+    let view = visibility::MemberView::load(client, user).await?;
     Ok(client
         .query(&stmt, &[&user.id, &PAGE])
         .await?

@@ -18,6 +18,7 @@ use crate::http::parse_id;
 use crate::models::policy;
 use crate::models::posts::PostBody;
 use crate::models::threads::ThreadSummary;
+use crate::models::visibility;
 use crate::state::AppState;
 use crate::web::templates::{Ctx, page};
 
@@ -58,12 +59,12 @@ pub async fn reply_page(
     let id = parse_id(&id)?;
     viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let (thread, _) = policy::readable_thread(&client, id, viewer.access()).await?;
+    let (thread, _) = visibility::readable_thread(&client, id, viewer.access()).await?;
     let mut body = String::new();
     if let Some(post_id) = q.quote.as_deref().filter(|s| !s.is_empty()) {
         let post_id = parse_id(post_id)?;
         let (post, post_thread, access) =
-            policy::visible_post(&client, post_id, viewer.access()).await?;
+            visibility::visible_post(&client, post_id, viewer.access()).await?;
         if !policy::may_read_post(access, &post_thread, &post) {
             return Err(AppError::NotFound);
         }

@@ -14,6 +14,7 @@ use crate::models::polls::{self, NewPoll};
 use crate::models::post_actions;
 use crate::models::posts::PostBody;
 use crate::models::threads::{Moderation, ThreadTitle};
+use crate::models::visibility;
 use crate::models::{policy, thread_actions};
 use crate::publish::{self, Published};
 use crate::state::AppState;
@@ -245,7 +246,7 @@ pub async fn poll_vote(
         })
         .collect::<AppResult<Vec<i64>>>()?;
     let mut client = state.pool.get().await?;
-    policy::readable_thread(&client, id, viewer.access()).await?;
+    visibility::readable_thread(&client, id, viewer.access()).await?;
     let tx = client.transaction().await?;
     polls::vote(&tx, id, user.id, &choices).await?;
     tx.commit().await?;

@@ -14,7 +14,8 @@ use crate::http::parse_id;
 use crate::models::notifications::{self, Item, Which};
 use crate::models::preferences::{self, EmailPreference, Preferences};
 use crate::models::reads::{self, Marks};
-use crate::models::{ThreadSummary, policy, posts, watching};
+use crate::models::visibility;
+use crate::models::{ThreadSummary, posts, watching};
 use crate::state::AppState;
 use crate::web::forms::CsrfForm;
 use crate::web::templates::{self as t, Ctx};
@@ -234,7 +235,7 @@ pub async fn thread_first_unread(
         return Ok(Redirect::to(&format!("/t/{id}/")).into_response());
     };
     let client = state.pool.get().await?;
-    policy::visible_thread(&client, id, viewer.access()).await?;
+    visibility::visible_thread(&client, id, viewer.access()).await?;
     let before = match viewer.marks.read_all_before {
         Some(b) => b,
         None => reads::all_read_before(&client, user.id).await?,

@@ -12,7 +12,7 @@ use crate::models::permissions::PRIVATE_CATEGORY;
 use crate::models::reads::{self, Marks};
 use crate::models::{
     Cursor, ThreadSummary, policy, polls, posts, private_threads, thread_ops, threads, users,
-    watching,
+    visibility, visit, watching,
 };
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
@@ -153,8 +153,9 @@ pub struct PageQuery {
 
 /// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts; 404 when the
 /// viewer may not see it, 403 when they see its category but may not read its threads
-/// ([`policy::check_read_thread`]). The first page as anonymous visitors see it comes from the
-/// read cache; the category tree is the viewer's. The address of a thread merged into another
+/// ([`policy::check_read_thread`]). The first page comes from the read cache (for a member,
+/// with what is their own on it and their read mark in one statement, [`visit::first_page`]);
+/// the category tree is the viewer's. The address of a thread merged into another
 /// redirects (301) to that one.
 pub async fn thread_show(
     State(state): State<AppState>,
@@ -191,7 +192,7 @@ async fn thread_page(
     };
     let per_page = state.config.posts_per_page;
     let mut watching_now = false;
-    let cached = if page == 1 && viewer.user.is_none() {
+    let cached = if page == 1 {
         state.cache.thread_page(&state.pool, id, per_page).await?
     } else {
         None
@@ -211,9 +212,26 @@ async fn thread_page(
                 p.ended = p.is_closed || p.ends_at.is_some_and(|end| end <= chrono::Utc::now());
             }
             let first_post_id = cached.posts.first().map_or(0, |p| p.id);
+            let mut posts = cached.posts.clone();
+            if let Some(u) = &viewer.user {
+                // The page is everyone's; what is the member's own comes in one round trip.
+                let client = state.pool.get().await?;
+                let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+                let own = visit::first_page(
+                    &client,
+                    u.id,
+                    id,
+                    &ids,
+                    poll.as_ref().map(|p| p.id),
+                    posts.last().map(|p| (p.id, p.created_at)),
+                )
+                .await?;
+                own.apply(&mut posts, poll.as_mut());
+                watching_now = own.watching;
+            }
             (
                 cached.thread.clone(),
-                cached.posts.clone(),
+                posts,
                 first_post_id,
                 cached.best.clone(),
                 poll,
@@ -223,7 +241,8 @@ async fn thread_page(
         }
         None => {
             let client = state.pool.get().await?;
-            let (thread, access) = policy::readable_thread(&client, id, viewer.access()).await?;
+            let (thread, access) =
+                visibility::readable_thread(&client, id, viewer.access()).await?;
             let mut posts = posts::page(&client, id, page, per_page, viewer.user_id()).await?;
             let first_post_id: i64 = match posts.first() {
                 Some(p) if page == 1 => p.id,
@@ -328,7 +347,7 @@ async fn thread_page(
 }
 
 /// `GET /p/{id}/`: redirects to the post on its page of its thread; 404 when the viewer may
-/// not see it ([`policy::visible_post`]), as for a missing post.
+/// not see it ([`visibility::visible_post`]), as for a missing post.
 pub async fn post_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -336,7 +355,7 @@ pub async fn post_show(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, _, _) = policy::visible_post(&client, id, viewer.access()).await?;
+    let (post, _, _) = visibility::visible_post(&client, id, viewer.access()).await?;
     let before = posts::place_in_thread(&client, post.thread_id, id).await?;
     let page = before / state.config.posts_per_page + 1;
     Ok(Redirect::to(&format!("/t/{}/?page={page}#post-{id}", post.thread_id)).into_response())
@@ -350,7 +369,7 @@ pub async fn post_history(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     let client = state.pool.get().await?;
-    let (post, thread, access) = policy::visible_post(&client, id, viewer.access()).await?;
+    let (post, thread, access) = visibility::visible_post(&client, id, viewer.access()).await?;
     if !policy::may_read_history(access, &thread, &post) {
         return Err(AppError::NotFound);
     }

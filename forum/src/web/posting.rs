@@ -13,6 +13,7 @@ use crate::http::parse_id;
 use crate::models::ThreadSummary;
 use crate::models::polls::{self, NewPoll};
 use crate::models::threads::ThreadTitle;
+use crate::models::visibility;
 use crate::models::{best_answer, policy, poll_admin, thread_ops};
 use crate::moderation_metrics::ModerationAction;
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub async fn poll_form(
     let id = parse_id(&id)?;
     let user = viewer.require_writer()?;
     let client = state.pool.get().await?;
-    let (thread, access) = policy::visible_thread(&client, id, viewer.access()).await?;
+    let (thread, access) = visibility::visible_thread(&client, id, viewer.access()).await?;
     policy::check_manage_poll(access, user, &thread)?;
     let poll = polls::for_thread(&client, id, user.id).await?;
     let input = match &poll {

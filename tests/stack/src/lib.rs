@@ -13,6 +13,7 @@ pub mod config;
 pub mod nginx;
 pub mod postgres;
 pub mod secrets;
+mod side;
 pub mod stack;
 pub mod supervisor;
 pub mod traffic;

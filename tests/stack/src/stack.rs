@@ -11,6 +11,7 @@ use anyhow::Context as _;
 
 use crate::config::{self, Bypass, Ports, Timing};
 use crate::postgres::Cluster;
+use crate::side;
 use crate::supervisor::Supervisor;
 
 /// What to start and how.
@@ -61,6 +62,18 @@ pub struct Stack {
     /// The password of the probe account ([`config::PROBE_USERNAME`]) the blackbox exporter
     /// logs in with.
     pub probe_password: String,
+}
+
+impl StackConfig {
+    /// What Grafana needs of this configuration.
+    fn grafana_settings(&self) -> side::GrafanaSettings<'_> {
+        side::GrafanaSettings {
+            port: self.ports.grafana,
+            prometheus_port: self.ports.prometheus,
+            repo: &self.repo,
+            admin_password: &self.admin_password,
+        }
+    }
 }
 
 /// Finds a workspace binary in `bin_dir`, or says how to build it.
@@ -119,7 +132,7 @@ impl Stack {
 
         progress("SMTP catcher (aiosmtpd)");
         let mail_dir = dir.join("mail");
-        start_smtp_catcher(&mut sup, &config.repo, ports.smtp, &mail_dir).await?;
+        side::start_smtp_catcher(&mut sup, &config.repo, ports.smtp, &mail_dir).await?;
 
         progress("forum: migrate, seed, static assets, admin user");
         let forum_cmd = |args: &[&str]| {
@@ -214,7 +227,7 @@ impl Stack {
         progress("forum: the blackbox probe's account");
         let probe_password = crate::secrets::generate();
         crate::secrets::write(&dir.join("probe-password"), &probe_password)?;
-        register_probe_account(ports.forum_api, &probe_password).await?;
+        side::register_probe_account(ports.forum_api, &probe_password).await?;
 
         progress("nginx");
         let nginx_dir = dir.join("nginx");
@@ -373,7 +386,8 @@ impl Stack {
             match testkit::find_bin("grafana-server") {
                 Some(grafana) => {
                     progress("Grafana");
-                    start_grafana(&mut sup, &grafana, &config, &dir).await?;
+                    side::start_grafana(&mut sup, &grafana, &config.grafana_settings(), &dir)
+                        .await?;
                 }
                 None => progress(
                     "Grafana: grafana-server is not installed; import dashboards/*.json into yours",
@@ -501,108 +515,4 @@ impl Stack {
     pub fn stop(mut self) {
         self.sup.stop_all();
     }
-}
-
-/// Starts the SMTP catcher (`tests/testkit/src/smtp_catcher.py` on Debian's aiosmtpd) on
-/// `port`, writing every mail it accepts to `mail_dir`, and waits until it answers.
-async fn start_smtp_catcher(
-    sup: &mut Supervisor,
-    repo: &Path,
-    port: u16,
-    mail_dir: &Path,
-) -> anyhow::Result<()> {
-    // The mails carry single-use links (activation, password reset): a private directory.
-    crate::secrets::private_dir(mail_dir)?;
-    // Panics with the install command (apt-get install -y python3-aiosmtpd) when missing.
-    let python = testkit::smtp::python();
-    let mut c = Command::new(python);
-    c.arg(repo.join("tests/testkit/src/smtp_catcher.py"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--dir")
-        .arg(mail_dir);
-    sup.spawn("smtp-catcher", c)?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        sup.check_alive("smtp-catcher")?;
-        if let Ok(mut conn) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            // The greeting: aiosmtpd answers 220 once it serves.
-            let mut greeting = [0u8; 3];
-            if tokio::io::AsyncReadExt::read_exact(&mut conn, &mut greeting)
-                .await
-                .is_ok()
-                && &greeting == b"220"
-            {
-                return Ok(());
-            }
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the SMTP catcher does not answer on 127.0.0.1:{port}\n{}",
-            sup.log_tail("smtp-catcher", 2000)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Registers the blackbox probe's account ([`config::PROBE_USERNAME`], a plain member)
-/// through the forum's API role, as an operator does once (`POST /api/users/`).
-async fn register_probe_account(api_port: u16, password: &str) -> anyhow::Result<()> {
-    let res = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{api_port}/api/users/"))
-        .json(&serde_json::json!({
-            "username": config::PROBE_USERNAME,
-            "email": format!("{}@example.invalid", config::PROBE_USERNAME),
-            "password": password,
-        }))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .context("register the probe account")?;
-    let status = res.status();
-    anyhow::ensure!(
-        status == reqwest::StatusCode::CREATED,
-        "registering the probe account answered {status}: {}",
-        res.text().await.unwrap_or_default()
-    );
-    Ok(())
-}
-
-/// Grafana with the repository's provisioning (datasource and dashboards), anonymous viewers
-/// allowed, data and logs in the stack's directory.
-async fn start_grafana(
-    sup: &mut Supervisor,
-    grafana: &Path,
-    config: &StackConfig,
-    dir: &Path,
-) -> anyhow::Result<()> {
-    let gdir = dir.join("grafana");
-    std::fs::create_dir_all(gdir.join("data"))?;
-    let ini = gdir.join("grafana.ini");
-    // It holds the admin password.
-    crate::secrets::write(
-        &ini,
-        format!(
-            "[server]\nhttp_addr = 127.0.0.1\nhttp_port = {port}\n[paths]\ndata = {data}\nlogs = {data}\nprovisioning = {prov}\n\
-             [security]\nadmin_password = {password}\n[auth.anonymous]\nenabled = true\norg_role = Viewer\n[analytics]\nreporting_enabled = false\ncheck_for_updates = false\n",
-            port = config.ports.grafana,
-            data = gdir.join("data").display(),
-            prov = config.repo.join("dashboards/provisioning").display(),
-            password = config.admin_password,
-        ),
-    )?;
-    let mut c = Command::new(grafana);
-    c.args(["--homepath", "/usr/share/grafana", "--config"])
-        .arg(&ini)
-        .env(
-            "PROMETHEUS_URL",
-            format!("http://127.0.0.1:{}", config.ports.prometheus),
-        )
-        .env("FORUM_DASHBOARDS_DIR", config.repo.join("dashboards"));
-    sup.spawn("grafana", c)?;
-    sup.wait_http(
-        "grafana",
-        &format!("http://127.0.0.1:{}/api/health", config.ports.grafana),
-        Duration::from_secs(60),
-    )
-    .await
 }

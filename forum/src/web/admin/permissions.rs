@@ -12,7 +12,8 @@ use super::guard::{Admin, done};
 use crate::error::{AppError, AppResult};
 use crate::http::parse_id;
 use crate::models::Category;
-use crate::models::permissions::{self, Flags, PermissionTable, RoleKind, RoleRow};
+use crate::models::permissions::{Flags, PermissionTable, RoleKind, RoleRow};
+use crate::models::roles;
 use crate::state::AppState;
 use crate::web::templates::{Ctx, page};
 
@@ -107,7 +108,7 @@ pub async fn grid_update(
                 moderate: on(format!("{r}_moderate")),
             })
         };
-        permissions::set(&tx, id, r, flags).await?;
+        roles::set(&tx, id, r, flags).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/categories/{id}/permissions")).into_response())
@@ -152,9 +153,9 @@ pub async fn roles_create(
     Form(form): Form<RoleForm>,
 ) -> AppResult<Response> {
     admin.viewer.check_csrf(&form.csrf)?;
-    let name = permissions::parse_role_name(&form.name)?;
+    let name = roles::parse_role_name(&form.name)?;
     let client = state.pool.get().await?;
-    permissions::create_role(&client, &name).await?;
+    roles::create_role(&client, &name).await?;
     Ok(Redirect::to("/admin/roles").into_response())
 }
 
@@ -175,7 +176,7 @@ pub async fn roles_delete(
     let id = parse_id(&id)?;
     admin.viewer.check_csrf(&form.csrf)?;
     let client = state.pool.get().await?;
-    permissions::delete_role(&client, id).await?;
+    roles::delete_role(&client, id).await?;
     Ok(Redirect::to("/admin/roles").into_response())
 }
 
@@ -204,7 +205,7 @@ pub async fn user_roles(
     let client = state.pool.get().await?;
     let profile = crate::models::users::profile(&client, id).await?;
     let table = PermissionTable::load(&client).await?;
-    let held = permissions::user_roles(&client, id).await?;
+    let held = roles::user_roles(&client, id).await?;
     let roles = table
         .roles()
         .iter()
@@ -245,7 +246,7 @@ pub async fn user_roles_update(
         .collect::<AppResult<Vec<i64>>>()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    permissions::assign(&tx, id, &roles).await?;
+    roles::assign(&tx, id, &roles).await?;
     tx.commit().await?;
     Ok(done("Roles saved."))
 }
