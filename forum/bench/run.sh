@@ -22,6 +22,9 @@
 #      DURATION (default 15s), WARMUP (default 3s, 0 for none), RUNS (default 1),
 #      CONNECTIONS (16), THREADS (2), KEEP_DB=1 to keep the database,
 #      FORUM_ARGS (extra arguments of the server, e.g. "--read-cache false"),
+#      SSLMODE (default disable: the forum reaches PostgreSQL on loopback, as in the demo
+#      stack, whose cluster has no TLS; "require" measures TLS to a server that offers it,
+#      which Debian's does: libpq's usual "prefer" would pick it there),
 #      (to compare with an earlier build).
 set -euo pipefail
 
@@ -49,7 +52,8 @@ fi
 export LOG_LEVEL=warn
 db="forum_bench_$$"
 base="${admin_url%/*}"
-export DATABASE_URL="$base/$db"
+sslmode="${SSLMODE:-disable}"
+export DATABASE_URL="$base/$db?sslmode=$sslmode"
 psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
 server_pid=""
 lua="" out="" jar=""
@@ -92,10 +96,11 @@ session="$(awk -F'\t' '$6 == "forum_session" { print $7 }' "$jar")"
 [ -n "$token" ] && [ -n "$session" ] || { echo "no token or session cookie for $member" >&2; exit 1; }
 cookie_header="Cookie: forum_session=$session"
 bearer_header="Authorization: Bearer $token"
-# The pages must really be the member's: the index names them.
-curl -fs -H "$cookie_header" "http://127.0.0.1:$port/" | grep -q "$member" \
+# The pages must really be the member's: the index names them (grep reads the whole page: with
+# -q it would stop early and fail curl under pipefail on a page larger than the pipe).
+curl -fs -H "$cookie_header" "http://127.0.0.1:$port/" | grep "$member" >/dev/null \
     || { echo "the index with the session cookie does not show $member: not logged in" >&2; exit 1; }
-curl -fs -H "$bearer_header" "http://127.0.0.1:$port/api/me/" | grep -q "\"$member\"" \
+curl -fs -H "$bearer_header" "http://127.0.0.1:$port/api/me/" | grep "\"$member\"" >/dev/null \
     || { echo "/api/me/ with the token is not $member" >&2; exit 1; }
 
 lua="$(mktemp)"
@@ -140,7 +145,7 @@ measure() {
 # The median of the numbers on standard input.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "== $runs run(s) of $duration per endpoint, $connections connections, $wrk_threads wrk threads, warm-up $warmup"
+echo "== $runs run(s) of $duration per endpoint, $connections connections, $wrk_threads wrk threads, warm-up $warmup, sslmode=$sslmode"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-36s %4s %10s %9s %9s %8s %8s %7s\n" "endpoint" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "sock-err" "other%"
 # "label|path|header|Misago's req/s logged in (empty: no figure)".
