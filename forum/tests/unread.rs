@@ -164,3 +164,43 @@ async fn mark_a_category_then_everything_read_by_page_and_api() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_hidden_thread_is_unread_for_its_moderators_only() {
+    let app = TestApp::new().await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    let moder = app.user("mod", "moderator").await;
+    let shown = app.thread(&bob, cat, "Shown", "first").await;
+    let hidden = app.thread(&bob, cat, "Hidden", "first").await;
+    let n = app
+        .state
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE threads SET is_hidden = true WHERE id = $1",
+            &[&hidden],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    let member = app.get("/api/unread/", &alice).await.json();
+    assert!(ids(&member).contains(&shown), "{member}");
+    assert!(!ids(&member).contains(&hidden), "{member}");
+    assert!(!app.get("/unread", &alice).await.body.contains("Hidden"));
+    let moderator = app.get("/api/unread/", &moder).await.json();
+    assert!(ids(&moderator).contains(&shown), "{moderator}");
+    assert!(ids(&moderator).contains(&hidden), "{moderator}");
+    assert!(app.get("/unread", &moder).await.body.contains("Hidden"));
+}

@@ -183,7 +183,7 @@ pub async fn mark_all_read(client: &impl GenericClient, user_id: i64) -> Result<
 }
 
 /// The threads `user` may see that are new or unread for them, newest activity first (at most
-/// [`UNREAD_PAGE`]; hidden threads are not listed).
+/// [`UNREAD_PAGE`]; hidden threads only for the moderators of their categories).
 pub async fn unread_threads(
     client: &impl GenericClient,
     user: &User,
@@ -195,15 +195,18 @@ pub async fn unread_threads(
              JOIN categories c ON c.id = t.category_id LEFT JOIN users u ON u.id = t.user_id
              LEFT JOIN thread_reads r ON r.user_id = $1 AND r.thread_id = t.id
              LEFT JOIN category_reads cr ON cr.user_id = $1 AND cr.category_id = t.category_id
-             WHERE NOT t.is_hidden AND t.last_activity_at > $2
+             WHERE (NOT t.is_hidden OR $4) AND t.last_activity_at > $2
                AND t.last_activity_at > coalesce(greatest(r.read_at, cr.read_before), '-infinity')
              ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $3",
             threads::SUMMARY_COLUMNS
         ))
         .await?;
     let view = visibility::MemberView::load(client, user).await?;
+    // Hidden threads are asked for only by who moderates somewhere; `sees` keeps those of
+    // the categories they moderate.
+    let hidden_too = view.moderates_any();
     Ok(client
-        .query(&stmt, &[&user.id, &all_before, &UNREAD_PAGE])
+        .query(&stmt, &[&user.id, &all_before, &UNREAD_PAGE, &hidden_too])
         .await?
         .iter()
         .map(|r| {

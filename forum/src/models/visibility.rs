@@ -141,6 +141,11 @@ impl MemberView {
         })
     }
 
+    /// Whether the member moderates any category.
+    pub fn moderates_any(&self) -> bool {
+        self.grants.moderates_any()
+    }
+
     /// Whether the member may see `thread` ([`may_see_thread`]).
     pub fn sees(&self, thread: &ThreadSummary) -> bool {
         let a = Access {
