@@ -193,6 +193,9 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(metrics);
     let state = AppState::with_metrics(pool.clone(), Config::default(), metrics.clone());
     let router = crate::http::health::routes().with_state(state);
+    // One signal listener for every loop, in place before the port answers: a SIGTERM that
+    // comes while a loop has not started waiting still stops it.
+    let shutdown = service_kit::Shutdown::register().context("cannot listen for signals")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -207,7 +210,7 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         Some(mail_metrics),
     );
     let idle = Duration::from_millis(args.idle_ms);
-    let mails = tokio::spawn(sender.run(idle, service_kit::shutdown_signal()));
+    let mails = tokio::spawn(sender.run(idle, shutdown.clone().wait()));
     let attachments =
         crate::attachments::Attachments::new(open_storage(&args.storage)?, metrics.attachments());
     let sweep = tokio::spawn(crate::attachments::sweep::run(
@@ -215,7 +218,7 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         attachments,
         Duration::from_secs(args.attachment_orphan_hours.saturating_mul(3600)),
         crate::attachments::sweep::EVERY,
-        service_kit::shutdown_signal(),
+        shutdown.clone().wait(),
     ));
     // Notifications become mails in the `mails` queue above, so their delivery shares its
     // retries; digests go out every `--digest-period-seconds`.
@@ -225,8 +228,8 @@ async fn worker(pool: Pool, args: WorkerArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.digest_period_seconds.max(1)),
         Some(notify_metrics),
     );
-    let notices = tokio::spawn(notify_mailer.run(idle, service_kit::shutdown_signal()));
-    crate::worker::run(pool, metrics, idle, service_kit::shutdown_signal()).await;
+    let notices = tokio::spawn(notify_mailer.run(idle, shutdown.clone().wait()));
+    crate::worker::run(pool, metrics, idle, shutdown.wait()).await;
     let _ = mails.await;
     let _ = notices.await;
     let _ = sweep.await;

@@ -281,7 +281,15 @@ async fn the_api_role_and_the_worker_take_log_dot_flags_and_export_process_metri
             .status()
             .unwrap();
         assert!(kill.success());
-        child.wait().unwrap();
+        // It stops on SIGTERM, however soon after serving it comes.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{name} did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         // Every log line is a JSON object with a level; the listening line is among them.
         let text = std::fs::read_to_string(&log).unwrap();
         let lines: Vec<serde_json::Value> = text

@@ -27,4 +27,4 @@ pub use build_info::{BuildInfo, register_build_info};
 pub use exposition::{Format, metrics_response};
 pub use listen::parse_listen_address;
 pub use logging::{LogArgs, LogFormat};
-pub use shutdown::shutdown_signal;
+pub use shutdown::{Shutdown, shutdown_signal};
