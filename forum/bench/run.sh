@@ -41,7 +41,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 command -v psql >/dev/null || { echo "psql is missing: apt-get install -y postgresql-client" >&2; exit 1; }
 
-echo "== $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average before the build:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
+# What is measured: the given binary, or this checkout built now.
+if [ -n "${FORUM_BIN:-}" ]; then
+    what="binary $FORUM_BIN"
+else
+    what="checkout $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+fi
+echo "== $what, $(nproc) cores, load average before the build:$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
 if [ -n "${FORUM_BIN:-}" ]; then
     bin="$FORUM_BIN"
 else

@@ -19,7 +19,7 @@ use crate::ratelimit::{self, LoginLimits};
 
 /// What a session is for: the web pages (cookie), the admin panel (its own cookie), or an API
 /// client (bearer token).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SessionKind {
     /// A page session (`forum_session` cookie).
     User,
@@ -139,14 +139,38 @@ pub async fn session_user(
         .map(|(user, hash, _)| (user, hash)))
 }
 
-/// As [`session_user`], with the [`SessionMarks`] of the user, read in the same query.
+/// As [`session_user`], with the [`SessionMarks`] of the user, read in the same query. (The
+/// pages read it through the read cache: [`crate::cache::ReadCache::session`].)
 pub async fn session_viewer(
     pool: &Pool,
     token: &str,
     kind: SessionKind,
 ) -> Result<Option<(User, String, SessionMarks)>, AppError> {
-    let client = pool.get().await?;
     let hash = token_hash(token);
+    Ok(load_session(pool, &hash, kind)
+        .await?
+        .map(|s| (s.user, hash, s.marks)))
+}
+
+/// A live session as [`load_session`] reads it.
+#[derive(Clone, Debug)]
+pub struct LoadedSession {
+    /// Its user.
+    pub user: User,
+    /// The user's marks.
+    pub marks: SessionMarks,
+    /// When it ends.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The live session of `kind` whose token hash is `hash` (None: none, expired, or its user
+/// inactive), in one query; refreshes the user's `last_seen_at` when older than a minute.
+pub async fn load_session(
+    pool: &Pool,
+    hash: &str,
+    kind: SessionKind,
+) -> Result<Option<LoadedSession>, AppError> {
+    let client = pool.get().await?;
     let stmt = client
         .prepare_cached(
             "SELECT u.id, u.username, u.role, u.banned_until,
@@ -154,7 +178,7 @@ pub async fn session_viewer(
                     ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id) AS custom_roles,
                     (SELECT count(*) FROM (SELECT 1 FROM notifications n
                         WHERE n.user_id = u.id AND n.read_at IS NULL LIMIT $3) b),
-                    u.read_all_before
+                    u.read_all_before, s.expires_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > now() AND u.is_active",
         )
@@ -177,6 +201,10 @@ pub async fn session_viewer(
         banned_until: row.get(3),
         custom_roles: row.get(5),
     };
+    // `infinity` set by hand: a session that never ends.
+    let expires_at = row
+        .try_get(8)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     if row.get::<_, bool>(4) {
         client
             .execute(
@@ -185,7 +213,11 @@ pub async fn session_viewer(
             )
             .await?;
     }
-    Ok(Some((user, hash, marks)))
+    Ok(Some(LoadedSession {
+        user,
+        marks,
+        expires_at,
+    }))
 }
 
 /// The token of the cookie session that an API login creates beside its bearer `api_token`:

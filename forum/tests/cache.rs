@@ -40,10 +40,23 @@ async fn with_cache(app: &TestApp, channel: &str, initial_backoff: Duration) -> 
 
 /// `GET path` through the routes of `state` as an anonymous visitor: (status, body).
 async fn get(state: &AppState, path: &str) -> (StatusCode, String) {
-    let req = Request::get(path).body(Body::empty()).unwrap();
+    fetch(state, path, None).await
+}
+
+/// `GET path` through the routes of `state` as the member of `b`: (status, body).
+async fn get_as(state: &AppState, path: &str, b: &Browser) -> (StatusCode, String) {
+    fetch(state, path, Some(b)).await
+}
+
+/// `GET path` through the routes of `state`, with the session cookie of `b` if any.
+async fn fetch(state: &AppState, path: &str, b: Option<&Browser>) -> (StatusCode, String) {
+    let mut req = Request::get(path);
+    if let Some(token) = b.and_then(|b| b.session.as_deref()) {
+        req = req.header("cookie", format!("forum_session={token}"));
+    }
     let res = tokio::time::timeout(
         Duration::from_secs(30),
-        forum::app(state.clone()).oneshot(req),
+        forum::app(state.clone()).oneshot(req.body(Body::empty()).unwrap()),
     )
     .await
     .unwrap()
@@ -55,9 +68,31 @@ async fn get(state: &AppState, path: &str) -> (StatusCode, String) {
 
 /// Polls `path` through `state` until its body contains `needle` (true) or `within` passes.
 async fn shows_within(state: &AppState, path: &str, needle: &str, within: Duration) -> bool {
+    shows_to_within(state, path, None, needle, within).await
+}
+
+/// Polls `path` as `b` through `state` until its body contains `needle` (true) or `within`
+/// passes.
+async fn member_shows_within(
+    state: &AppState,
+    path: &str,
+    b: &Browser,
+    needle: &str,
+    within: Duration,
+) -> bool {
+    shows_to_within(state, path, Some(b), needle, within).await
+}
+
+async fn shows_to_within(
+    state: &AppState,
+    path: &str,
+    b: Option<&Browser>,
+    needle: &str,
+    within: Duration,
+) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if get(state, path).await.1.contains(needle) {
+        if fetch(state, path, b).await.1.contains(needle) {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -416,4 +451,250 @@ async fn a_members_first_page_from_the_cache_shows_their_own_likes_votes_and_wat
         ))
         .await;
     assert_eq!(again, reply);
+}
+
+/// GETs `path` as `b` through `state` until it is answered from memory alone: the session,
+/// permissions, list and marks all hit (a query for any of them would count a miss).
+async fn member_from_memory(state: &AppState, path: &str, b: &Browser) -> String {
+    for _ in 0..50 {
+        let before = state.cache.stats();
+        let (status, body) = get_as(state, path, b).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let after = state.cache.stats();
+        if after.misses == before.misses && after.hits > before.hits {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} always asked PostgreSQL for a member");
+}
+
+/// Runs `sql` on the test database as another process (or psql) would.
+async fn by_hand(app: &TestApp, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) {
+    let client = app.state.pool.get().await.unwrap();
+    client.execute(sql, params).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_members_cached_page_needs_no_query_and_follows_changes_made_elsewhere() {
+    // `app` writes; `web` is another process on the same database that serves the member.
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    let t = app.thread(&bob, cat, "Bob's question", "hello").await;
+
+    // Once filled, a member's index is answered from memory alone.
+    let body = member_from_memory(&web, "/", &alice).await;
+    assert!(body.contains("action=\"/logout\""), "not logged in: {body}");
+    assert!(body.contains("data-count=\"0\""), "{body}");
+
+    // A notification added elsewhere lights the bell.
+    let post: i64 = app
+        .scalar(&format!("SELECT min(id) FROM posts WHERE thread_id = {t}"))
+        .await;
+    by_hand(
+        &app,
+        "INSERT INTO notifications (user_id, kind, thread_id, post_id) VALUES ($1, 'reply', $2, $3)",
+        &[&alice.user_id, &t, &post],
+    )
+    .await;
+    assert!(member_shows_within(&web, "/", &alice, "data-count=\"1\"", PROPAGATION).await);
+    // ... and reading it there puts it out.
+    by_hand(
+        &app,
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    assert!(member_shows_within(&web, "/", &alice, "data-count=\"0\"", PROPAGATION).await);
+
+    // A role given elsewhere shows in the header.
+    by_hand(
+        &app,
+        "UPDATE users SET role = 'moderator' WHERE id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    assert!(
+        member_shows_within(&web, "/", &alice, "href=\"/moderation/queue\"", PROPAGATION).await
+    );
+
+    // A ban made elsewhere refuses the member's next write.
+    by_hand(
+        &app,
+        "UPDATE users SET banned_until = now() + interval '1 day', role = 'member' WHERE id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    let refused = loop {
+        let (status, body) = get_as(&web, &format!("/t/{t}/reply"), &alice).await;
+        if status == StatusCode::FORBIDDEN || body.contains("banned") {
+            break true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(refused, "the ban did not reach the cached session");
+
+    // A session ended elsewhere (a logout on another replica, a password change) ends here.
+    by_hand(
+        &app,
+        "DELETE FROM sessions WHERE user_id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    assert!(member_shows_within(&web, "/", &alice, "href=\"/login\"", PROPAGATION).await);
+}
+
+#[tokio::test]
+async fn statements_that_change_no_session_do_not_empty_the_cache() {
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let alice = app.user("alice", "member").await;
+    let cat = app.category(None, "General", false).await;
+    app.thread(&alice, cat, "Hello", "x").await;
+    get_as(&web, "/", &alice).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = web.cache.stats().generation;
+    // The worker's sweep when nothing expired, a member seen again, a fan-out to nobody.
+    by_hand(&app, "DELETE FROM sessions WHERE expires_at < now()", &[]).await;
+    by_hand(
+        &app,
+        "UPDATE users SET last_seen_at = now() WHERE id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    by_hand(
+        &app,
+        "INSERT INTO notifications (user_id, kind, thread_id) SELECT user_id, 'reply', thread_id FROM thread_watchers WHERE false",
+        &[],
+    )
+    .await;
+    // Then one change that does notify: notifications arrive in commit order, so when it has
+    // arrived, any of the statements above that notified would have bumped the generation too.
+    by_hand(
+        &app,
+        "UPDATE users SET username = 'alicia' WHERE id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    while web.cache.stats().generation == before && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(web.cache.stats().generation, before + 1);
+}
+
+/// The class of thread `id`'s row in a list page: `thread`, `thread new` or `thread unread`.
+fn row_class(body: &str, id: i64) -> Option<String> {
+    let at = body.find(&format!("\" data-thread=\"{id}\""))?;
+    let start = body[..at].rfind("class=\"")? + "class=\"".len();
+    Some(body[start..at].to_string())
+}
+
+#[tokio::test]
+async fn a_members_marks_come_from_memory_and_follow_their_reads_here_and_elsewhere() {
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    // Alice has been away: what Bob writes now is new to her.
+    by_hand(
+        &app,
+        "UPDATE users SET read_all_before = now() - interval '1 day' WHERE id = $1",
+        &[&alice.user_id],
+    )
+    .await;
+    let first = app.thread(&bob, cat, "First news", "x").await;
+    let second = app.thread(&bob, cat, "Second news", "y").await;
+    assert!(member_shows_within(&web, "/", &alice, "Second news", PROPAGATION).await);
+    let body = member_from_memory(&web, "/", &alice).await;
+    assert_eq!(
+        row_class(&body, first).as_deref(),
+        Some("thread new"),
+        "{body}"
+    );
+    assert_eq!(
+        row_class(&body, second).as_deref(),
+        Some("thread new"),
+        "{body}"
+    );
+
+    // Read here: the very next view of the list says so, without waiting for a notification.
+    assert_eq!(
+        get_as(&web, &format!("/t/{first}/"), &alice).await.0,
+        StatusCode::OK
+    );
+    let body = get_as(&web, "/", &alice).await.1;
+    assert_eq!(row_class(&body, first).as_deref(), Some("thread"), "{body}");
+    assert_eq!(
+        row_class(&body, second).as_deref(),
+        Some("thread new"),
+        "{body}"
+    );
+    let body = member_from_memory(&web, "/", &alice).await;
+    assert_eq!(row_class(&body, first).as_deref(), Some("thread"), "{body}");
+
+    // Read in another process: it shows here within moments.
+    assert_eq!(
+        app.get(&format!("/t/{second}/"), &alice).await.status,
+        StatusCode::OK
+    );
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    loop {
+        let body = get_as(&web, "/", &alice).await.1;
+        if row_class(&body, second).as_deref() == Some("thread") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still new: {body}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Bob's marks were never touched by Alice's reads: his list still comes from memory.
+    let body = member_from_memory(&web, "/", &bob).await;
+    assert!(body.contains("First news"), "{body}");
+}
+
+#[tokio::test]
+async fn a_members_second_visit_comes_from_memory_and_follows_their_watching_elsewhere() {
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    let bob = app.user("bob", "member").await;
+    let t = app.thread(&bob, cat, "Bob's thread", "hello").await;
+    let path = format!("/t/{t}/");
+    // The first visit moves her read mark; once it is there, a visit is answered from memory.
+    assert_eq!(get_as(&web, &path, &alice).await.0, StatusCode::OK);
+    let body = member_from_memory(&web, &path, &alice).await;
+    assert!(body.contains(">Watch</button>"), "{body}");
+
+    // She starts watching in another process (the API role): her page shows it within moments.
+    by_hand(
+        &app,
+        "INSERT INTO thread_watchers (thread_id, user_id) VALUES ($1, $2)",
+        &[&t, &alice.user_id],
+    )
+    .await;
+    assert!(member_shows_within(&web, &path, &alice, ">Stop watching</button>", PROPAGATION).await);
+    // Bob's visits were not touched by hers.
+    assert_eq!(get_as(&web, &path, &bob).await.0, StatusCode::OK);
+    let body = member_from_memory(&web, &path, &bob).await;
+    assert!(body.contains(">Watch</button>") || body.contains(">Stop watching</button>"));
+    // A like of hers made elsewhere empties the cache like any write: her page shows it.
+    let post: i64 = app
+        .scalar(&format!("SELECT min(id) FROM posts WHERE thread_id = {t}"))
+        .await;
+    by_hand(
+        &app,
+        "INSERT INTO post_likes (post_id, user_id) VALUES ($1, $2)",
+        &[&post, &alice.user_id],
+    )
+    .await;
+    assert!(member_shows_within(&web, &path, &alice, ">Unlike</button>", PROPAGATION).await);
 }

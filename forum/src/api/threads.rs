@@ -15,7 +15,7 @@ use crate::http::parse_id;
 use crate::models::permissions::{PRIVATE_CATEGORY, PermissionTable};
 use crate::models::polls::{self, NewPoll};
 use crate::models::posts::{self, PostBody};
-use crate::models::reads::{self, Marks};
+use crate::models::reads::Marks;
 use crate::models::threads::{self, Cursor, ThreadTitle};
 use crate::models::visibility;
 use crate::models::{policy, private_threads};
@@ -137,8 +137,10 @@ async fn viewer_marks(
     if recent.is_empty() {
         return Ok(Marks::default());
     }
-    let client = state.pool.get().await?;
-    reads::marks(&client, user.id, before, &recent).await
+    state
+        .cache
+        .marks(&state.pool, user.id, before, &recent)
+        .await
 }
 
 /// The cached list `body` (a JSON object) with a `marks` member: thread id to `new` or

@@ -1,7 +1,8 @@
 //! The LISTEN connection of a process: one connection of its own (pooled connections drop
-//! notifications), which bumps the cache generation on every notification of
-//! [`CHANNEL`]. Losing it turns the cache off until it is back; reconnects back off
-//! exponentially (with jitter, so replicas do not reconnect in step) up to a few seconds.
+//! notifications), which bumps the cache generation on every notification of [`CHANNEL`], and
+//! a member's reads version on each of [`READS_CHANNEL`]. Losing it turns the cache off until
+//! it is back; reconnects back off exponentially (with jitter, so replicas do not reconnect in
+//! step) up to a few seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,9 @@ use tokio_postgres::AsyncMessage;
 /// The notification channel the triggers of migration V4 notify.
 pub const CHANNEL: &str = "forum_cache";
 
+/// The channel the read-mark triggers notify, with the member's id as payload.
+pub const READS_CHANNEL: &str = "forum_reads";
+
 /// What the listener switches in the cache it keeps right.
 pub(super) trait Switch: Send + Sync + 'static {
     /// LISTEN is in place: what was loaded before may be stale, serve from memory again.
@@ -21,6 +25,8 @@ pub(super) trait Switch: Send + Sync + 'static {
     fn disable(&self);
     /// A change was committed: what is in memory is stale.
     fn invalidate(&self);
+    /// The read marks of member `user_id` changed.
+    fn reads_changed(&self, user_id: i64);
 }
 
 /// How the listener connects and checks its connection.
@@ -33,6 +39,8 @@ pub struct ListenerConfig {
     /// The channel to LISTEN on: [`CHANNEL`], which the triggers notify (tests use another to
     /// see what this process's own invalidation does alone).
     pub channel: String,
+    /// The channel of members' read marks: [`READS_CHANNEL`], its payload a member's id.
+    pub reads_channel: String,
     /// First delay before reconnecting; doubled after each failure.
     pub initial_backoff: Duration,
     /// Longest delay between reconnections.
@@ -47,6 +55,7 @@ impl std::fmt::Debug for ListenerConfig {
         f.debug_struct("ListenerConfig")
             .field("pg", &self.pg)
             .field("channel", &self.channel)
+            .field("reads_channel", &self.reads_channel)
             .field("initial_backoff", &self.initial_backoff)
             .field("max_backoff", &self.max_backoff)
             .field("ping_interval", &self.ping_interval)
@@ -64,6 +73,7 @@ impl ListenerConfig {
             pg,
             tls,
             channel: CHANNEL.to_string(),
+            reads_channel: READS_CHANNEL.to_string(),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             ping_interval: Duration::from_secs(5),
@@ -95,10 +105,18 @@ async fn listen<S: Switch>(
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.pg.connect(config.tls.clone()).await?;
     let notified = shared.clone();
+    let reads_channel = config.reads_channel.clone();
     let mut driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
+                Ok(AsyncMessage::Notification(n)) if n.channel() == reads_channel => {
+                    match n.payload().parse() {
+                        Ok(user_id) => notified.reads_changed(user_id),
+                        // Not a member's id: whose marks changed is unknown.
+                        Err(_) => notified.invalidate(),
+                    }
+                }
                 Ok(AsyncMessage::Notification(_)) => notified.invalidate(),
                 Ok(_) => {}
                 Err(e) => return Some(e),
@@ -106,10 +124,11 @@ async fn listen<S: Switch>(
         }
         None
     });
-    // Quoted as an identifier: the channel is configuration, not SQL.
+    // Quoted as identifiers: the channels are configuration, not SQL.
     let channel = config.channel.replace('"', "\"\"");
+    let reads = config.reads_channel.replace('"', "\"\"");
     client
-        .batch_execute(&format!("LISTEN \"{channel}\""))
+        .batch_execute(&format!("LISTEN \"{channel}\"; LISTEN \"{reads}\""))
         .await?;
     // From here every commit is notified to us; what was loaded before may be stale.
     shared.enable();

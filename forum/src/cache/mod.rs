@@ -13,7 +13,10 @@
 //! - while that connection is down the cache is off (every read goes to PostgreSQL), and on
 //!   reconnecting the generation is bumped again, since notifications were missed meanwhile.
 //!
-//! Data, not HTML, is cached: pages still render the viewer's own header and CSRF token.
+//! Data, not HTML, is cached: pages still render the viewer's own header and CSRF token. The
+//! sessions of logged-in members are kept too ([`sessions`]), their new and unread marks of
+//! the lists ([`marks`]) and what is their own on thread pages ([`visits`]), so their pages
+//! need no query either.
 //!
 //! Permissions: what a viewer may see depends on their set of roles (see
 //! [`crate::models::permissions`]), of which a forum has a handful (guests, members,
@@ -25,11 +28,14 @@
 //! the viewer's permission before serving it. A change of permissions or roles notifies like
 //! any other write (triggers of migration V10).
 
+mod entries;
 mod listener;
+mod marks;
+mod sessions;
+mod visits;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,11 +43,11 @@ use deadpool_postgres::Pool;
 
 use crate::error::AppError;
 use crate::models::permissions::{Grants, PermissionTable, RoleKey};
-use crate::models::polls::Poll;
-use crate::models::posts::Post;
-use crate::models::{CategoryTree, ThreadSummary, TreeEntry, polls, posts, threads};
+use crate::models::{CategoryTree, polls, posts, threads};
 
-pub use listener::{CHANNEL, ListenerConfig};
+pub use entries::{CacheStats, SESSION_REFRESH, ThreadFirstPage, ThreadList, TreeSnapshot};
+use entries::{Entries, Shared, Ticket};
+pub use listener::{CHANNEL, ListenerConfig, READS_CHANNEL};
 
 /// Bytes of post text the cached thread pages may hold in all; past it they are dropped and
 /// refilled, so memory stays bounded whatever the threads' sizes.
@@ -52,140 +58,6 @@ const MAX_CATEGORY_PAGES: usize = 4096;
 /// Sets of roles whose views are kept at most (a forum has a handful; the cap bounds memory
 /// whatever administrators assign).
 const MAX_ROLE_SETS: usize = 256;
-
-/// The category tree with its display order computed once.
-#[derive(Debug)]
-pub struct TreeSnapshot {
-    /// The tree.
-    pub tree: CategoryTree,
-    /// [`CategoryTree::flatten`] of it.
-    pub flat: Vec<TreeEntry>,
-}
-
-/// A first page of threads as non-moderators see it (hidden threads left out).
-#[derive(Debug)]
-pub struct ThreadList {
-    /// The threads.
-    pub threads: Vec<ThreadSummary>,
-    /// The cursor of the next page.
-    pub next: Option<String>,
-    /// Pinned threads (category pages only).
-    pub pinned: Vec<ThreadSummary>,
-}
-
-/// The first page of a visible thread as an anonymous visitor sees it (no likes or votes of
-/// their own).
-#[derive(Debug)]
-pub struct ThreadFirstPage {
-    /// The thread.
-    pub thread: ThreadSummary,
-    /// Its first posts.
-    pub posts: Vec<Post>,
-    /// The best answer, unless deleted.
-    pub best: Option<Post>,
-    /// Its poll (its `ended` flag must be recomputed from `ends_at` when shown).
-    pub poll: Option<Poll>,
-}
-
-impl ThreadFirstPage {
-    /// Roughly the memory it holds: the texts of its posts.
-    fn weight(&self) -> usize {
-        let post = |p: &Post| p.body.len() + p.body_html.len() + 256;
-        self.posts.iter().map(post).sum::<usize>() + self.best.as_ref().map_or(0, post) + 1024
-    }
-}
-
-/// What is cached, all of one generation.
-#[derive(Default)]
-struct Entries {
-    generation: u64,
-    tree: Option<Arc<TreeSnapshot>>,
-    permissions: Option<Arc<PermissionTable>>,
-    grants: HashMap<RoleKey, Arc<Grants>>,
-    newest: HashMap<RoleKey, Arc<ThreadList>>,
-    newest_json: HashMap<RoleKey, Bytes>,
-    categories: HashMap<(RoleKey, i64), Arc<ThreadList>>,
-    threads: HashMap<i64, Arc<ThreadFirstPage>>,
-    threads_weight: usize,
-}
-
-impl Entries {
-    fn clear(&mut self, generation: u64) {
-        *self = Entries {
-            generation,
-            ..Entries::default()
-        };
-    }
-}
-
-/// Counters of the cache (tests and diagnostics).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Reads answered from memory.
-    pub hits: u64,
-    /// Reads that went to PostgreSQL (misses and reads while the cache is off).
-    pub misses: u64,
-    /// The current generation.
-    pub generation: u64,
-    /// Times the LISTEN connection was (re)established.
-    pub connects: u64,
-}
-
-/// The state shared with the listener task.
-#[derive(Default)]
-struct Shared {
-    /// Whether entries may be served: the LISTEN connection is up.
-    enabled: AtomicBool,
-    generation: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    connects: AtomicU64,
-    entries: Mutex<Entries>,
-}
-
-impl Shared {
-    fn entries(&self) -> MutexGuard<'_, Entries> {
-        // A panic while holding the lock cannot leave the maps inconsistent (every change is a
-        // single assignment or insert), so a poisoned lock is still usable.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Turns the cache on (LISTEN is in place): everything loaded before is dropped.
-    fn enable(&self) {
-        self.invalidate();
-        self.connects.fetch_add(1, Ordering::Relaxed);
-        self.enabled.store(true, Ordering::SeqCst);
-    }
-
-    /// Turns the cache off (LISTEN lost) and frees what it held.
-    fn disable(&self) {
-        self.enabled.store(false, Ordering::SeqCst);
-        self.invalidate();
-        let generation = self.generation.load(Ordering::SeqCst);
-        self.entries().clear(generation);
-    }
-}
-
-impl listener::Switch for Shared {
-    fn enable(&self) {
-        Shared::enable(self);
-    }
-    fn disable(&self) {
-        Shared::disable(self);
-    }
-    fn invalidate(&self) {
-        Shared::invalidate(self);
-    }
-}
-
-/// A permission to store what is about to be loaded: the generation when the load began, or
-/// None when the cache is off.
-#[derive(Clone, Copy, Debug)]
-struct Ticket(Option<u64>);
 
 /// The read cache of one process (cheap to share behind an `Arc`).
 pub struct ReadCache {
@@ -266,46 +138,17 @@ impl ReadCache {
     /// Looks an entry up with `pick`; None (a miss) when the cache is off or holds none of the
     /// current generation.
     fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Option<T> {
-        let s = &self.shared;
-        let found = if s.enabled.load(Ordering::SeqCst) {
-            let generation = s.generation.load(Ordering::SeqCst);
-            let mut entries = s.entries();
-            if entries.generation != generation {
-                entries.clear(generation);
-                None
-            } else {
-                pick(&entries)
-            }
-        } else {
-            None
-        };
-        let counter = if found.is_some() { &s.hits } else { &s.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-        found
+        self.shared.lookup(pick)
     }
 
+    /// A permission to store what is about to be loaded.
     fn ticket(&self) -> Ticket {
-        let s = &self.shared;
-        // Generation first: if the cache is turned on in between, the bump on enabling voids
-        // this ticket.
-        let generation = s.generation.load(Ordering::SeqCst);
-        Ticket(s.enabled.load(Ordering::SeqCst).then_some(generation))
+        self.shared.ticket()
     }
 
     /// Stores with `put` what was loaded under `ticket`, unless a write happened since.
     fn store(&self, ticket: Ticket, put: impl FnOnce(&mut Entries)) {
-        let Ticket(Some(generation)) = ticket else {
-            return;
-        };
-        let s = &self.shared;
-        let mut entries = s.entries();
-        if !s.enabled.load(Ordering::SeqCst) || s.generation.load(Ordering::SeqCst) != generation {
-            return;
-        }
-        if entries.generation != generation {
-            entries.clear(generation);
-        }
-        put(&mut entries);
+        self.shared.store(ticket, put);
     }
 
     /// The category tree.

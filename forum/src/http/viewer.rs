@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use super::cookies::{CsrfToken, SESSION_COOKIE, cookie};
-use crate::auth::{self, SessionKind, Viewer};
+use crate::auth::{SessionKind, Viewer};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::models::permissions::RoleKey;
@@ -89,10 +89,18 @@ impl FromRequestParts<AppState> for Viewer {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned);
+        // Through the read cache: a member's page then needs no query for its session.
+        let sessions = &state.cache;
         let found = match (bearer, cookie(&parts.headers, SESSION_COOKIE)) {
-            (Some(token), _) => auth::session_viewer(&state.pool, &token, SessionKind::Api).await?,
+            (Some(token), _) => {
+                sessions
+                    .session(&state.pool, &token, SessionKind::Api)
+                    .await?
+            }
             (None, Some(token)) => {
-                auth::session_viewer(&state.pool, token, SessionKind::User).await?
+                sessions
+                    .session(&state.pool, token, SessionKind::User)
+                    .await?
             }
             (None, None) => None,
         };

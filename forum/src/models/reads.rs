@@ -96,14 +96,14 @@ pub async fn marks(
 }
 
 /// Notes that `user_id` has read thread `thread_id` up to the last post of page `page` of
-/// `per_page` posts (a mark never moves back).
+/// `per_page` posts (a mark never moves back); returns whether the mark moved.
 pub async fn mark_page_read(
     client: &impl GenericClient,
     user_id: i64,
     thread_id: i64,
     page: i64,
     per_page: i64,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let stmt = client
         .prepare_cached(
             "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id, read_at)
@@ -121,10 +121,10 @@ pub async fn mark_page_read(
         )
         .await?;
     let upto = page.max(1).saturating_mul(per_page);
-    client
+    let moved = client
         .execute(&stmt, &[&user_id, &thread_id, &upto])
         .await?;
-    Ok(())
+    Ok(moved > 0)
 }
 
 /// The first post of `thread_id` that `user_id` (who read everything before `all_before`)

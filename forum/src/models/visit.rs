@@ -12,7 +12,7 @@ use crate::models::polls::Poll;
 use crate::models::posts::Post;
 
 /// What is the member's own on a thread's first page.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Own {
     /// The posts of the page they like.
     pub liked: Vec<i64>,
@@ -20,6 +20,8 @@ pub struct Own {
     pub voted: Vec<i64>,
     /// Whether they watch the thread.
     pub watching: bool,
+    /// Whether their read mark of the thread moved (the page had posts new to them).
+    pub mark_moved: bool,
 }
 
 impl Own {
@@ -63,7 +65,8 @@ pub async fn first_page(
                 RETURNING 1)
              SELECT ARRAY(SELECT post_id FROM post_likes WHERE user_id = $1 AND post_id = ANY($3)),
                     ARRAY(SELECT choice_id FROM poll_votes WHERE poll_id = $4 AND user_id = $1),
-                    EXISTS (SELECT 1 FROM thread_watchers WHERE thread_id = $2 AND user_id = $1)",
+                    EXISTS (SELECT 1 FROM thread_watchers WHERE thread_id = $2 AND user_id = $1),
+                    EXISTS (SELECT 1 FROM mark)",
         )
         .await?;
     let (last_id, last_at) = last_post.unzip();
@@ -79,5 +82,6 @@ pub async fn first_page(
         liked: row.get(0),
         voted: row.get(1),
         watching: row.get(2),
+        mark_moved: row.get(3),
     })
 }

@@ -121,6 +121,8 @@ pub async fn notification_open(
     let user = viewer.require_user()?;
     let client = state.pool.get().await?;
     let item = notifications::open(&client, user, id).await?;
+    // A read through GET: the bell of the page it leads to must count it read at once.
+    state.cache.invalidate();
     Ok(Redirect::to(&item.url()).into_response())
 }
 

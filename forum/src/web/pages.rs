@@ -12,7 +12,7 @@ use crate::models::permissions::PRIVATE_CATEGORY;
 use crate::models::reads::{self, Marks};
 use crate::models::{
     Cursor, ThreadSummary, policy, polls, posts, private_threads, thread_ops, threads, users,
-    visibility, visit, watching,
+    visibility, watching,
 };
 use crate::state::AppState;
 use crate::web::templates::{self as t, Ctx};
@@ -140,8 +140,10 @@ pub(crate) async fn viewer_marks<'a>(
     if threads.is_empty() {
         return Ok(Marks::default());
     }
-    let client = state.pool.get().await?;
-    reads::marks(&client, user.id, before, &threads).await
+    state
+        .cache
+        .marks(&state.pool, user.id, before, &threads)
+        .await
 }
 
 /// `?page=` of a thread.
@@ -154,9 +156,9 @@ pub struct PageQuery {
 /// `GET /t/{id}/`: a thread with its poll, best answer and a page of posts; 404 when the
 /// viewer may not see it, 403 when they see its category but may not read its threads
 /// ([`policy::check_read_thread`]). The first page comes from the read cache (for a member,
-/// with what is their own on it and their read mark in one statement, [`visit::first_page`]);
-/// the category tree is the viewer's. The address of a thread merged into another
-/// redirects (301) to that one.
+/// with what is their own on it and their read mark, from memory or in one statement:
+/// [`crate::cache::ReadCache::visit_first_page`]); the category tree is the viewer's. The
+/// address of a thread merged into another redirects (301) to that one.
 pub async fn thread_show(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -214,20 +216,26 @@ async fn thread_page(
             let first_post_id = cached.posts.first().map_or(0, |p| p.id);
             let mut posts = cached.posts.clone();
             if let Some(u) = &viewer.user {
-                // The page is everyone's; what is the member's own comes in one round trip.
-                let client = state.pool.get().await?;
+                // The page is everyone's; what is the member's own comes in one round trip,
+                // or from memory when nothing changed since their last visit.
                 let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-                let own = visit::first_page(
-                    &client,
-                    u.id,
-                    id,
-                    &ids,
-                    poll.as_ref().map(|p| p.id),
-                    posts.last().map(|p| (p.id, p.created_at)),
-                )
-                .await?;
+                let own = state
+                    .cache
+                    .visit_first_page(
+                        &state.pool,
+                        u.id,
+                        id,
+                        &ids,
+                        poll.as_ref().map(|p| p.id),
+                        posts.last().map(|p| (p.id, p.created_at)),
+                    )
+                    .await?;
                 own.apply(&mut posts, poll.as_mut());
                 watching_now = own.watching;
+                if own.mark_moved {
+                    // The lists this process shows them must say so at once.
+                    state.cache.reads_changed(u.id);
+                }
             }
             (
                 cached.thread.clone(),
@@ -261,11 +269,14 @@ async fn thread_page(
             }
             if let Some(u) = &viewer.user {
                 // Both go out together (pipelined on the one connection): one round trip.
-                let (watched, ()) = tokio::try_join!(
+                let (watched, moved) = tokio::try_join!(
                     watching::is_watching(&client, u.id, id),
                     reads::mark_page_read(&client, u.id, id, page, per_page),
                 )?;
                 watching_now = watched;
+                if moved {
+                    state.cache.reads_changed(u.id);
+                }
             }
             let participants = if thread.category_id == PRIVATE_CATEGORY {
                 Some(private_threads::participants(&client, id).await?)
