@@ -3,7 +3,7 @@
 //! `forum_http_request_duration_seconds{role}`,
 //! `forum_login_failures_total{door,account}` and, in the worker,
 //! `forum_jobs_total{kind,outcome}`; the account metrics of `accounts::metrics`; the
-//! attachment metrics of `attachments::metrics`; `forum_permission_denied_total{action}` and
+//! attachment metrics of `attachments::metrics`; the read cache's of `cache::metrics`; `forum_permission_denied_total{action}` and
 //! `forum_private_threads_created_total`. The middleware that counts requests is `http::middleware`.
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -74,6 +74,7 @@ pub struct Metrics {
     /// Merges, moves, splits, polls and best answers managed.
     pub moderation: crate::moderation_metrics::ModerationMetrics,
     attachments: std::sync::Arc<crate::attachments::metrics::AttachmentMetrics>,
+    read_cache: crate::cache::CacheMetrics,
 }
 
 impl Metrics {
@@ -135,7 +136,9 @@ impl Metrics {
             crate::attachments::metrics::AttachmentMetrics::register(&mut registry),
         );
         register_permissions(&mut registry);
+        let read_cache = crate::cache::CacheMetrics::register(&mut registry);
         Metrics {
+            read_cache,
             moderation,
             attachments,
             role,
@@ -167,6 +170,11 @@ impl Metrics {
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// The read cache's counters ([`crate::cache::CacheMetrics`]).
+    pub fn read_cache(&self) -> crate::cache::CacheMetrics {
+        self.read_cache.clone()
     }
 
     /// Counts one answered request.

@@ -51,7 +51,7 @@ impl AppState {
     /// This state with a read cache kept right by a LISTEN connection made from `listen`
     /// (spawned on the current tokio runtime; see [`crate::cache`]).
     pub fn with_read_cache(mut self, listen: ListenerConfig) -> AppState {
-        self.cache = Arc::new(ReadCache::start(listen));
+        self.cache = Arc::new(ReadCache::start(listen, self.metrics.read_cache()));
         self
     }
 

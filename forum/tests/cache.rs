@@ -698,3 +698,61 @@ async fn a_members_second_visit_comes_from_memory_and_follows_their_watching_els
     .await;
     assert!(member_shows_within(&web, &path, &alice, ">Unlike</button>", PROPAGATION).await);
 }
+
+/// The value of the sample `name` (no labels) in an exposition text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn the_cache_shows_its_hits_misses_and_whether_it_serves_in_metrics() {
+    let app = TestApp::new().await;
+    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
+    let cat = app.category(None, "General", false).await;
+    let alice = app.user("alice", "member").await;
+    app.thread(&alice, cat, "Hello", "x").await;
+    served_from_cache(&web, "/").await;
+    let text = get(&web, "/metrics").await.1;
+    assert_eq!(
+        sample(&text, "forum_read_cache_listening"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "forum_read_cache_connects_total"),
+        Some(1.0),
+        "{text}"
+    );
+    let hits = sample(&text, "forum_read_cache_hits_total").unwrap();
+    let misses = sample(&text, "forum_read_cache_misses_total").unwrap();
+    assert!(hits >= 1.0 && misses >= 1.0, "{text}");
+    // The same counters as the cache's own (read after: they only grow).
+    assert!(web.cache.stats().hits >= hits as u64);
+
+    // The LISTEN connection is lost: the cache is off, and says so until it is back.
+    kill_listeners(&app).await;
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    let mut off = false;
+    while tokio::time::Instant::now() < deadline && !off {
+        off = web.cache.stats().connects == 1 && !web.cache.is_listening();
+        if off {
+            let text = get(&web, "/metrics").await.1;
+            off = sample(&text, "forum_read_cache_listening") == Some(0.0);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(off, "/metrics never showed the cache off while it was");
+    assert!(web.cache.wait_listening(Duration::from_secs(10)).await);
+    let text = get(&web, "/metrics").await.1;
+    assert_eq!(
+        sample(&text, "forum_read_cache_listening"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "forum_read_cache_connects_total"),
+        Some(2.0),
+        "{text}"
+    );
+}

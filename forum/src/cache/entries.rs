@@ -12,6 +12,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::listener;
+use super::metrics::CacheMetrics;
 use crate::auth::{SessionKind, SessionMarks};
 use crate::models::permissions::{Grants, PermissionTable, RoleKey};
 use crate::models::polls::Poll;
@@ -116,9 +117,8 @@ pub(super) struct Shared {
     /// Whether entries may be served: the LISTEN connection is up.
     pub(super) enabled: AtomicBool,
     pub(super) generation: AtomicU64,
-    pub(super) hits: AtomicU64,
-    pub(super) misses: AtomicU64,
-    pub(super) connects: AtomicU64,
+    /// Hits, misses, connections and whether it serves, as `/metrics` shows them.
+    pub(super) metrics: CacheMetrics,
     pub(super) entries: Mutex<Entries>,
     /// Each member's reads version ([`marks`]); locked after `entries` when both are.
     pub(super) reads: Mutex<ReadVersions>,
@@ -141,8 +141,12 @@ impl Shared {
         } else {
             None
         };
-        let counter = if found.is_some() { &s.hits } else { &s.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let counter = if found.is_some() {
+            &s.metrics.hits
+        } else {
+            &s.metrics.misses
+        };
+        counter.inc();
         found
     }
 
@@ -183,13 +187,15 @@ impl Shared {
     /// Turns the cache on (LISTEN is in place): everything loaded before is dropped.
     pub(super) fn enable(&self) {
         self.invalidate();
-        self.connects.fetch_add(1, Ordering::Relaxed);
+        self.metrics.connects.inc();
         self.enabled.store(true, Ordering::SeqCst);
+        self.metrics.listening.set(1);
     }
 
     /// Turns the cache off (LISTEN lost) and frees what it held.
     pub(super) fn disable(&self) {
         self.enabled.store(false, Ordering::SeqCst);
+        self.metrics.listening.set(0);
         self.invalidate();
         let generation = self.generation.load(Ordering::SeqCst);
         self.entries().clear(generation);

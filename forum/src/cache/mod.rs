@@ -31,6 +31,7 @@
 mod entries;
 mod listener;
 mod marks;
+mod metrics;
 mod sessions;
 mod visits;
 
@@ -48,6 +49,7 @@ use crate::models::{CategoryTree, polls, posts, threads};
 pub use entries::{CacheStats, SESSION_REFRESH, ThreadFirstPage, ThreadList, TreeSnapshot};
 use entries::{Entries, Shared, Ticket};
 pub use listener::{CHANNEL, ListenerConfig, READS_CHANNEL};
+pub use metrics::CacheMetrics;
 
 /// Bytes of post text the cached thread pages may hold in all; past it they are dropped and
 /// refilled, so memory stays bounded whatever the threads' sizes.
@@ -92,9 +94,12 @@ impl ReadCache {
     }
 
     /// A cache kept right by a LISTEN connection made from `config` (spawned on the current
-    /// tokio runtime). It is off until that connection is listening.
-    pub fn start(config: ListenerConfig) -> ReadCache {
-        let shared = Arc::new(Shared::default());
+    /// tokio runtime), counting into `metrics`. It is off until that connection is listening.
+    pub fn start(config: ListenerConfig, metrics: CacheMetrics) -> ReadCache {
+        let shared = Arc::new(Shared {
+            metrics,
+            ..Shared::default()
+        });
         let task = tokio::spawn(listener::run(shared.clone(), config));
         ReadCache {
             shared,
@@ -111,10 +116,10 @@ impl ReadCache {
     pub fn stats(&self) -> CacheStats {
         let s = &self.shared;
         CacheStats {
-            hits: s.hits.load(Ordering::Relaxed),
-            misses: s.misses.load(Ordering::Relaxed),
+            hits: s.metrics.hits.get(),
+            misses: s.metrics.misses.get(),
             generation: s.generation.load(Ordering::SeqCst),
-            connects: s.connects.load(Ordering::Relaxed),
+            connects: s.metrics.connects.get(),
         }
     }
 
