@@ -51,6 +51,13 @@ def growth():
         timeseries("Forum requests by role",
                    (f'sum by (role) (rate(forum_http_requests_total{{job=~"forum-web|forum-api"}}[{RI}]))', "{{role}}"),
                    "reqps", description="Requests per second the forum itself served, per role (web, api)."),
+        timeseries("Read cache", [
+            ('sum by (job) (rate(forum_read_cache_hits_total{job=~"forum-web|forum-api"}[' + RI + ']))'
+             ' / (sum by (job) (rate(forum_read_cache_hits_total{job=~"forum-web|forum-api"}[' + RI + ']))'
+             ' + sum by (job) (rate(forum_read_cache_misses_total{job=~"forum-web|forum-api"}[' + RI + '])))',
+             "hit ratio {{job}}"),
+            ('min by (job) (forum_read_cache_listening{job=~"forum-web|forum-api"})', "serving from memory {{job}}"),
+        ], "percentunit", description="Share of the hot pages' reads answered from memory, and whether every process of each role serves from memory (100%) or reads PostgreSQL for everything (0%: alert ForumReadCacheOff)."),
         timeseries("Background jobs",
                    (f'sum by (kind, outcome) (rate(forum_jobs_total[{RI}])) * 60', "{{kind}} {{outcome}}"),
                    "opm", description="Jobs the forum worker ran per minute, by kind and outcome."),
