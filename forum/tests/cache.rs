@@ -475,14 +475,40 @@ async fn by_hand(app: &TestApp, sql: &str, params: &[&(dyn tokio_postgres::types
     client.execute(sql, params).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_members_cached_page_needs_no_query_and_follows_changes_made_elsewhere() {
-    // `app` writes; `web` is another process on the same database that serves the member.
+/// A process `app` that writes and another, `web`, on the same database that serves from its
+/// read cache; a category and two members, alice and bob.
+struct TwoProcesses {
+    app: TestApp,
+    web: AppState,
+    cat: i64,
+    alice: Browser,
+    bob: Browser,
+}
+
+async fn two_processes() -> TwoProcesses {
     let app = TestApp::new().await;
     let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
     let cat = app.category(None, "General", false).await;
     let alice = app.user("alice", "member").await;
     let bob = app.user("bob", "member").await;
+    TwoProcesses {
+        app,
+        web,
+        cat,
+        alice,
+        bob,
+    }
+}
+
+#[tokio::test]
+async fn a_members_cached_page_needs_no_query_and_follows_changes_made_elsewhere() {
+    let TwoProcesses {
+        app,
+        web,
+        cat,
+        alice,
+        bob,
+    } = two_processes().await;
     let t = app.thread(&bob, cat, "Bob's question", "hello").await;
 
     // Once filled, a member's index is answered from memory alone.
@@ -599,11 +625,13 @@ fn row_class(body: &str, id: i64) -> Option<String> {
 
 #[tokio::test]
 async fn a_members_marks_come_from_memory_and_follow_their_reads_here_and_elsewhere() {
-    let app = TestApp::new().await;
-    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
-    let cat = app.category(None, "General", false).await;
-    let alice = app.user("alice", "member").await;
-    let bob = app.user("bob", "member").await;
+    let TwoProcesses {
+        app,
+        web,
+        cat,
+        alice,
+        bob,
+    } = two_processes().await;
     // Alice has been away: what Bob writes now is new to her.
     by_hand(
         &app,
@@ -662,11 +690,13 @@ async fn a_members_marks_come_from_memory_and_follow_their_reads_here_and_elsewh
 
 #[tokio::test]
 async fn a_members_second_visit_comes_from_memory_and_follows_their_watching_elsewhere() {
-    let app = TestApp::new().await;
-    let web = with_cache(&app, forum::cache::CHANNEL, Duration::from_millis(100)).await;
-    let cat = app.category(None, "General", false).await;
-    let alice = app.user("alice", "member").await;
-    let bob = app.user("bob", "member").await;
+    let TwoProcesses {
+        app,
+        web,
+        cat,
+        alice,
+        bob,
+    } = two_processes().await;
     let t = app.thread(&bob, cat, "Bob's thread", "hello").await;
     let path = format!("/t/{t}/");
     // The first visit moves her read mark; once it is there, a visit is answered from memory.

@@ -128,10 +128,9 @@ impl Shared {
     /// Looks an entry up with `pick`; None (a miss) when the cache is off or holds none of the
     /// current generation.
     pub(super) fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Option<T> {
-        let s = self;
-        let found = if s.enabled.load(Ordering::SeqCst) {
-            let generation = s.generation.load(Ordering::SeqCst);
-            let mut entries = s.entries();
+        let found = if self.enabled.load(Ordering::SeqCst) {
+            let generation = self.generation.load(Ordering::SeqCst);
+            let mut entries = self.entries();
             if entries.generation != generation {
                 entries.clear(generation);
                 None
@@ -142,20 +141,19 @@ impl Shared {
             None
         };
         let counter = if found.is_some() {
-            &s.metrics.hits
+            &self.metrics.hits
         } else {
-            &s.metrics.misses
+            &self.metrics.misses
         };
         counter.inc();
         found
     }
 
     pub(super) fn ticket(&self) -> Ticket {
-        let s = self;
         // Generation first: if the cache is turned on in between, the bump on enabling voids
         // this ticket.
-        let generation = s.generation.load(Ordering::SeqCst);
-        Ticket(s.enabled.load(Ordering::SeqCst).then_some(generation))
+        let generation = self.generation.load(Ordering::SeqCst);
+        Ticket(self.enabled.load(Ordering::SeqCst).then_some(generation))
     }
 
     /// Stores with `put` what was loaded under `ticket`, unless a write happened since.
@@ -163,9 +161,10 @@ impl Shared {
         let Ticket(Some(generation)) = ticket else {
             return;
         };
-        let s = self;
-        let mut entries = s.entries();
-        if !s.enabled.load(Ordering::SeqCst) || s.generation.load(Ordering::SeqCst) != generation {
+        let mut entries = self.entries();
+        if !self.enabled.load(Ordering::SeqCst)
+            || self.generation.load(Ordering::SeqCst) != generation
+        {
             return;
         }
         if entries.generation != generation {
@@ -222,6 +221,30 @@ impl listener::Switch for Shared {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Ticket(pub(super) Option<u64>);
 
+/// A [`Ticket`] for what is one member's own (their marks, their visits): also their reads
+/// version when it was taken, which a lookup must match and a store must still find.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MemberTicket {
+    ticket: Ticket,
+    user_id: i64,
+    /// The member's reads version when the ticket was taken.
+    pub(super) version: u64,
+}
+
+/// Inserts `key` into `map`, first emptying it when it holds `cap` entries already (the
+/// bound of every kind of entry: refilled as it is asked for again).
+pub(super) fn insert_capped<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    key: K,
+    value: V,
+) {
+    if map.len() >= cap {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 /// The key of a session: its token's hash and kind.
 pub(super) type SessionKey = (String, SessionKind);
 
@@ -268,6 +291,27 @@ impl Shared {
     /// The current reads version of `user_id`.
     pub(super) fn reads_version(&self, user_id: i64) -> u64 {
         self.read_versions().of.get(&user_id).copied().unwrap_or(0)
+    }
+
+    /// A ticket for a load of what is `user_id`'s own: take it before the lookup, so the
+    /// lookup and the store see the same reads version.
+    pub(super) fn member_ticket(&self, user_id: i64) -> MemberTicket {
+        // Generation first, as in `ticket`: forgetting the versions bumps it.
+        let ticket = self.ticket();
+        MemberTicket {
+            ticket,
+            user_id,
+            version: self.reads_version(user_id),
+        }
+    }
+
+    /// As [`Shared::store`], unless the member's reads version also moved since `ticket`.
+    pub(super) fn store_member(&self, ticket: MemberTicket, put: impl FnOnce(&mut Entries)) {
+        self.store(ticket.ticket, |e| {
+            if self.reads_version(ticket.user_id) == ticket.version {
+                put(e);
+            }
+        });
     }
 
     /// The read marks of `user_id` changed: their cached marks are stale.

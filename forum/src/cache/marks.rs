@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 
 use super::ReadCache;
-use super::entries::{CachedMarks, MarksKey};
+use super::entries::{CachedMarks, MarksKey, insert_capped};
 use crate::error::AppError;
 use crate::models::reads::{self, Marks};
 use crate::models::threads::ThreadSummary;
@@ -47,36 +47,27 @@ impl ReadCache {
         threads: &[&ThreadSummary],
     ) -> Result<Marks, AppError> {
         let key: MarksKey = (user_id, fingerprint(all_before, threads));
-        let version = self.shared.reads_version(user_id);
+        // Taken before the query: a read mark that moves meanwhile voids what it loads.
+        let ticket = self.shared.member_ticket(user_id);
         let hit = self.lookup(|e| {
             e.marks
                 .get(&key)
-                .filter(|m| m.version == version)
+                .filter(|m| m.version == ticket.version)
                 .map(|m| m.marks.clone())
         });
         if let Some(marks) = hit {
             return Ok(marks);
         }
-        // The version before the query: a read mark that moves meanwhile voids what it loads.
-        let ticket = self.ticket();
-        let version = self.shared.reads_version(user_id);
         let marks = {
             let client = pool.get().await?;
             reads::marks(&client, user_id, all_before, threads).await?
         };
         let cached = Arc::new(CachedMarks {
-            version,
+            version: ticket.version,
             marks: marks.clone(),
         });
-        let shared = &self.shared;
-        self.store(ticket, |e| {
-            if shared.reads_version(user_id) != version {
-                return;
-            }
-            if e.marks.len() >= MAX_MARKS {
-                e.marks.clear();
-            }
-            e.marks.insert(key, cached);
+        self.shared.store_member(ticket, |e| {
+            insert_capped(&mut e.marks, MAX_MARKS, key, cached)
         });
         Ok(marks)
     }

@@ -47,7 +47,7 @@ use crate::models::permissions::{Grants, PermissionTable, RoleKey};
 use crate::models::{CategoryTree, polls, posts, threads};
 
 pub use entries::{CacheStats, SESSION_REFRESH, ThreadFirstPage, ThreadList, TreeSnapshot};
-use entries::{Entries, Shared, Ticket};
+use entries::{Entries, Shared, Ticket, insert_capped};
 pub use listener::{CHANNEL, ListenerConfig, READS_CHANNEL};
 pub use metrics::CacheMetrics;
 
@@ -192,10 +192,7 @@ impl ReadCache {
         };
         let grants = Arc::new(table.grants(key));
         self.store(ticket, |e| {
-            if e.grants.len() >= MAX_ROLE_SETS {
-                e.grants.clear();
-            }
-            e.grants.insert(key.clone(), grants.clone());
+            insert_capped(&mut e.grants, MAX_ROLE_SETS, key.clone(), grants.clone());
         });
         Ok(grants)
     }
@@ -222,10 +219,7 @@ impl ReadCache {
             pinned: Vec::new(),
         });
         self.store(ticket, |e| {
-            if e.newest.len() >= MAX_ROLE_SETS {
-                e.newest.clear();
-            }
-            e.newest.insert(key.clone(), list.clone());
+            insert_capped(&mut e.newest, MAX_ROLE_SETS, key.clone(), list.clone());
         });
         Ok(list)
     }
@@ -248,10 +242,7 @@ impl ReadCache {
                 .map_err(|e| AppError::Internal(e.into()))?;
         let body = Bytes::from(body);
         self.store(ticket, |e| {
-            if e.newest_json.len() >= MAX_ROLE_SETS {
-                e.newest_json.clear();
-            }
-            e.newest_json.insert(key.clone(), body.clone());
+            insert_capped(&mut e.newest_json, MAX_ROLE_SETS, key.clone(), body.clone());
         });
         Ok(body)
     }
@@ -280,10 +271,7 @@ impl ReadCache {
             pinned,
         });
         self.store(ticket, |e| {
-            if e.categories.len() >= MAX_CATEGORY_PAGES {
-                e.categories.clear();
-            }
-            e.categories.insert(key, list.clone());
+            insert_capped(&mut e.categories, MAX_CATEGORY_PAGES, key, list.clone());
         });
         Ok(list)
     }

@@ -21,7 +21,7 @@ use chrono::Utc;
 use deadpool_postgres::Pool;
 
 use super::ReadCache;
-use super::entries::{CachedSession, SessionKey};
+use super::entries::{CachedSession, SessionKey, insert_capped};
 use crate::auth::{self, SessionKind, SessionMarks};
 use crate::error::AppError;
 use crate::models::users::User;
@@ -56,10 +56,7 @@ impl ReadCache {
         });
         let hash = key.0.clone();
         self.store(ticket, |e| {
-            if e.sessions.len() >= MAX_SESSIONS {
-                e.sessions.clear();
-            }
-            e.sessions.insert(key, cached);
+            insert_capped(&mut e.sessions, MAX_SESSIONS, key, cached);
         });
         Ok(Some((loaded.user, hash, loaded.marks)))
     }

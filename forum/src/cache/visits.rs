@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 
 use super::ReadCache;
-use super::entries::{CachedVisit, VisitKey};
+use super::entries::{CachedVisit, VisitKey, insert_capped};
 use crate::error::AppError;
 use crate::models::visit::{self, Own};
 
@@ -38,18 +38,18 @@ impl ReadCache {
     ) -> Result<Own, AppError> {
         let key: VisitKey = (user_id, thread_id);
         let last_id = last_post.map(|(id, _)| id);
-        let version = self.shared.reads_version(user_id);
+        let ticket = self.shared.member_ticket(user_id);
         let hit = self.lookup(|e| {
             e.visits
                 .get(&key)
-                .filter(|v| v.version == version && v.last_post == last_id && v.poll == poll_id)
+                .filter(|v| {
+                    v.version == ticket.version && v.last_post == last_id && v.poll == poll_id
+                })
                 .map(|v| v.own.clone())
         });
         if let Some(own) = hit {
             return Ok(own);
         }
-        let ticket = self.ticket();
-        let version = self.shared.reads_version(user_id);
         let own = {
             let client = pool.get().await?;
             visit::first_page(&client, user_id, thread_id, post_ids, poll_id, last_post).await?
@@ -59,20 +59,13 @@ impl ReadCache {
             return Ok(own);
         }
         let cached = Arc::new(CachedVisit {
-            version,
+            version: ticket.version,
             last_post: last_id,
             poll: poll_id,
             own: own.clone(),
         });
-        let shared = &self.shared;
-        self.store(ticket, |e| {
-            if shared.reads_version(user_id) != version {
-                return;
-            }
-            if e.visits.len() >= MAX_VISITS {
-                e.visits.clear();
-            }
-            e.visits.insert(key, cached);
+        self.shared.store_member(ticket, |e| {
+            insert_capped(&mut e.visits, MAX_VISITS, key, cached)
         });
         Ok(own)
     }
